@@ -1,0 +1,36 @@
+import { defineConfig } from 'vitest/config';
+
+// Test layers. `npm run test:unit` runs the quick in-process layers (unit, golden, property);
+// `npm test` (scripts/test-all.sh) prepares the machine and runs every project.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'test/golden/**/*.test.ts', 'test/property/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'heat',
+          include: ['test/heat/**/*.test.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'bootstrap',
+          include: ['test/bootstrap/**/*.test.ts'],
+          testTimeout: 900_000,
+          hookTimeout: 900_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
