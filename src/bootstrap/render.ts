@@ -1,0 +1,364 @@
+/**
+ * Rendering of node user-data.
+ *
+ * Two kinds of values reach a node's user-data, and they are kept visibly apart:
+ *
+ * - synth-time values (versions, CIDRs, URLs, bounds) go through Handlebars, compiled `strict`
+ *   (a missing context field is an error, never an empty string) with no HTML escaping;
+ * - deploy-time values (addresses, generated tokens, the signal command, hidden secrets) are left as
+ *   placeholder tokens `__NAME__` that Heat's `str_replace` substitutes when the stack is created.
+ *
+ * Templates are the `*.hbs` files under `src/bootstrap/templates/`. Every template can also be used as
+ * a partial by its name (`{{> common/lib.sh}}`). Names are paths relative to the templates directory,
+ * with or without the `.hbs` suffix.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import Handlebars from 'handlebars';
+
+/** Thrown for every rendering problem; the message names the template or part and the rule. */
+export class BootstrapRenderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BootstrapRenderError';
+  }
+}
+
+/** The node roles that receive user-data. */
+export type NodeRole = 'etcd' | 'master' | 'worker';
+
+/** The result of rendering one role's user-data. */
+export interface RenderedUserData {
+  readonly role: NodeRole;
+  /** The whole user-data (cloud-init MIME multipart or `#cloud-config`), placeholders left in. */
+  readonly text: string;
+  /** Every placeholder token the text contains, sorted; the construct must give Heat a value for each. */
+  readonly placeholders: readonly string[];
+}
+
+/** One part of a MIME multipart user-data. */
+export interface UserDataPart {
+  /** The file name cloud-init gives the part (shell parts run sorted by this name). */
+  readonly filename: string;
+  readonly contentType: 'text/cloud-config' | 'text/x-shellscript';
+  readonly content: string;
+}
+
+const PLACEHOLDER_NAME = /^[A-Z][A-Z0-9_]*[A-Z0-9]$/;
+const PLACEHOLDER_TOKEN = /__[A-Z][A-Z0-9_]*?[A-Z0-9]__/g;
+
+/**
+ * The token Heat's `str_replace` substitutes at deploy time: `'ETCD_INITIAL_CLUSTER'` gives
+ * `'__ETCD_INITIAL_CLUSTER__'`. Names are upper case letters, digits and single underscores.
+ */
+export function placeholder(name: string): string {
+  if (!PLACEHOLDER_NAME.test(name) || name.includes('__')) {
+    throw new BootstrapRenderError(
+      `placeholder name must be upper case letters, digits and single underscores (e.g. ETCD_ADDRESS); got ${JSON.stringify(name)}`,
+    );
+  }
+  return `__${name}__`;
+}
+
+/** Every placeholder token (`__NAME__`) in `text`, sorted and without duplicates. */
+export function findPlaceholders(text: string): string[] {
+  return [...new Set(text.match(PLACEHOLDER_TOKEN) ?? [])].sort();
+}
+
+/**
+ * Substitutes placeholders the way Heat's `str_replace` does: every key is replaced wherever it
+ * occurs, in one pass, so a value is never itself searched for further keys. Used by tests and by
+ * tools that want to see user-data as a node will. Every key must occur in the text.
+ */
+export function substitutePlaceholders(text: string, values: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(values);
+  for (const key of keys) {
+    if (!text.includes(key)) {
+      throw new BootstrapRenderError(`substitution key ${key} does not occur in the text`);
+    }
+  }
+  if (keys.length === 0) return text;
+  const escaped = keys.sort((a, b) => b.length - a.length).map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return text.replace(new RegExp(escaped.join('|'), 'g'), (m) => values[m] as string);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Templates
+
+/**
+ * The templates directory. From `src/bootstrap/render.ts` it is the sibling `templates/`; from the
+ * compiled `dist/src/bootstrap/render.js` tsc has not copied the `.hbs` files, so walk up to the
+ * package root (the directory with our package.json) and use its `src/bootstrap/templates/`, which
+ * the package ships (see `files` in package.json).
+ */
+export function templatesDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const sibling = join(here, 'templates');
+  if (existsSync(sibling)) return sibling;
+  let dir = here;
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      const candidate = join(dir, 'src', 'bootstrap', 'templates');
+      if (existsSync(candidate)) return candidate;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new BootstrapRenderError(
+    `cannot find the bootstrap templates directory: neither ${sibling} nor src/bootstrap/templates under a package root above ${here} exists`,
+  );
+}
+
+type Compiled = Handlebars.TemplateDelegate;
+
+const COMPILE_OPTIONS: CompileOptions = { strict: true, noEscape: true };
+
+let environment: { hb: typeof Handlebars; compiled: Map<string, Compiled>; names: Set<string> } | undefined;
+
+function listTemplates(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.hbs')) out.push(relative(root, full).split(sep).join('/').replace(/\.hbs$/, ''));
+    }
+  };
+  walk(root);
+  return out.sort();
+}
+
+/** The isolated Handlebars environment: helpers, and every template registered as a partial. */
+function env(): NonNullable<typeof environment> {
+  if (environment) return environment;
+  const hb = Handlebars.create();
+  registerHelpers(hb);
+  const root = templatesDir();
+  const names = new Set(listTemplates(root));
+  const compiled = new Map<string, Compiled>();
+  for (const name of names) {
+    const source = readFileSync(join(root, `${name}.hbs`), 'utf8');
+    let fn: Compiled;
+    try {
+      fn = hb.compile(source, COMPILE_OPTIONS);
+    } catch (e) {
+      throw new BootstrapRenderError(`template ${name}: ${(e as Error).message}`);
+    }
+    compiled.set(name, fn);
+    hb.registerPartial(name, fn);
+  }
+  environment = { hb, compiled, names };
+  return environment;
+}
+
+/** The names of all templates (relative paths without `.hbs`), sorted. */
+export function templateNames(): string[] {
+  return [...env().names];
+}
+
+/**
+ * Renders the template `name` (a path under the templates directory, `.hbs` optional) with
+ * `context`. Compiled once per process, strict: a field the template uses and the context lacks is
+ * an error naming the template and the field.
+ */
+export function renderTemplate(name: string, context: object): string {
+  const key = name.replace(/\.hbs$/, '');
+  const { compiled, names } = env();
+  const fn = compiled.get(key);
+  if (!fn) {
+    throw new BootstrapRenderError(`no bootstrap template named ${JSON.stringify(name)}; known: ${[...names].join(', ')}`);
+  }
+  try {
+    return fn(context);
+  } catch (e) {
+    throw new BootstrapRenderError(`template ${key}: ${(e as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers available in every template.
+
+/** Quotes a string for POSIX shell as one word: `it's` -> `'it'\''s'`. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+function registerHelpers(hb: typeof Handlebars): void {
+  // {{sh value}}: one shell word, single-quoted.
+  hb.registerHelper('sh', (value: unknown) => shellQuote(stringOf('sh', value)));
+  // {{json value}}: JSON text (also a valid YAML flow scalar / sequence / mapping).
+  hb.registerHelper('json', (value: unknown) => {
+    if (value === undefined) throw new BootstrapRenderError('helper json: value is undefined');
+    return JSON.stringify(value);
+  });
+  // {{indent n text}}: indents every line but the first by n spaces (for YAML block scalars).
+  hb.registerHelper('indent', (n: unknown, text: unknown) => {
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+      throw new BootstrapRenderError(`helper indent: width must be a non-negative integer; got ${String(n)}`);
+    }
+    const pad = ' '.repeat(n);
+    return stringOf('indent', text)
+      .split('\n')
+      .map((line, i) => (i === 0 || line === '' ? line : pad + line))
+      .join('\n');
+  });
+  // {{gzb64 text}}: gzip + base64 (for write_files `encoding: gz+b64`).
+  hb.registerHelper('gzb64', (text: unknown) => gzipBase64(stringOf('gzb64', text)));
+  // {{eq a b}}: strict equality, for {{#if (eq mode "download")}}.
+  hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  // `if`/`unless`/`each`/`with` reject an undefined argument: Handlebars' strict mode does not check
+  // helper arguments, and a misspelt field must not silently render the else branch.
+  for (const name of ['if', 'unless', 'each', 'with']) {
+    const original = hb.helpers[name] as Handlebars.HelperDelegate;
+    hb.registerHelper(name, function (this: unknown, ...args: unknown[]) {
+      if (args.length < 2 || args[0] === undefined) {
+        const loc = (args[args.length - 1] as { loc?: { start?: { line?: number } } })?.loc?.start?.line;
+        throw new BootstrapRenderError(`{{#${name}}} argument is undefined (line ${loc ?? '?'}): the context lacks the field`);
+      }
+      return original.apply(this, args);
+    });
+  }
+  // {{join list sep}}
+  hb.registerHelper('join', (list: unknown, separator: unknown) => {
+    if (!Array.isArray(list)) throw new BootstrapRenderError('helper join: first argument must be an array');
+    return list.map((v) => stringOf('join', v)).join(typeof separator === 'string' ? separator : ' ');
+  });
+}
+
+function stringOf(helper: string, value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new BootstrapRenderError(`helper ${helper}: expected a string or number; got ${value === undefined ? 'undefined' : typeof value}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// User-data assembly
+
+/**
+ * gzip (fixed header: no file name, mtime 0, so the output depends only on the input) then base64,
+ * for cloud-init's `write_files` `encoding: gz+b64`. Never use it on text that holds a placeholder:
+ * Heat could not substitute inside it.
+ */
+export function gzipBase64(text: string): string {
+  const found = findPlaceholders(text);
+  if (found.length > 0) {
+    throw new BootstrapRenderError(`cannot compress text that holds deploy-time placeholders (${found.join(', ')}): Heat's str_replace could not reach them`);
+  }
+  // Node's gzip writes mtime 0 and no name; level fixed so output is stable across runs.
+  return gzipSync(Buffer.from(text, 'utf8'), { level: 9 }).toString('base64');
+}
+
+/**
+ * Builds a MIME multipart/mixed user-data the way `cloud-init devel make-mime` does, with a
+ * boundary derived from the parts' content (deterministic). Content must be ASCII (7bit).
+ */
+export function buildMultipart(parts: readonly UserDataPart[]): string {
+  if (parts.length === 0) throw new BootstrapRenderError('multipart user-data needs at least one part; got none');
+  const seen = new Set<string>();
+  for (const p of parts) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(p.filename)) {
+      throw new BootstrapRenderError(`user-data part file name must be letters, digits, '.', '_' or '-'; got ${JSON.stringify(p.filename)}`);
+    }
+    if (seen.has(p.filename)) throw new BootstrapRenderError(`user-data part file name ${p.filename} is used twice`);
+    seen.add(p.filename);
+    // eslint-disable-next-line no-control-regex
+    const bad = /[^\x09\x0a\x20-\x7e]/.exec(p.content);
+    if (bad) {
+      throw new BootstrapRenderError(`user-data part ${p.filename} must be printable ASCII (7bit); found code point ${bad[0].codePointAt(0)} at offset ${bad.index}`);
+    }
+    if (p.contentType === 'text/cloud-config' && !p.content.startsWith('#cloud-config\n')) {
+      throw new BootstrapRenderError(`user-data part ${p.filename} is text/cloud-config and must start with "#cloud-config"`);
+    }
+    if (p.contentType === 'text/x-shellscript' && !p.content.startsWith('#!')) {
+      throw new BootstrapRenderError(`user-data part ${p.filename} is text/x-shellscript and must start with "#!"`);
+    }
+  }
+  const hash = createHash('sha256');
+  for (const p of parts) hash.update(p.filename).update('\0').update(p.content).update('\0');
+  const boundary = `==hotk8s-${hash.digest('hex').slice(0, 24)}==`;
+  const lines: string[] = [
+    `Content-Type: multipart/mixed; boundary="${boundary}"`,
+    'MIME-Version: 1.0',
+    '',
+  ];
+  for (const p of parts) {
+    const body = p.content.endsWith('\n') ? p.content : `${p.content}\n`;
+    lines.push(
+      `--${boundary}`,
+      `Content-Type: ${p.contentType}; charset="us-ascii"`,
+      'MIME-Version: 1.0',
+      'Content-Transfer-Encoding: 7bit',
+      `Content-Disposition: attachment; filename="${p.filename}"`,
+      '',
+      body,
+    );
+  }
+  lines.push(`--${boundary}--`, '');
+  return lines.join('\n');
+}
+
+/** Wraps rendered text as a {@link RenderedUserData}, listing its placeholders. */
+export function userData(role: NodeRole, text: string): RenderedUserData {
+  return { role, text, placeholders: findPlaceholders(text) };
+}
+
+/** Bytes of user-data as Nova receives it (base64 of the UTF-8 text); Nova's limit is 65535. */
+export function base64Size(text: string): number {
+  return Buffer.from(text, 'utf8').toString('base64').length;
+}
+
+/** Nova's limit on the base64-encoded user-data, in bytes. */
+export const NOVA_USER_DATA_LIMIT = 65535;
+
+// ---------------------------------------------------------------------------------------------
+// The common shell library (templates/common/lib.sh.hbs) every role's script includes with
+// `{{> common/lib.sh common}}`. It gives: `phase NAME`, `retry [-m TEXT] MAX_SECONDS CMD...`,
+// `fail REASON`, `finish [DATA]` (SUCCESS signal), a trap that signals FAILURE naming the phase,
+// and `block_metadata_from_pods`.
+
+/** Synth-time values of the common shell library. */
+export interface CommonContext {
+  readonly role: NodeRole;
+  /** The pod network (flannel's CIDR); traffic from it to 169.254.169.254 is dropped. */
+  readonly podCidr: string;
+}
+
+/** Deploy-time placeholders the common library uses; each role's user-data contains both. */
+export const COMMON_PLACEHOLDERS = {
+  /** The node's name, used in signal reasons ("etcd-2: health: ..."), e.g. `etcd-0`, `master-1`. */
+  nodeName: placeholder('NODE_NAME'),
+  /**
+   * The WaitConditionHandle's `curl_cli` attribute: a command prefix
+   * (`curl -i -X POST -H 'X-Auth-Token: ...' -H 'Content-Type: application/json' ... URL`); the script appends
+   * `--data-binary '{"status": ...}'`.
+   */
+  signalCurl: placeholder('SIGNAL_CURL'),
+} as const;
+
+const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+/** Checks an IPv4 CIDR (`10.244.0.0/16`): octets 0-255, prefix 0-32, no host bits set. */
+export function checkIpv4Cidr(what: string, value: string): void {
+  const m = IPV4_CIDR.exec(value);
+  const octets = m ? m.slice(1, 5).map(Number) : [];
+  const prefix = m ? Number(m[5]) : -1;
+  if (!m || octets.some((o) => o > 255) || prefix > 32) {
+    throw new BootstrapRenderError(`${what} must be an IPv4 CIDR like 10.244.0.0/16; got ${JSON.stringify(value)}`);
+  }
+  const addr = octets.reduce((a, o) => a * 256 + o, 0);
+  const hostBits = 2 ** (32 - prefix);
+  if (addr % hostBits !== 0) {
+    throw new BootstrapRenderError(`${what} must not have host bits set (the network address of /${prefix}); got ${value}`);
+  }
+}
+
+/** Builds (and checks) the common library's context. */
+export function commonContext(role: NodeRole, podCidr: string): CommonContext {
+  checkIpv4Cidr('podCidr', podCidr);
+  return { role, podCidr };
+}
