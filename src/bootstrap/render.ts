@@ -220,7 +220,7 @@ function registerHelpers(hb: typeof Handlebars): void {
         const loc = (args[args.length - 1] as { loc?: { start?: { line?: number } } })?.loc?.start?.line;
         throw new BootstrapRenderError(`{{#${name}}} argument is undefined (line ${loc ?? '?'}): the context lacks the field`);
       }
-      return original.apply(this, args);
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
     });
   }
   // {{join list sep}}
