@@ -1,0 +1,85 @@
+import { Construct, type IConstruct } from 'constructs';
+import { HotError } from './errors.js';
+import type { IHeatReferenceable } from './intrinsics.js';
+import type { ResolveContext } from './tokens.js';
+import type { HeatStack } from './stack.js';
+
+const ELEMENT = Symbol.for('hotk8s.HeatElement');
+const STACK = Symbol.for('hotk8s.HeatStack');
+
+/** The template section an element renders into. */
+export type TemplateSection = 'parameters' | 'conditions' | 'resources' | 'outputs';
+
+export function isHeatStack(x: unknown): x is HeatStack {
+  return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[STACK] === true;
+}
+
+export function brandStack(stack: object): void {
+  Object.defineProperty(stack, STACK, { value: true });
+}
+
+export function isHeatElement(x: unknown): x is HeatElement {
+  return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[ELEMENT] === true;
+}
+
+/** The template (stack) a construct belongs to: its nearest HeatStack ancestor (or itself). */
+export function findStack(scope: IConstruct): HeatStack | undefined {
+  const scopes = scope.node.scopes;
+  for (let i = scopes.length - 1; i >= 0; i--) {
+    if (isHeatStack(scopes[i])) return scopes[i] as unknown as HeatStack;
+  }
+  return undefined;
+}
+
+/**
+ * Base of everything that renders one entry into a HOT template section: resources, parameters, outputs, conditions.
+ * Its logical id comes from its path below its stack.
+ */
+export abstract class HeatElement extends Construct implements IHeatReferenceable {
+  /** The template this element renders into. */
+  public readonly stack: HeatStack;
+  /** Which section of the template this element renders into. */
+  public abstract readonly templateSection: TemplateSection;
+  private _logicalIdOverride?: string;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    Object.defineProperty(this, ELEMENT, { value: true });
+    const stack = findStack(this);
+    if (!stack) {
+      throw new HotError(this.node.path, `a Heat element must be created inside a HeatStack; ${scope.node.path || 'the root'} is not in one`);
+    }
+    this.stack = stack;
+  }
+
+  /** The name of this element in its template section. */
+  get logicalId(): string {
+    return this._logicalIdOverride ?? this.stack.defaultLogicalId(this);
+  }
+
+  /** Pin the logical id (e.g. to keep a name when a construct moves in the tree). */
+  overrideLogicalId(id: string): void {
+    if (!/^[A-Za-z0-9_.-][A-Za-z0-9_.:-]*$/.test(id)) {
+      throw new HotError(this.node.path, `logical id must be letters, digits, '_', '-', '.' or ':'; got ${JSON.stringify(id)}`);
+    }
+    this._logicalIdOverride = id;
+  }
+
+  logicalIdFor(ctx: ResolveContext, usage: string): string {
+    if (ctx.stack !== this.stack) {
+      throw new HotError(
+        ctx.path,
+        `${usage} refers to ${this.node.path}, which is in template ${this.stack.node.path}, not in ${ctx.stack.node.path}; pass values across templates as parameters`,
+      );
+    }
+    return this.logicalId;
+  }
+
+  /** Validation specific to this element; return messages (the path is added). */
+  validateElement(): string[] {
+    return [];
+  }
+
+  /** Render this element's entry; called in the render phase. */
+  abstract renderEntry(ctx: ResolveContext): unknown;
+}

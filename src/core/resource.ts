@@ -1,0 +1,143 @@
+import { Construct, type IConstruct } from 'constructs';
+import { HotError } from './errors.js';
+import { HeatElement } from './element.js';
+import { Fn, resolveCondition, type ConditionInput } from './intrinsics.js';
+import { renderProperties, type PropertySpec } from './property-map.js';
+import { resolveValue } from './resolve.js';
+import type { IResolvable, Input, ResolveContext } from './tokens.js';
+
+const RESOURCE = Symbol.for('hotk8s.HeatResource');
+
+export interface HeatResourceProps {
+  /** Heat resource type, e.g. `OS::Nova::Server`, or a nested template's file name. */
+  readonly type: string;
+  /** Property values: camelCase when `propertySpec` is given, Heat's names otherwise. */
+  readonly properties?: Record<string, unknown>;
+  /** Name mapping and update semantics (generated L1 classes pass theirs). */
+  readonly propertySpec?: PropertySpec;
+}
+
+export type DeletionPolicy = 'Delete' | 'Retain' | 'Snapshot';
+
+function splitPath(path: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (let i = 0; i < path.length; i++) {
+    const ch = path[i]!;
+    if (ch === '\\' && path[i + 1] === '.') {
+      current += '.';
+      i++;
+    } else if (ch === '.') {
+      parts.push(current);
+      current = '';
+    } else current += ch;
+  }
+  parts.push(current);
+  return parts;
+}
+
+/**
+ * An L1 resource: one entry of a template's `resources` section. Generated classes (OsNovaServer, ...) extend it.
+ * Members are prefixed (`heat...`) so generated properties can never shadow them.
+ */
+export class HeatResource extends HeatElement {
+  static isHeatResource(x: unknown): x is HeatResource {
+    return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[RESOURCE] === true;
+  }
+
+  public readonly templateSection = 'resources' as const;
+  public readonly heatResourceType: string;
+  /** Property values as given. Mutable, like CDK's L1 props. */
+  public heatProperties: Record<string, unknown>;
+  public readonly heatPropertySpec?: PropertySpec;
+  public heatDeletionPolicy?: DeletionPolicy;
+  public heatCondition?: ConditionInput;
+  public heatUpdatePolicy?: Record<string, unknown>;
+  public heatMetadata?: Record<string, unknown>;
+  public heatExternalId?: Input<string>;
+  private readonly overrides: { path: string[]; value: unknown }[] = [];
+
+  constructor(scope: Construct, id: string, props: HeatResourceProps) {
+    super(scope, id);
+    Object.defineProperty(this, RESOURCE, { value: true });
+    if (typeof props?.type !== 'string' || props.type.length === 0) {
+      throw new HotError(this.node.path, `a resource needs a type; got ${JSON.stringify(props?.type)}`);
+    }
+    this.heatResourceType = props.type;
+    this.heatProperties = { ...(props.properties ?? {}) };
+    this.heatPropertySpec = props.propertySpec;
+  }
+
+  /** `get_resource` of this resource. */
+  ref(): IResolvable {
+    return Fn.getResource(this);
+  }
+
+  /** `get_attr` of this resource. */
+  getAtt(attribute: string, ...path: Input<string | number>[]): IResolvable {
+    return Fn.getAttr(this, attribute, ...path);
+  }
+
+  /**
+   * Set any value of the rendered entry by a dotted path (`properties.networks`, `metadata.a\.b`), after rendering.
+   * Escape hatch for what the typed props do not cover.
+   */
+  addOverride(path: string, value: unknown): void {
+    const parts = splitPath(path);
+    if (parts.some((p) => p.length === 0)) throw new HotError(this.node.path, `override path has an empty part; got ${JSON.stringify(path)}`);
+    this.overrides.push({ path: parts, value });
+  }
+
+  /** `addOverride('properties.' + path, value)`: the path uses Heat's property names. */
+  addPropertyOverride(path: string, value: unknown): void {
+    this.addOverride(`properties.${path}`, value);
+  }
+
+  /** Remove a value from the rendered entry. */
+  addDeletionOverride(path: string): void {
+    this.addOverride(path, undefined);
+  }
+
+  /** An explicit `depends_on` (construct-level: every resource below `target` in this template). */
+  addDependency(...targets: IConstruct[]): void {
+    for (const t of targets) this.node.addDependency(t);
+  }
+
+  /** Logical ids this resource must wait for; set by the prepare phase. */
+  public dependsOnIds: string[] = [];
+
+  renderEntry(ctx: ResolveContext): unknown {
+    const properties = this.heatPropertySpec
+      ? renderProperties(this.heatProperties, this.heatPropertySpec, this.node.path)
+      : this.heatProperties;
+    const entry: Record<string, unknown> = {
+      type: this.heatResourceType,
+      external_id: this.heatExternalId,
+      condition: this.heatCondition === undefined ? undefined : resolveCondition(this.heatCondition, ctx),
+      depends_on: this.dependsOnIds.length > 0 ? [...this.dependsOnIds] : undefined,
+      properties: Object.keys(properties).length > 0 ? properties : undefined,
+      metadata: this.heatMetadata,
+      update_policy: this.heatUpdatePolicy,
+      deletion_policy: this.heatDeletionPolicy,
+    };
+    const resolved = resolveValue(entry, ctx) as Record<string, unknown>;
+    for (const o of this.overrides) applyOverride(resolved, o.path, resolveValue(o.value, ctx));
+    return resolved;
+  }
+}
+
+function applyOverride(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur: Record<string, unknown> = target;
+  for (let i = 0; i < path.length - 1; i++) {
+    const key = path[i]!;
+    const next = cur[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) {
+      if (value === undefined) return;
+      cur[key] = {};
+    }
+    cur = cur[key] as Record<string, unknown>;
+  }
+  const last = path[path.length - 1]!;
+  if (value === undefined) delete cur[last];
+  else cur[last] = value;
+}

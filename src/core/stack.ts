@@ -1,0 +1,176 @@
+import { Construct } from 'constructs';
+import { HotError } from './errors.js';
+import { brandStack, findStack, isHeatElement, isHeatStack, type HeatElement } from './element.js';
+import { STACK_NAME_PATTERN, makeLogicalId } from './logical-id.js';
+import { synthesizeTemplate } from './synthesis.js';
+import { toYaml } from './yaml.js';
+import { DEFAULT_HOT_VERSION, HOT_VERSIONS, isHotVersion, type HotVersion } from './versions.js';
+
+export interface ParameterGroup {
+  readonly label: string;
+  readonly description?: string;
+  /** Parameters (constructs or names) shown together in Horizon's form. */
+  readonly parameters: readonly ({ readonly logicalId: string } | string)[];
+}
+
+export interface HeatStackProps {
+  /** The template's `description`. @default - none */
+  readonly description?: string;
+  /** `heat_template_version`. @default '2018-08-31' (Rocky): see DEFAULT_HOT_VERSION */
+  readonly templateVersion?: HotVersion;
+  /**
+   * For a nested template: its name in the file `<root>.<templateName>.yaml`.
+   * @default - the path below the root stack, lower-cased, joined with '-'
+   */
+  readonly templateName?: string;
+  /** Stack creation timeout in minutes, put into the manifest's create command. @default - Heat's default (60) */
+  readonly createTimeoutMinutes?: number;
+}
+
+/**
+ * One HOT document. A HeatStack inside another HeatStack is a nested template: it is written as its own file and
+ * used as a resource type (a template resource or a ResourceGroup/AutoScalingGroup member) by relative file name.
+ */
+export class HeatStack extends Construct {
+  /** The nearest HeatStack of a construct. */
+  static of(scope: Construct): HeatStack {
+    const s = findStack(scope);
+    if (!s) throw new HotError(scope.node.path, 'is not inside a HeatStack');
+    return s;
+  }
+
+  static isHeatStack(x: unknown): x is HeatStack {
+    return isHeatStack(x);
+  }
+
+  public readonly templateVersion: HotVersion;
+  public description?: string;
+  public createTimeoutMinutes?: number;
+  private readonly _templateName?: string;
+  private readonly parameterGroups: ParameterGroup[] = [];
+  private readonly registry = new Map<string, string>();
+
+  constructor(scope: Construct, id: string, props: HeatStackProps = {}) {
+    super(scope, id);
+    brandStack(this);
+    const version = props.templateVersion ?? DEFAULT_HOT_VERSION;
+    if (!isHotVersion(version)) {
+      throw new HotError(this.node.path, `templateVersion must be one of ${HOT_VERSIONS.join(', ')}; got ${JSON.stringify(version)}`);
+    }
+    this.templateVersion = version;
+    this.description = props.description;
+    if (props.templateName !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(props.templateName)) {
+      throw new HotError(this.node.path, `templateName must be lower-case letters, digits and '-'; got ${JSON.stringify(props.templateName)}`);
+    }
+    this._templateName = props.templateName;
+    if (props.createTimeoutMinutes !== undefined && !(Number.isInteger(props.createTimeoutMinutes) && props.createTimeoutMinutes > 0)) {
+      throw new HotError(this.node.path, `createTimeoutMinutes must be a positive whole number; got ${props.createTimeoutMinutes}`);
+    }
+    this.createTimeoutMinutes = props.createTimeoutMinutes;
+    if (!this.parentStack && !STACK_NAME_PATTERN.test(id)) {
+      throw new HotError(
+        this.node.path,
+        `a stack name must start with a letter and hold only letters, digits, '_', '-' and '.'; got ${JSON.stringify(id)}`,
+      );
+    }
+  }
+
+  /** The template that contains this one, for a nested template. */
+  get parentStack(): HeatStack | undefined {
+    return this.node.scope ? findStack(this.node.scope) : undefined;
+  }
+
+  /** The outermost template: the one `openstack stack create -t` is given. */
+  get rootStack(): HeatStack {
+    let s: HeatStack = this;
+    while (s.parentStack) s = s.parentStack;
+    return s;
+  }
+
+  get isNested(): boolean {
+    return this.parentStack !== undefined;
+  }
+
+  /** Stack name (the root stack's construct id). */
+  get stackName(): string {
+    return this.rootStack.node.id;
+  }
+
+  /** Name of a nested template within its root's files. */
+  get templateName(): string {
+    if (!this.isNested) return this.node.id;
+    if (this._templateName) return this._templateName;
+    const root = this.rootStack;
+    const below = this.node.scopes.slice(root.node.scopes.length);
+    return below
+      .map((s) => s.node.id.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase().replace(/[^a-z0-9-]/g, '-'))
+      .join('-');
+  }
+
+  /** File name of this template in the output directory (relative; nested files are referenced by it). */
+  get fileName(): string {
+    return this.isNested ? `${this.stackName}.${this.templateName}.yaml` : `${this.node.id}.yaml`;
+  }
+
+  /** A form group for Horizon (`parameter_groups`). */
+  addParameterGroup(group: ParameterGroup): void {
+    this.parameterGroups.push(group);
+  }
+
+  get parameterGroupList(): readonly ParameterGroup[] {
+    return this.parameterGroups;
+  }
+
+  /** A `resource_registry` entry for the environment file (root stacks only). */
+  addResourceRegistry(type: string, target: string): void {
+    if (this.isNested) throw new HotError(this.node.path, 'resource_registry entries belong to the root stack environment');
+    this.registry.set(type, target);
+  }
+
+  get resourceRegistry(): ReadonlyMap<string, string> {
+    return this.registry;
+  }
+
+  /** The default logical id of an element of this stack, from its path below the stack. */
+  defaultLogicalId(element: HeatElement): string {
+    const components = element.node.scopes.slice(this.node.scopes.length).map((s) => s.node.id);
+    return makeLogicalId(components);
+  }
+
+  /** Elements that render into this template (not into nested ones), in tree order. */
+  elements(): HeatElement[] {
+    const out: HeatElement[] = [];
+    const visit = (c: Construct) => {
+      for (const child of c.node.children) {
+        if (isHeatStack(child)) continue;
+        if (isHeatElement(child)) out.push(child);
+        visit(child as Construct);
+      }
+    };
+    visit(this);
+    return out;
+  }
+
+  /** This template as a HOT document (validated and rendered; no schema check, no secrets, no files). */
+  toTemplate(): Record<string, unknown> {
+    return synthesizeTemplate(this);
+  }
+
+  /** This template as deterministic YAML text. */
+  synthYaml(): string {
+    return toYaml(this.toTemplate());
+  }
+
+  /** Nested templates directly below this one. */
+  nestedStacks(): HeatStack[] {
+    const out: HeatStack[] = [];
+    const visit = (c: Construct) => {
+      for (const child of c.node.children) {
+        if (isHeatStack(child)) out.push(child);
+        else visit(child as Construct);
+      }
+    };
+    visit(this);
+    return out;
+  }
+}

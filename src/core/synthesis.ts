@@ -1,0 +1,369 @@
+/**
+ * Synthesis, as a short list of named phases read top to bottom:
+ *
+ *   validate  -> every construct's validations and every element's own checks, all errors collected
+ *   prepare   -> construct-level dependencies lifted to `depends_on` (sorted)
+ *   resolve   -> intrinsic functions, references and lazies turned into HOT values (version-checked)
+ *   render    -> each element renders its own entry
+ *   merge     -> one HOT document per template (root and each nested template)
+ *   check     -> schema validation (ajv + reference/graph checks) of every document, mapped back to construct paths
+ *   secrets   -> secret parameter values produced (or reused) from the private state directory
+ *   write     -> deterministic YAML files, environment files and manifest.json
+ */
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { IConstruct } from 'constructs';
+import { collectAnnotations, type Annotation } from './annotations.js';
+import { HotError, HotValidationError } from './errors.js';
+import { isHeatStack } from './element.js';
+import { HeatParameter, type SynthSession } from './parameter.js';
+import { HeatResource } from './resource.js';
+import type { HeatStack } from './stack.js';
+import type { ResolveContext } from './tokens.js';
+import { sortBelow, toYaml } from './yaml.js';
+
+/** One problem found by a template checker, mapped to the construct that caused it when possible. */
+export interface TemplateProblem {
+  readonly file: string;
+  readonly location: string;
+  readonly message: string;
+}
+
+/** Checks whole documents after merge (the typed Heat layer's ajv validation plugs in here). */
+export interface TemplateChecker {
+  check(
+    files: ReadonlyMap<string, unknown>,
+    describe: (file: string, logicalId: string) => string | undefined,
+  ): TemplateProblem[] | Promise<TemplateProblem[]>;
+}
+
+export interface SynthOptions {
+  /** Output directory. @default 'hotk8s.out' */
+  readonly outdir?: string;
+  /** Private state directory for generated secrets. @default '.hotk8s' */
+  readonly stateDir?: string;
+  /** Document checkers run in the `check` phase. @default - the Heat schema checker */
+  readonly checkers?: readonly TemplateChecker[];
+  /** Write files (false: return the result only). @default true */
+  readonly write?: boolean;
+}
+
+export interface ParameterInfo {
+  readonly type: string;
+  readonly required: boolean;
+  readonly hidden: boolean;
+}
+
+export interface StackManifest {
+  readonly name: string;
+  readonly template: string;
+  readonly environment: string;
+  readonly secretEnvironment: string | null;
+  readonly files: string[];
+  readonly parameters: Record<string, ParameterInfo>;
+  readonly createCommand: string;
+}
+
+export interface Manifest {
+  readonly version: 1;
+  readonly stacks: StackManifest[];
+}
+
+export interface SynthResult {
+  readonly outdir: string;
+  readonly manifest: Manifest;
+  /** File name (relative to outdir) -> content. Secret files are included only when written. */
+  readonly files: ReadonlyMap<string, string>;
+  readonly annotations: readonly Annotation[];
+}
+
+// ---------------------------------------------------------------------------------------------------- phases
+
+/** Phase 1: validate. Every error below `root`, each with its construct path. */
+export function validatePhase(root: IConstruct): HotError[] {
+  const errors: HotError[] = [];
+  for (const c of root.node.findAll()) {
+    for (const message of c.node.validate()) errors.push(new HotError(c.node.path, message));
+    const el = c as { validateElement?: () => string[] };
+    if (typeof el.validateElement === 'function') {
+      try {
+        for (const message of el.validateElement()) errors.push(new HotError(c.node.path, message));
+      } catch (e) {
+        errors.push(asHotError(e, c.node.path));
+      }
+    }
+  }
+  for (const stack of allStacks(root)) {
+    for (const section of ['parameters', 'resources', 'outputs', 'conditions'] as const) {
+      const seen = new Map<string, string>();
+      for (const el of stack.elements()) {
+        if (el.templateSection !== section) continue;
+        const id = el.logicalId;
+        const other = seen.get(id);
+        if (other) errors.push(new HotError(el.node.path, `logical id ${JSON.stringify(id)} is already used by ${other} in ${section}; rename one or use overrideLogicalId`));
+        else seen.set(id, el.node.path);
+      }
+    }
+  }
+  return errors;
+}
+
+/** Phase 2: prepare. Lift construct dependencies to `depends_on` (sorted, deduplicated). */
+export function preparePhase(stack: HeatStack): HotError[] {
+  const errors: HotError[] = [];
+  const base = stack.node.scopes.length;
+  for (const el of stack.elements()) {
+    if (!(el instanceof HeatResource)) continue;
+    const ids = new Set<string>();
+    for (const scope of el.node.scopes.slice(base)) {
+      for (const dep of scope.node.dependencies) {
+        if (el.node.scopes.includes(dep)) continue; // depending on an ancestor of itself means nothing
+        for (const target of dep.node.findAll()) {
+          if (!HeatResource.isHeatResource(target) || target === el) continue;
+          if (target.stack !== stack) {
+            errors.push(new HotError(el.node.path, `depends on ${target.node.path}, which is in another template (${target.stack.node.path}); dependencies must stay within one template`));
+            continue;
+          }
+          ids.add(target.logicalId);
+        }
+      }
+    }
+    el.dependsOnIds = [...ids].sort();
+  }
+  return errors;
+}
+
+/** Phases 3-5: resolve, render and merge one template into its HOT document. */
+export function renderPhase(stack: HeatStack): { doc: Record<string, unknown>; errors: HotError[] } {
+  const errors: HotError[] = [];
+  const sections: Record<string, Record<string, unknown>> = { parameters: {}, conditions: {}, resources: {}, outputs: {} };
+  for (const el of stack.elements()) {
+    const ctx: ResolveContext = { stack, path: el.node.path, inCondition: false };
+    try {
+      sections[el.templateSection]![el.logicalId] = sortBelow(el.renderEntry(ctx));
+    } catch (e) {
+      errors.push(asHotError(e, el.node.path));
+    }
+  }
+  const sorted = (m: Record<string, unknown>) => {
+    const keys = Object.keys(m).sort();
+    if (keys.length === 0) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const k of keys) out[k] = m[k];
+    return out;
+  };
+  const groups = stack.parameterGroupList.map((g) => ({
+    label: g.label,
+    description: g.description,
+    parameters: g.parameters.map((p) => (typeof p === 'string' ? p : p.logicalId)),
+  }));
+  const doc: Record<string, unknown> = {
+    heat_template_version: stack.templateVersion,
+    description: stack.description,
+    parameter_groups: groups.length > 0 ? groups.map((g) => dropUndefined(g)) : undefined,
+    parameters: sorted(sections.parameters!),
+    conditions: sorted(sections.conditions!),
+    resources: sorted(sections.resources!) ?? {},
+    outputs: sorted(sections.outputs!),
+  };
+  return { doc: dropUndefined(doc), errors };
+}
+
+/** Phase 6: check every document with the checkers, mapping problems to construct paths. */
+export async function checkPhase(
+  files: ReadonlyMap<string, unknown>,
+  stacksByFile: ReadonlyMap<string, HeatStack>,
+  checkers: readonly TemplateChecker[],
+): Promise<HotError[]> {
+  const describe = (file: string, logicalId: string): string | undefined => {
+    const stack = stacksByFile.get(file);
+    return stack?.elements().find((e) => e.logicalId === logicalId && e.templateSection === 'resources')?.node.path;
+  };
+  const errors: HotError[] = [];
+  for (const checker of checkers) {
+    for (const p of await checker.check(files, describe)) errors.push(new HotError(p.location, p.message));
+  }
+  return errors;
+}
+
+/** Phase 7: secrets. Produce each secret parameter value (reusing what the state directory holds). */
+export async function secretsPhase(stack: HeatStack, stateDir: string): Promise<Record<string, string>> {
+  const memo = new Map<string, Promise<unknown>>();
+  const session: SynthSession = {
+    stateDir,
+    memo<T>(key: string, produce: () => Promise<T>): Promise<T> {
+      if (!memo.has(key)) memo.set(key, produce());
+      return memo.get(key) as Promise<T>;
+    },
+  };
+  const out: Record<string, string> = {};
+  for (const p of stackParameters(stack)) {
+    if (!p.props.secretValue) continue;
+    const v = await p.props.secretValue(session);
+    if (typeof v !== 'string' || v.length === 0) throw new HotError(p.node.path, `secretValue must produce a non-empty string; got ${typeof v}`);
+    out[p.logicalId] = v;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------- driver
+
+/** Synthesize one template to its HOT document (no checks, no secrets, no files): for tests and `toTemplate()`. */
+export function synthesizeTemplate(stack: HeatStack): Record<string, unknown> {
+  const errors = [...validatePhase(stack), ...preparePhase(stack)];
+  if (errors.length > 0) throw new HotValidationError(errors);
+  const { doc, errors: renderErrors } = renderPhase(stack);
+  if (renderErrors.length > 0) throw new HotValidationError(renderErrors);
+  return doc;
+}
+
+/** Synthesize every root stack below `root` and write the output contract. */
+export async function synthesize(root: IConstruct, options: SynthOptions = {}): Promise<SynthResult> {
+  const outdir = options.outdir ?? 'hotk8s.out';
+  const stateDir = options.stateDir ?? '.hotk8s';
+  const roots = rootStacks(root);
+  if (roots.length === 0) throw new HotError(root.node.path, 'there is no HeatStack to synthesize');
+
+  // validate
+  const errors: HotError[] = validatePhase(root);
+  if (errors.length > 0) throw new HotValidationError(errors);
+
+  // prepare, resolve, render, merge
+  const docs = new Map<string, Record<string, unknown>>();
+  const stacksByFile = new Map<string, HeatStack>();
+  for (const stack of allStacks(root)) {
+    errors.push(...preparePhase(stack));
+  }
+  for (const stack of allStacks(root)) {
+    const { doc, errors: e } = renderPhase(stack);
+    errors.push(...e);
+    if (stacksByFile.has(stack.fileName)) {
+      errors.push(new HotError(stack.node.path, `template file ${stack.fileName} is also written by ${stacksByFile.get(stack.fileName)!.node.path}; give one a different templateName`));
+    }
+    docs.set(stack.fileName, doc);
+    stacksByFile.set(stack.fileName, stack);
+  }
+  if (errors.length > 0) throw new HotValidationError(errors);
+
+  // check
+  const checkers = options.checkers ?? [await defaultChecker()];
+  const problems = await checkPhase(docs, stacksByFile, checkers);
+  if (problems.length > 0) throw new HotValidationError(problems);
+
+  // secrets + write
+  const files = new Map<string, string>();
+  const manifest: Manifest = { version: 1, stacks: [] };
+  for (const stack of roots) {
+    const name = stack.node.id;
+    const nested = allStacks(stack).filter((s) => s !== stack).map((s) => s.fileName).sort();
+    files.set(stack.fileName, toYaml(docs.get(stack.fileName)));
+    for (const f of nested) files.set(f, toYaml(docs.get(f)));
+
+    const params = stackParameters(stack);
+    const defaults: Record<string, unknown> = {};
+    for (const p of params) if (p.props.value !== undefined) defaults[p.logicalId] = p.props.value;
+    const registry: Record<string, string> = {};
+    for (const [k, v] of [...stack.resourceRegistry].sort(([a], [b]) => a.localeCompare(b))) registry[k] = v;
+    const env = dropUndefined({
+      parameter_defaults: Object.keys(defaults).length > 0 ? sortBelow(defaults) : undefined,
+      resource_registry: Object.keys(registry).length > 0 ? registry : undefined,
+    });
+    const envFile = `${name}.env.yaml`;
+    files.set(envFile, Object.keys(env).length > 0 ? toYaml(env) : '{}\n');
+
+    const hasSecrets = params.some((p) => p.isSecret);
+    const secretFile = hasSecrets ? `${name}.secrets.env.yaml` : null;
+    if (secretFile && options.write !== false) {
+      const secrets = await secretsPhase(stack, stateDir);
+      files.set(secretFile, toYaml({ parameter_defaults: sortBelow(secrets) }));
+    }
+    const parameters: Record<string, ParameterInfo> = {};
+    for (const p of [...params].sort((a, b) => a.logicalId.localeCompare(b.logicalId))) {
+      parameters[p.logicalId] = { type: p.parameterType, required: p.required, hidden: p.props.hidden === true };
+    }
+    const envArgs = [envFile, ...(secretFile ? [secretFile] : [])].map((f) => `-e ${f}`).join(' ');
+    const timeout = stack.createTimeoutMinutes ? ` --timeout ${stack.createTimeoutMinutes}` : '';
+    manifest.stacks.push({
+      name,
+      template: stack.fileName,
+      environment: envFile,
+      secretEnvironment: secretFile,
+      files: nested,
+      parameters,
+      createCommand: `openstack stack create -t ${stack.fileName} ${envArgs}${timeout} --wait ${name}`,
+    });
+  }
+  files.set('manifest.json', JSON.stringify(manifest, null, 2) + '\n');
+
+  if (options.write !== false) await writePhase(outdir, files, manifest);
+  return { outdir, manifest, files, annotations: collectAnnotations(root) };
+}
+
+/** Phase 8: write. Secret environment files get mode 0600; files a previous run wrote and this one did not are removed. */
+export async function writePhase(outdir: string, files: ReadonlyMap<string, string>, manifest: Manifest): Promise<void> {
+  await mkdir(outdir, { recursive: true });
+  const secretFiles = new Set(manifest.stacks.map((s) => s.secretEnvironment).filter((f): f is string => f !== null));
+  try {
+    const previous = JSON.parse(await readFile(join(outdir, 'manifest.json'), 'utf8')) as Manifest;
+    for (const s of previous.stacks ?? []) {
+      for (const f of [s.template, s.environment, s.secretEnvironment, ...(s.files ?? [])]) {
+        if (f && !files.has(f) && !f.includes('/')) await rm(join(outdir, f), { force: true });
+      }
+    }
+  } catch {
+    // no previous manifest
+  }
+  for (const [name, text] of files) {
+    const path = join(outdir, name);
+    const mode = secretFiles.has(name) ? 0o600 : 0o644;
+    await writeFile(path, text, { mode });
+    await chmod(path, mode);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------- helpers
+
+async function defaultChecker(): Promise<TemplateChecker> {
+  const mod = (await import('../heat/checker.js')) as { heatSchemaChecker: () => TemplateChecker };
+  return mod.heatSchemaChecker();
+}
+
+function asHotError(e: unknown, path: string): HotError {
+  if (e instanceof HotError) return e.constructPath ? e : new HotError(path, e.detail);
+  const msg = e instanceof Error ? e.message : String(e);
+  return new HotError(path, msg);
+}
+
+function dropUndefined<T extends Record<string, unknown>>(o: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
+}
+
+export function rootStacks(root: IConstruct): HeatStack[] {
+  const out: HeatStack[] = [];
+  const visit = (c: IConstruct) => {
+    if (isHeatStack(c)) {
+      out.push(c);
+      return;
+    }
+    for (const child of c.node.children) visit(child);
+  };
+  visit(root);
+  return out;
+}
+
+/** The stack itself (if a stack) and all nested stacks below it, depth first. */
+export function allStacks(root: IConstruct): HeatStack[] {
+  const out: HeatStack[] = [];
+  const visit = (c: IConstruct) => {
+    if (isHeatStack(c)) out.push(c);
+    for (const child of c.node.children) visit(child);
+  };
+  visit(root);
+  return out;
+}
+
+function stackParameters(stack: HeatStack): HeatParameter[] {
+  return stack.elements().filter((e): e is HeatParameter => e instanceof HeatParameter);
+}
