@@ -1,0 +1,394 @@
+/**
+ * Synth-time PKI for a cluster: the CAs, the service-account key pair, the encryption-at-rest key and
+ * the client certificates that carry no address. Kept in the state directory and reused on every
+ * re-synth; never rotated by accident.
+ *
+ * Library: @peculiar/x509 on Node's WebCrypto. node:crypto can make keys but cannot issue X.509
+ * certificates; @peculiar/x509 is maintained, pure TypeScript over WebCrypto (no native code, no
+ * openssl subprocess) and issues ECDSA P-256 certificates in milliseconds.
+ *
+ * Algorithms: ECDSA P-256 everywhere. Every consumer accepts it: kubeadm loads EC CA keys for the
+ * cluster, etcd and front-proxy CAs; etcd and Go's TLS take EC client certificates; kube-apiserver
+ * accepts an ECDSA service-account key for both `--service-account-key-file` and
+ * `--service-account-signing-key-file` (tokens are then ES256), and kubeadm (v1beta4, >= 1.31)
+ * generates exactly that when `encryptionAlgorithm: ECDSA-P256` is set, so it loads an EC `sa.key`.
+ * Masters should set `encryptionAlgorithm: ECDSA-P256` so the leaves kubeadm makes match.
+ */
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { createHash, createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+type CryptoKey = webcrypto.CryptoKey;
+// The library's types name DOM's Crypto; Node's webcrypto implements it.
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+/** Thrown when PKI material cannot be created, loaded or trusted; names the file and the rule. */
+export class PkiError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PkiError';
+  }
+}
+
+/** A certificate and its private key, both PEM. */
+export interface CertAndKey {
+  readonly certPem: string;
+  /** PKCS#8 `PRIVATE KEY` PEM. */
+  readonly keyPem: string;
+  /** Expiry of the certificate. */
+  readonly notAfter: Date;
+}
+
+/** All synth-time PKI and secrets of one cluster. */
+export interface ClusterPki {
+  readonly clusterName: string;
+  /** `<stateDir>/<clusterName>/pki` */
+  readonly dir: string;
+  /** kubeadm's cluster CA (`/etc/kubernetes/pki/ca.{crt,key}`), CN=kubernetes. */
+  readonly clusterCa: CertAndKey;
+  /** The etcd CA (`/etc/kubernetes/pki/etcd/ca.{crt,key}` and each etcd member), CN=etcd-ca. */
+  readonly etcdCa: CertAndKey;
+  /** kubeadm's front-proxy CA (`front-proxy-ca.{crt,key}`), CN=front-proxy-ca. */
+  readonly frontProxyCa: CertAndKey;
+  /** The service-account token signing key pair (`sa.key` PKCS#8, `sa.pub` SPKI), ECDSA P-256. */
+  readonly serviceAccount: { readonly privateKeyPem: string; readonly publicKeyPem: string };
+  /** kube-apiserver's etcd client certificate (`apiserver-etcd-client.{crt,key}`), signed by the etcd CA. */
+  readonly apiserverEtcdClient: CertAndKey;
+  /** The user's admin client certificate, signed by the cluster CA, O=kubeadm:cluster-admins. */
+  readonly admin: CertAndKey;
+  /** 32 random bytes, base64: the key of the EncryptionConfiguration for secrets. */
+  readonly encryptionKey: string;
+  /** kubeadm's `--discovery-token-ca-cert-hash`: `sha256:` + hex SHA-256 of the cluster CA's SubjectPublicKeyInfo DER. */
+  readonly discoveryHash: string;
+  /** Items created by this call (empty when everything was reused). */
+  readonly created: readonly string[];
+  /** Non-fatal findings, e.g. a client certificate that expires within 30 days. */
+  readonly warnings: readonly string[];
+}
+
+export interface PkiOptions {
+  /** Validity of the CAs. @default 3650 (kubeadm's 10 years) */
+  readonly caValidityDays?: number;
+  /** Validity of the synth-time client certificates. @default 365 (kubeadm's 1 year) */
+  readonly clientValidityDays?: number;
+  /** Clock for tests. @default - now */
+  readonly now?: Date;
+}
+
+const EC: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
+const SIGN: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
+const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DAY_MS = 86_400_000;
+/** The group kubeadm (>= 1.29) binds to cluster-admin for admin.conf; revocable, unlike system:masters. */
+export const ADMIN_GROUP = 'kubeadm:cluster-admins';
+
+/** The file names, relative to the pki dir (kubeadm's names where kubeadm has one). */
+export const PKI_FILES = {
+  clusterCa: ['ca.crt', 'ca.key'],
+  etcdCa: ['etcd/ca.crt', 'etcd/ca.key'],
+  frontProxyCa: ['front-proxy-ca.crt', 'front-proxy-ca.key'],
+  serviceAccount: ['sa.pub', 'sa.key'],
+  apiserverEtcdClient: ['apiserver-etcd-client.crt', 'apiserver-etcd-client.key'],
+  admin: ['admin.crt', 'admin.key'],
+  encryptionKey: ['encryption-key'],
+} as const;
+
+/**
+ * Loads the cluster's PKI from `<stateDir>/<clusterName>/pki/`, creating whatever is missing
+ * (directories 0700, files 0600). Existing material is reused as is and validated: a certificate
+ * that does not match its key, a CA that is not a CA, a client certificate its CA did not sign, a
+ * half-present pair or a file readable by others is an error naming the file.
+ */
+export async function loadOrCreateClusterPki(stateDir: string, clusterName: string, options: PkiOptions = {}): Promise<ClusterPki> {
+  if (!CLUSTER_NAME.test(clusterName)) {
+    throw new PkiError(`cluster name must be a DNS label (lower case letters, digits, '-', at most 63): got ${JSON.stringify(clusterName)}`);
+  }
+  const now = options.now ?? new Date();
+  const caDays = positive('caValidityDays', options.caValidityDays ?? 3650);
+  const clientDays = positive('clientValidityDays', options.clientValidityDays ?? 365);
+  const dir = join(stateDir, clusterName, 'pki');
+  ensurePrivateDir(dir);
+  ensurePrivateDir(join(dir, 'etcd'));
+
+  const created: string[] = [];
+  const warnings: string[] = [];
+
+  const ca = async (item: 'clusterCa' | 'etcdCa' | 'frontProxyCa', cn: string): Promise<Loaded> => {
+    const [crt, key] = PKI_FILES[item];
+    const got = readPair(dir, crt, key);
+    if (got) return validateCa(dir, crt, key, got.cert, got.key);
+    const made = await makeCa(cn, now, caDays);
+    writePrivate(dir, key, made.keyPem);
+    writePrivate(dir, crt, made.certPem);
+    created.push(item);
+    return made;
+  };
+  const client = async (
+    item: 'apiserverEtcdClient' | 'admin',
+    issuer: Loaded,
+    issuerFile: string,
+    subject: string,
+  ): Promise<Loaded> => {
+    const [crt, key] = PKI_FILES[item];
+    const got = readPair(dir, crt, key);
+    if (got) {
+      const loaded = validateLeaf(dir, crt, key, got.cert, got.key, issuer, issuerFile);
+      const left = loaded.notAfter.getTime() - now.getTime();
+      if (left <= 0) warnings.push(`${join(dir, crt)} expired on ${loaded.notAfter.toISOString()}; delete it and its key to issue a new one`);
+      else if (left < 30 * DAY_MS) warnings.push(`${join(dir, crt)} expires on ${loaded.notAfter.toISOString()} (in ${Math.floor(left / DAY_MS)} days)`);
+      return loaded;
+    }
+    const made = await makeClientCert(subject, issuer, now, clientDays);
+    writePrivate(dir, key, made.keyPem);
+    writePrivate(dir, crt, made.certPem);
+    created.push(item);
+    return made;
+  };
+
+  const clusterCa = await ca('clusterCa', 'kubernetes');
+  const etcdCa = await ca('etcdCa', 'etcd-ca');
+  const frontProxyCa = await ca('frontProxyCa', 'front-proxy-ca');
+  const apiserverEtcdClient = await client('apiserverEtcdClient', etcdCa, PKI_FILES.etcdCa[0], 'CN=kube-apiserver-etcd-client');
+  const admin = await client('admin', clusterCa, PKI_FILES.clusterCa[0], `CN=${clusterName}-admin, O=${ADMIN_GROUP}`);
+
+  // Service-account key pair.
+  const [saPub, saKey] = PKI_FILES.serviceAccount;
+  let serviceAccount: ClusterPki['serviceAccount'];
+  const saPair = readPair(dir, saPub, saKey);
+  if (saPair) {
+    const derived = publicPemOf(dir, saKey, saPair.key);
+    if (normalizePem(derived) !== normalizePem(saPair.cert)) {
+      throw new PkiError(`${join(dir, saPub)} is not the public key of ${join(dir, saKey)}: the service-account key pair does not match`);
+    }
+    serviceAccount = { privateKeyPem: saPair.key, publicKeyPem: saPair.cert };
+  } else {
+    const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
+    const privateKeyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
+    const publicKeyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('spki', keys.publicKey), 'PUBLIC KEY');
+    writePrivate(dir, saKey, privateKeyPem);
+    writePrivate(dir, saPub, publicKeyPem);
+    serviceAccount = { privateKeyPem, publicKeyPem };
+    created.push('serviceAccount');
+  }
+
+  // Encryption-at-rest key.
+  const [encFile] = PKI_FILES.encryptionKey;
+  let encryptionKey: string;
+  if (existsSync(join(dir, encFile))) {
+    checkPrivateFile(dir, encFile);
+    encryptionKey = readFileSync(join(dir, encFile), 'utf8').trim();
+    const raw = Buffer.from(encryptionKey, 'base64');
+    if (raw.length !== 32 || raw.toString('base64') !== encryptionKey) {
+      throw new PkiError(`${join(dir, encFile)} must hold 32 bytes in base64 (an AES-256 key); got ${raw.length} bytes`);
+    }
+  } else {
+    encryptionKey = randomBytes(32).toString('base64');
+    writePrivate(dir, encFile, `${encryptionKey}\n`);
+    created.push('encryptionKey');
+  }
+
+  return {
+    clusterName,
+    dir,
+    clusterCa: pub(clusterCa),
+    etcdCa: pub(etcdCa),
+    frontProxyCa: pub(frontProxyCa),
+    serviceAccount,
+    apiserverEtcdClient: pub(apiserverEtcdClient),
+    admin: pub(admin),
+    encryptionKey,
+    discoveryHash: discoveryHashOf(clusterCa.certPem),
+    created,
+    warnings,
+  };
+}
+
+/** kubeadm's CA public key pin: `sha256:` + hex SHA-256 of the certificate's SubjectPublicKeyInfo (DER). */
+export function discoveryHashOf(caCertPem: string): string {
+  const spki = new NodeX509(caCertPem).publicKey.export({ type: 'spki', format: 'der' });
+  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Loaded extends CertAndKey {
+  readonly cert: x509.X509Certificate;
+  /** Present for CAs (they sign); client keys are not imported. */
+  readonly privateKey: CryptoKey | undefined;
+}
+
+function pub(l: Loaded): CertAndKey {
+  return { certPem: l.certPem, keyPem: l.keyPem, notAfter: l.notAfter };
+}
+
+function positive(what: string, n: number): number {
+  if (!Number.isInteger(n) || n <= 0) throw new PkiError(`${what} must be a positive whole number of days; got ${n}`);
+  return n;
+}
+
+async function makeCa(cn: string, now: Date, days: number): Promise<Loaded> {
+  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: `CN=${cn}`,
+    notBefore: new Date(now.getTime() - 5 * 60_000),
+    notAfter: new Date(now.getTime() + days * DAY_MS),
+    signingAlgorithm: SIGN,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return loaded(cert, keys.privateKey, await exportPkcs8(keys.privateKey));
+}
+
+async function makeClientCert(subject: string, issuer: Loaded, now: Date, days: number): Promise<Loaded> {
+  if (!issuer.privateKey) throw new PkiError(`internal: issuer ${issuer.cert.subject} has no signing key`);
+  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject,
+    issuer: issuer.cert.subject,
+    notBefore: new Date(now.getTime() - 5 * 60_000),
+    notAfter: new Date(Math.min(now.getTime() + days * DAY_MS, issuer.notAfter.getTime())),
+    signingAlgorithm: SIGN,
+    publicKey: keys.publicKey,
+    signingKey: issuer.privateKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      await x509.AuthorityKeyIdentifierExtension.create(issuer.cert.publicKey),
+    ],
+  });
+  return loaded(cert, keys.privateKey, await exportPkcs8(keys.privateKey));
+}
+
+function loaded(cert: x509.X509Certificate, privateKey: CryptoKey | undefined, keyPem: string): Loaded {
+  return { cert, privateKey, keyPem, certPem: cert.toString('pem') + '\n', notAfter: cert.notAfter };
+}
+
+async function exportPkcs8(key: CryptoKey): Promise<string> {
+  return `${x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY')}\n`;
+}
+
+/** A positive 128-bit serial (high bit clear, so DER needs no sign byte). */
+function serial(): string {
+  const b = randomBytes(16);
+  b[0] = (b[0] as number) & 0x7f | 0x01;
+  return b.toString('hex');
+}
+
+function readPair(dir: string, crt: string, key: string): { cert: string; key: string } | undefined {
+  const hasCrt = existsSync(join(dir, crt));
+  const hasKey = existsSync(join(dir, key));
+  if (!hasCrt && !hasKey) return undefined;
+  if (hasCrt !== hasKey) {
+    const [present, missing] = hasCrt ? [crt, key] : [key, crt];
+    throw new PkiError(
+      `${join(dir, present)} exists but ${join(dir, missing)} does not: refusing to replace half of a pair (restore the missing file, or delete both to issue new ones)`,
+    );
+  }
+  checkPrivateFile(dir, crt);
+  checkPrivateFile(dir, key);
+  return { cert: readFileSync(join(dir, crt), 'utf8'), key: readFileSync(join(dir, key), 'utf8') };
+}
+
+function parseCert(dir: string, file: string, pem: string): x509.X509Certificate {
+  try {
+    return new x509.X509Certificate(pem);
+  } catch (e) {
+    throw new PkiError(`${join(dir, file)} is not a PEM certificate: ${(e as Error).message}`);
+  }
+}
+
+function publicPemOf(dir: string, file: string, keyPem: string): string {
+  try {
+    return createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'pem' }).toString();
+  } catch (e) {
+    throw new PkiError(`${join(dir, file)} is not a PEM private key: ${(e as Error).message}`);
+  }
+}
+
+function spkiDerOfKey(dir: string, file: string, keyPem: string): Buffer {
+  try {
+    return createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' });
+  } catch (e) {
+    throw new PkiError(`${join(dir, file)} is not a PEM private key: ${(e as Error).message}`);
+  }
+}
+
+async function importKey(dir: string, file: string, keyPem: string): Promise<CryptoKey> {
+  const der = createPrivateKey(keyPem).export({ type: 'pkcs8', format: 'der' });
+  try {
+    return await webcrypto.subtle.importKey('pkcs8', der, EC, true, ['sign']);
+  } catch (e) {
+    throw new PkiError(`${join(dir, file)} must be an ECDSA P-256 key: ${(e as Error).message}`);
+  }
+}
+
+function checkMatch(dir: string, crt: string, key: string, cert: x509.X509Certificate, keyPem: string): void {
+  const fromKey = spkiDerOfKey(dir, key, keyPem);
+  if (!Buffer.from(cert.publicKey.rawData).equals(fromKey)) {
+    throw new PkiError(`${join(dir, crt)} does not match ${join(dir, key)}: the certificate's public key is not the key's (was one of them replaced?)`);
+  }
+}
+
+async function validateCa(dir: string, crt: string, key: string, certPem: string, keyPem: string): Promise<Loaded> {
+  const cert = parseCert(dir, crt, certPem);
+  checkMatch(dir, crt, key, cert, keyPem);
+  const bc = cert.getExtension(x509.BasicConstraintsExtension);
+  if (!bc?.ca) throw new PkiError(`${join(dir, crt)} is not a CA certificate (basicConstraints CA:TRUE missing)`);
+  if (!(await cert.isSelfSigned())) throw new PkiError(`${join(dir, crt)} is not self-signed; a cluster CA must be a root`);
+  return loaded(cert, await importKey(dir, key, keyPem), keyPem);
+}
+
+function validateLeaf(
+  dir: string,
+  crt: string,
+  key: string,
+  certPem: string,
+  keyPem: string,
+  issuer: Loaded,
+  issuerFile: string,
+): Loaded {
+  const cert = parseCert(dir, crt, certPem);
+  checkMatch(dir, crt, key, cert, keyPem);
+  const nodeCert = new NodeX509(certPem);
+  if (!nodeCert.verify(new NodeX509(issuer.certPem).publicKey)) {
+    throw new PkiError(`${join(dir, crt)} was not signed by ${join(dir, issuerFile)} (was the CA replaced?)`);
+  }
+  return { cert, privateKey: undefined, keyPem, certPem, notAfter: cert.notAfter };
+}
+
+function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = statSync(dir);
+  if (!st.isDirectory()) throw new PkiError(`${dir} must be a directory`);
+  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+}
+
+function checkPrivateFile(dir: string, file: string): void {
+  const st = statSync(join(dir, file));
+  if ((st.mode & 0o077) !== 0) {
+    throw new PkiError(
+      `${join(dir, file)} has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; secret material must be 0600 (others may have read it: rotate it, or chmod 600 if you are sure)`,
+    );
+  }
+}
+
+function writePrivate(dir: string, file: string, content: string): void {
+  const target = join(dir, file);
+  const tmp = `${target}.tmp-${process.pid}`;
+  writeFileSync(tmp, content, { mode: 0o600, flag: 'wx' });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, target);
+}
+
+function normalizePem(pem: string): string {
+  return pem.replace(/\r/g, '').trim();
+}
