@@ -188,6 +188,8 @@ export async function checkPhase(
 
 /** Phase 7: secrets. Produce each secret parameter value (reusing what the state directory holds). */
 export async function secretsPhase(stack: HeatStack, stateDir: string): Promise<Record<string, string>> {
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await chmod(stateDir, 0o700);
   const memo = new Map<string, Promise<unknown>>();
   const session: SynthSession = {
     stateDir,

@@ -1,0 +1,52 @@
+import yargs from 'yargs';
+import type { Io } from './synth.js';
+
+const consoleIo: Io = { out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'), err: (t) => process.stderr.write(t + '\n') };
+
+/** Run the CLI with the given arguments; resolves to the exit code. */
+export async function main(argv: string[], io: Io = consoleIo): Promise<number> {
+  let code = 0;
+  await yargs(argv)
+    .scriptName('hotk8s')
+    .command(
+      'synth [app]',
+      'Synthesize Heat templates (default: the ready-made default stack)',
+      (y) =>
+        y
+          .positional('app', { type: 'string', describe: '.ts/.js module whose default export is an App, a HeatStack or a function returning one' })
+          .option('stack', { type: 'string', describe: 'ready-made stack from stacks/ when no app is given', default: 'default' })
+          .option('out', { alias: 'o', type: 'string', default: 'hotk8s.out', describe: 'output directory' })
+          .option('state', { type: 'string', describe: 'private state directory for generated secrets (default: .hotk8s beside the app)' })
+          .option('stdout', { type: 'boolean', default: false, describe: 'print a single-file stack to standard output' }),
+      async (a) => {
+        const { runSynth } = await import('./synth.js');
+        code = await runSynth({ app: a.app, stack: a.stack, out: a.out, state: a.state, stdout: a.stdout }, io);
+      },
+    )
+    .command(
+      'validate <paths..>',
+      'Validate HOT files or a synth output directory',
+      (y) =>
+        y
+          .positional('paths', { type: 'string', array: true, demandOption: true })
+          .option('engine', { choices: ['schema', 'heat'] as const, default: 'schema' as const, describe: "schema: hotk8s' own checks; heat: the real Heat engine (python3-heat)" }),
+      async (a) => {
+        const { runValidate } = await import('./validate.js');
+        code = await runValidate({ paths: a.paths as string[], engine: a.engine }, io);
+      },
+    )
+    .demandCommand(1, 'name a command: synth or validate')
+    .strict()
+    .fail((msg, err) => {
+      io.err(`hotk8s: ${msg ?? err?.message}`);
+      code = 2;
+    })
+    .help()
+    .parseAsync();
+  return code;
+}
+
+/** Entry point of the `hotk8s` bin. */
+export async function run(argv: string[]): Promise<void> {
+  process.exitCode = await main(argv);
+}

@@ -1,0 +1,71 @@
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { HotError, HotValidationError } from '../core/errors.js';
+import { synthesize } from '../core/synthesis.js';
+import { loadApp } from './load-app.js';
+
+export interface SynthArgs {
+  readonly app?: string;
+  readonly stack?: string;
+  readonly out: string;
+  readonly state?: string;
+  readonly stdout?: boolean;
+}
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** Directory of the ready-made stacks (`stacks/` in the source tree, `dist/stacks` when compiled). */
+function readyMadeStack(name: string): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, '..', '..', 'stacks', `${name}.js`), join(here, '..', '..', 'stacks', `${name}.ts`)];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new HotError(`stacks/${name}`, 'no such ready-made stack (try default, dev or multi-pool)');
+  return found;
+}
+
+export async function runSynth(args: SynthArgs, io: Io): Promise<number> {
+  const appFile = args.app ?? readyMadeStack(args.stack ?? 'default');
+  const stateDir = args.state ?? (args.app ? join(dirname(resolve(args.app)), '.hotk8s') : '.hotk8s');
+  try {
+    const root = await loadApp(appFile);
+    const result = await synthesize(root, { outdir: args.out, stateDir, write: !args.stdout });
+    for (const a of result.annotations) io.err(`${a.level}: ${a.path}: ${a.message}`);
+    if (args.stdout) {
+      const stacks = result.manifest.stacks;
+      if (stacks.length !== 1 || stacks[0]!.files.length > 0 || stacks[0]!.secretEnvironment) {
+        throw new HotError(
+          stacks.map((s) => s.name).join(', '),
+          '--stdout prints a single-file stack (one stack, no nested templates, no secrets); use --out DIR instead',
+        );
+      }
+      io.out(result.files.get(stacks[0]!.template)!);
+      return 0;
+    }
+    const rel = relative(process.cwd(), resolve(args.out)) || '.';
+    for (const s of result.manifest.stacks) {
+      io.out(`${s.name}: wrote ${[s.template, ...s.files, s.environment, ...(s.secretEnvironment ? [s.secretEnvironment] : [])].join(', ')}`);
+      io.out(`  create with: (cd ${rel} && ${s.createCommand})`);
+    }
+    return 0;
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
+
+export function reportError(e: unknown, io: Io): number {
+  if (e instanceof HotValidationError) {
+    io.err(`hotk8s: ${e.errors.length} error${e.errors.length === 1 ? '' : 's'}:`);
+    for (const x of e.errors) io.err(`  - ${x.message}`);
+    return 1;
+  }
+  if (e instanceof HotError) {
+    io.err(`hotk8s: ${e.message}`);
+    return 1;
+  }
+  io.err(`hotk8s: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  return 2;
+}

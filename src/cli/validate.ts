@@ -1,0 +1,58 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { HotError } from '../core/errors.js';
+import type { Manifest } from '../core/synthesis.js';
+import { reportError, type Io } from './synth.js';
+
+export interface ValidateArgs {
+  readonly paths: string[];
+  readonly engine: 'schema' | 'heat';
+}
+
+/** Jobs for the Heat engine: a synth output directory gives each stack with its environment files. */
+function heatJobs(path: string): { template: string; environments: string[] }[] {
+  if (statSync(path).isDirectory()) {
+    const manifestFile = join(path, 'manifest.json');
+    if (!existsSync(manifestFile)) throw new HotError(path, 'a directory to validate with --engine heat must hold a manifest.json (a synth output)');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
+    return manifest.stacks.map((s) => ({
+      template: join(path, s.template),
+      environments: [join(path, s.environment), ...(s.secretEnvironment && existsSync(join(path, s.secretEnvironment)) ? [join(path, s.secretEnvironment)] : [])],
+    }));
+  }
+  return [{ template: path, environments: [] }];
+}
+
+export async function runValidate(args: ValidateArgs, io: Io): Promise<number> {
+  try {
+    for (const p of args.paths) if (!existsSync(p)) throw new HotError(p, 'no such file or directory');
+    if (args.engine === 'heat') {
+      const engine = await import('../heat/engine/index.js');
+      let failed = 0;
+      for (const p of args.paths) {
+        for (const job of heatJobs(p)) {
+          const report = await engine.validateWithHeat(job);
+          const errs = report.templates.flatMap((t) => t.errors.map((e) => `${t.file}: ${typeof e === 'string' ? e : JSON.stringify(e)}`));
+          if (report.ok) io.out(`ok (Heat ${report.heatVersion}): ${job.template} (${report.templates.length} template(s), ${report.skippedConstraints.length} cloud-only constraint check(s) skipped)`);
+          else {
+            failed++;
+            io.err(`rejected by Heat ${report.heatVersion}: ${job.template}`);
+            for (const e of errs) io.err(`  - ${e}`);
+          }
+        }
+      }
+      return failed > 0 ? 1 : 0;
+    }
+    const { validateHotFiles } = await import('../heat/validate.js');
+    const issues = await validateHotFiles(args.paths);
+    if (issues.length === 0) {
+      io.out(`ok: ${args.paths.join(', ')}`);
+      return 0;
+    }
+    io.err(`hotk8s: ${issues.length} problem${issues.length === 1 ? '' : 's'}:`);
+    for (const i of issues) io.err(`  - ${i.file ? i.file + ': ' : ''}${i.location ? i.location + ': ' : ''}${i.message}`);
+    return 1;
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
