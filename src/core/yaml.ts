@@ -1,11 +1,14 @@
 import yaml from 'js-yaml';
 
-/** Sort object keys deeply (arrays keep their order). */
+/** Sort object keys deeply (arrays keep their order) and drop `undefined` members. */
 export function sortDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortDeep);
+  if (Array.isArray(value)) return value.filter((v) => v !== undefined).map(sortDeep);
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) out[k] = sortDeep((value as Record<string, unknown>)[k]);
+    for (const k of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v !== undefined) out[k] = sortDeep(v);
+    }
     return out;
   }
   return value;
@@ -15,7 +18,7 @@ export function sortDeep(value: unknown): unknown {
 export function sortBelow(entry: unknown): unknown {
   if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return sortDeep(entry);
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(entry)) out[k] = sortDeep(v);
+  for (const [k, v] of Object.entries(entry)) if (v !== undefined) out[k] = sortDeep(v);
   return out;
 }
 
