@@ -23,6 +23,7 @@ export class HotValidationError extends HotError {
   constructor(errors: readonly HotError[]) {
     super('', `${errors.length} validation error${errors.length === 1 ? '' : 's'}:\n` + errors.map((e) => `  - ${e.message}`).join('\n'));
     this.name = 'HotValidationError';
+    this.message = this.detail;
     this.errors = errors;
   }
 }
