@@ -158,6 +158,11 @@ class Engine(object):
         self.heatclient_utils = heatclient_utils
 
     @staticmethod
+    def version_only():
+        """The installed Heat's version without importing Heat."""
+        return Engine._heat_version()
+
+    @staticmethod
     def _heat_version():
         try:
             from importlib import metadata
@@ -852,23 +857,63 @@ def main(argv=None):
                      "environments": args.environment,
                      "parameters": _params(args.param),
                      "allMembers": args.all_members}]
-        engine = Engine()
-        reports = [engine.validate_job(job) for job in jobs]
+        # Unreadable input is reported before paying for Heat's import.
+        missing = [_missing_files(job) for job in jobs]
+        engine = Engine() if not all(missing) else None
+        reports = [_job_failure(engine, job, "file not found: " +
+                                ", ".join(gone)) if gone else
+                   _run_job(engine, job)
+                   for job, gone in zip(jobs, missing)]
     except HarnessError as ex:
         _fail_harness(str(ex))
     except Exception:
         _fail_harness("internal error:\n" + traceback.format_exc())
 
+    harness_errors = [r["harnessError"] for r in reports
+                      if "harnessError" in r]
     if args.batch:
         out = {"ok": all(r["ok"] for r in reports),
-               "heatVersion": engine.version,
-               "importSeconds": round(engine.import_seconds, 4),
+               "heatVersion": engine.version if engine
+               else Engine.version_only(),
+               "importSeconds": round(engine.import_seconds, 4)
+               if engine else 0.0,
                "reports": reports}
     else:
         out = reports[0]
-        out["importSeconds"] = round(engine.import_seconds, 4)
+        out["importSeconds"] = round(engine.import_seconds, 4) \
+            if engine else 0.0
     sys.stdout.write(json.dumps(out, indent=indent) + "\n")
+    for message in harness_errors:
+        sys.stderr.write("heat_validate: %s\n" % message)
+    if harness_errors:
+        return EXIT_HARNESS
     return EXIT_OK if out["ok"] else EXIT_REJECTED
+
+
+def _missing_files(job):
+    paths = [job.get("template")] + list(job.get("environments") or [])
+    return [p for p in paths if isinstance(p, str) and not os.path.isfile(p)]
+
+
+def _run_job(engine, job):
+    """One job's report; a harness problem is reported for that job only."""
+    try:
+        return engine.validate_job(job)
+    except HarnessError as ex:
+        return _job_failure(engine, job, str(ex))
+    except Exception:
+        return _job_failure(engine, job,
+                            "internal error:\n" + traceback.format_exc())
+
+
+def _job_failure(engine, job, message):
+    return {"ok": False,
+            "heatVersion": engine.version if engine else Engine.version_only(),
+            "template": job.get("template"),
+            "environments": list(job.get("environments") or []),
+            "harnessError": message, "templates": [],
+            "skippedConstraints": [], "skippedLookups": [],
+            "placeholderParameters": [], "assumptions": []}
 
 
 if __name__ == "__main__":
