@@ -18,9 +18,9 @@ export type JsonSchema = { readonly [key: string]: unknown } | boolean;
 export const DEFERRED_REF = 'hot-deferred';
 export const CONDITION_REF = 'hot-condition';
 
-const INTEGER_STRING = '^\\s*[-+]?[0-9]+\\s*$';
-const NUMBER_STRING = '^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$';
-const BOOLEAN_STRING = '^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$';
+export const INTEGER_STRING = '^\\s*[-+]?[0-9]+\\s*$';
+export const NUMBER_STRING = '^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$';
+export const BOOLEAN_STRING = '^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$';
 
 /** Heat's AllowedPattern matches from the start and must consume the whole value. */
 function anchoredPattern(pattern: string): string | undefined {
