@@ -13,7 +13,9 @@ ROOTFS_DIR=${HOTK8S_ROOTFS_DIR:-$ROOT_DIR/.cache/rootfs/bookworm}
 SUITE=bookworm
 # Packages the test layers use (and the commands that prove each is present).
 APT_PACKAGES=(python3-heat python3-heatclient shellcheck cloud-init etcd-server etcd-client debootstrap iproute2 nftables)
-ROOTFS_PACKAGES=cloud-init,iproute2,ca-certificates,curl,openssl,iptables,nftables,gzip
+# python3-cffi-backend: debootstrap does not resolve virtual packages (python3-cryptography needs
+# python3-cffi-backend-api-*, which only python3-cffi-backend provides).
+ROOTFS_PACKAGES=cloud-init,python3-cffi-backend,iproute2,ca-certificates,curl,openssl,iptables,nftables,gzip
 
 err() { printf 'prepare-test-env: error: %s\n' "$*" >&2; exit 1; }
 note() { printf 'prepare-test-env: %s\n' "$*" >&2; }

@@ -316,10 +316,14 @@ export function base64Size(text: string): number {
 export const NOVA_USER_DATA_LIMIT = 65535;
 
 // ---------------------------------------------------------------------------------------------
-// The common shell library (templates/common/lib.sh.hbs) every role's script includes with
-// `{{> common/lib.sh common}}`. It gives: `phase NAME`, `retry [-m TEXT] MAX_SECONDS CMD...`,
-// `fail REASON`, `finish [DATA]` (SUCCESS signal), a trap that signals FAILURE naming the phase,
-// and `block_metadata_from_pods`.
+// The common shell library (templates/common/lib.sh.hbs). It holds no placeholder, so it travels
+// gz+b64 in a cloud-config `write_files` entry (partial `common/write-files-lib.yaml`, needs the
+// fields of `commonTemplateFields()`), and every role's script starts with the partial
+// `common/preamble.sh` (sets HK_NODE and HK_SIGNAL from placeholders, then sources the library).
+// The library gives: `phase NAME`, `retry [-m TEXT] MAX_SECONDS CMD...`, `fail REASON`,
+// `finish [DATA]` (SUCCESS signal), a trap that signals FAILURE naming the node and phase
+// ("etcd-2: health: peers not healthy after 300 s"), `HK_CLEANUP+=(file)` (removed on exit) and
+// `block_metadata_from_pods`. Shell parts run in cloud-init's final stage, after write_files.
 
 /** Synth-time values of the common shell library. */
 export interface CommonContext {
@@ -355,6 +359,29 @@ export function checkIpv4Cidr(what: string, value: string): void {
   if (addr % hostBits !== 0) {
     throw new BootstrapRenderError(`${what} must not have host bits set (the network address of /${prefix}); got ${value}`);
   }
+}
+
+/** Where the common library is written on every node. */
+export const COMMON_LIBRARY_PATH = '/usr/local/lib/hotk8s/lib.sh';
+
+/** Renders the common shell library (placeholder-free bash). */
+export function renderCommonLibrary(common: CommonContext): string {
+  const text = renderTemplate('common/lib.sh', common);
+  const found = findPlaceholders(text);
+  if (found.length > 0) throw new BootstrapRenderError(`common/lib.sh must not hold placeholders; found ${found.join(', ')}`);
+  return text;
+}
+
+/** Fields the common partials need: `{{> common/preamble.sh}}` and `{{> common/write-files-lib.yaml}}`. */
+export interface CommonTemplateFields {
+  readonly libPath: string;
+  /** The library, gzip + base64. */
+  readonly libGzB64: string;
+}
+
+/** Computes {@link CommonTemplateFields}; spread them into a role template's context. */
+export function commonTemplateFields(common: CommonContext): CommonTemplateFields {
+  return { libPath: COMMON_LIBRARY_PATH, libGzB64: gzipBase64(renderCommonLibrary(common)) };
 }
 
 /** Builds (and checks) the common library's context. */
