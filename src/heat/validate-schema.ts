@@ -154,7 +154,8 @@ export function findings(errors: readonly ErrorObject[] | null | undefined, root
       case 'pattern': {
         const pattern = (e.params as { pattern: string }).pattern;
         const expected = PATTERN_WORDS[pattern] ?? `must match the pattern ${pattern}`;
-        out.push({ path, value, kind: 'value', detail: `${expected}; got ${describeJson(value)}` });
+        // the coercion patterns stand for the property's type (Heat reads "42" as an integer)
+        out.push({ path, value, kind: pattern in PATTERN_WORDS ? 'type' : 'value', detail: `${expected}; got ${describeJson(value)}` });
         concrete.add(key);
         break;
       }

@@ -23,7 +23,7 @@ export interface TemplateIssue {
   readonly path: string;
   /** The resource (or output, parameter, condition) the issue belongs to. */
   readonly logicalId?: string;
-  /** Stable rule id, e.g. `property-required`, `get-attr-unknown-attribute`, `dependency-cycle`. */
+  /** Stable rule id, e.g. `required-property`, `unknown-attribute`, `dependency-cycle`. */
   readonly rule: string;
   /** Warnings (deprecated or admin-only types, ...) do not make a template invalid. */
   readonly severity: 'error' | 'warning';
@@ -41,6 +41,14 @@ export interface ValidateOptions {
   /** Parameter names given by an environment's `parameter_defaults` (they satisfy nested templates' parameters). */
   readonly parameterDefaults?: ReadonlySet<string>;
 }
+
+/** Shared across the documents of one validation run: nested documents are validated once. */
+interface RunState {
+  readonly results: Map<string, TemplateIssue[]>;
+  readonly active: Set<string>;
+}
+const RUN = Symbol('hotk8s.validate.run');
+type InternalOptions = ValidateOptions & { [RUN]?: RunState };
 
 /** `file: location: message` */
 export function formatIssue(issue: TemplateIssue): string {
@@ -121,10 +129,14 @@ class DocumentChecker {
   private conditions: Json = {};
   private readonly edges = new Map<string, Map<string, string>>();
 
+  private readonly run: RunState;
+
   constructor(
     private readonly doc: unknown,
-    private readonly opts: ValidateOptions,
-  ) {}
+    private readonly opts: InternalOptions,
+  ) {
+    this.run = opts[RUN] ?? { results: new Map(), active: new Set() };
+  }
 
   private report(rule: string, segs: readonly Seg[], message: string, logicalId?: string, severity: 'error' | 'warning' = 'error'): void {
     const path = fmtPath(segs);
@@ -142,7 +154,7 @@ class DocumentChecker {
     });
   }
 
-  run(): TemplateIssue[] {
+  check(): TemplateIssue[] {
     const doc = this.doc;
     if (!isMap(doc)) {
       this.report('document-not-map', [], `a HOT document must be a map of sections; got ${describeJson(doc)}`);
@@ -177,7 +189,7 @@ class DocumentChecker {
       if (!this.info.sections.includes(key)) {
         unknownSections.add(key);
         const later = key === 'conditions' ? ' (the `conditions` section needs 2016-10-14 or later)' : didYouMean(key, this.info.sections);
-        this.report('section-unknown', [key], `\`${key}\` is not a section of a HOT ${version} document${later}; allowed sections: ${listOf([...this.info.sections])}`);
+        this.report('unknown-section', [key], `\`${key}\` is not a section of a HOT ${version} document${later}; allowed sections: ${listOf([...this.info.sections])}`);
       }
     }
 
@@ -271,7 +283,7 @@ class DocumentChecker {
         const segs: Seg[] = typeof d === 'string' ? [...base, 'depends_on'] : [...base, 'depends_on', i];
         if (typeof target !== 'string') return;
         if (!(target in this.resources)) {
-          this.report('depends-on-missing', segs, `resource \`${id}\` depends on \`${target}\`, which is not a resource of this template${didYouMean(target, Object.keys(this.resources))}`, id);
+          this.report('missing-resource', segs, `resource \`${id}\` depends on \`${target}\`, which is not a resource of this template${didYouMean(target, Object.keys(this.resources))}`, id);
         } else {
           deps.set(target, deps.get(target) ?? 'depends_on');
         }
@@ -331,13 +343,13 @@ class DocumentChecker {
     switch (f.kind) {
       case 'required': {
         const where = inner ? `${inner}.${f.name}` : f.name;
-        this.report('property-required', segs, `property \`${where}\` is required by ${type}`, id);
+        this.report('required-property', segs, `property \`${where}\` is required by ${type}`, id);
         break;
       }
       case 'unknown': {
         const candidates = f.candidates ?? [];
         this.report(
-          'property-unknown',
+          'unknown-property',
           segs,
           inner
             ? `\`${f.name}\` is not a key of ${type} property \`${inner}\`${didYouMean(f.name!, candidates)}; allowed keys: ${listOf(candidates)}`
@@ -381,14 +393,24 @@ class DocumentChecker {
       }
       return;
     }
-    if (!isMap(found.doc)) return; // reported when that file is validated
+    const nestedErrors = this.nestedIssues(found.name, found.doc).filter((i) => i.severity === 'error');
+    if (nestedErrors.length > 0) {
+      const first = nestedErrors[0]!;
+      this.report(
+        'nested-template',
+        [...base, 'type'],
+        `the nested template \`${type}\`${member} has ${nestedErrors.length} error${nestedErrors.length > 1 ? 's' : ''}, so Heat fails to create it; first: ${first.path}: ${first.message}`,
+        id,
+      );
+    }
+    if (!isMap(found.doc)) return;
     const params = isMap(found.doc['parameters']) ? found.doc['parameters'] : {};
     if (properties !== undefined && properties !== null && !isMap(properties)) return;
     const props = (properties ?? {}) as Json;
     for (const p of Object.keys(props)) {
       if (!(p in params)) {
         this.report(
-          'nested-property-unknown',
+          'nested-unknown-property',
           [...base, 'properties', p],
           `property \`${p}\` is not a parameter of the nested template \`${type}\`${member}${didYouMean(p, Object.keys(params))}; its parameters are ${listOf(Object.keys(params).sort())}`,
           id,
@@ -398,7 +420,7 @@ class DocumentChecker {
     for (const [p, def] of Object.entries(params)) {
       if (p in props || (isMap(def) && 'default' in def) || this.opts.parameterDefaults?.has(p)) continue;
       this.report(
-        'nested-property-required',
+        'nested-required-property',
         [...base, 'properties'],
         `property \`${p}\` is required by the nested template \`${type}\`${member} (its parameter has no default)`,
         id,
@@ -406,11 +428,25 @@ class DocumentChecker {
     }
   }
 
+  /** Validate a nested document once per run (a template that nests itself is not followed twice). */
+  private nestedIssues(name: string, doc: unknown): TemplateIssue[] {
+    const done = this.run.results.get(name);
+    if (done) return done;
+    if (this.run.active.has(name)) return [];
+    this.run.active.add(name);
+    const opts: InternalOptions = { ...this.opts, file: name, [RUN]: this.run };
+    delete (opts as { describe?: unknown }).describe; // logical ids of another document
+    const issues = new DocumentChecker(doc, opts).check();
+    this.run.active.delete(name);
+    this.run.results.set(name, issues);
+    return issues;
+  }
+
   /** A `condition:` key: a condition name, a boolean, or (2017-02-24 and later) an inline expression. */
   private conditionRef(value: unknown, segs: readonly Seg[], owner: string): void {
     if (typeof value === 'string') {
       if (!(value in this.conditions)) {
-        this.report('condition-missing', segs, `\`${owner}\` uses the condition \`${value}\`, which is not defined in \`conditions\`${didYouMean(value, Object.keys(this.conditions))}`, segs[0] === 'resources' ? owner : undefined);
+        this.report('missing-condition', segs, `\`${owner}\` uses the condition \`${value}\`, which is not defined in \`conditions\`${didYouMean(value, Object.keys(this.conditions))}`, segs[0] === 'resources' ? owner : undefined);
       }
       return;
     }
@@ -459,7 +495,7 @@ class DocumentChecker {
         const [bool, other] = a.kind === 'boolean' ? [a, b] : [b, a];
         if (bool.kind === 'boolean' && (other.kind === 'list' || other.kind === 'map' || other.kind === 'string')) {
           this.report(
-            'condition-type-mismatch',
+            'condition-type',
             [...segs, 'equals'],
             `condition \`${owner}\` compares ${bool.what} with ${other.what}; Heat resolves a boolean parameter to true or false, which never equals a ${other.kind}, so this comparison is always false; compare with true or false instead`,
             segs[0] === 'resources' ? owner : undefined,
@@ -504,7 +540,7 @@ class DocumentChecker {
       if (this.info.conditionFunctions.includes(fn)) return;
       const since = CONDITION_FUNCTION_SINCE.get(fn);
       if (since && since > this.version) {
-        this.report('function-too-new', segs, `\`${fn}\` may be used in conditions from heat_template_version ${since}; this document declares ${this.version}; raise the version or rewrite the condition`, id);
+        this.report('function-version', segs, `\`${fn}\` may be used in conditions from heat_template_version ${since}; this document declares ${this.version}; raise the version or rewrite the condition`, id);
       } else if (this.info.conditionFunctions.length === 0) {
         // before 2016-10-14 there are no conditions; the section itself is reported
       } else {
@@ -524,7 +560,7 @@ class DocumentChecker {
         ctx.section === 'outputs'
           ? 'Heat would not run it but silently return the map itself as the output value'
           : 'Heat rejects the template or passes the map through unevaluated';
-      this.report('function-too-new', segs, `\`${fn}\` needs heat_template_version ${since} or later; this document declares ${this.version}, so ${consequence}; raise heat_template_version to ${since} or later`, id);
+      this.report('function-version', segs, `\`${fn}\` needs heat_template_version ${since} or later; this document declares ${this.version}, so ${consequence}; raise heat_template_version to ${since} or later`, id);
     } else if (CONDITION_FUNCTION_SINCE.has(fn) && !FUNCTION_SINCE.has(fn)) {
       // equals/and/or/not outside conditions: Heat takes them as plain maps
       this.report('condition-function-outside-condition', segs, `\`${fn}\` is a condition function; outside \`conditions\` and \`if\` Heat takes it as a plain map`, id, 'warning');
@@ -537,7 +573,7 @@ class DocumentChecker {
     if (fn === 'get_resource') {
       if (typeof args !== 'string') return;
       if (!(args in this.resources)) {
-        this.report('get-resource-missing', segs, `\`get_resource: ${args}\` refers to a resource this template does not define${didYouMean(args, resources)}`, id);
+        this.report('missing-resource', segs, `\`get_resource: ${args}\` refers to a resource this template does not define${didYouMean(args, resources)}`, id);
       } else ctx.deps?.set(args, ctx.deps.get(args) ?? 'get_resource');
       return;
     }
@@ -546,7 +582,7 @@ class DocumentChecker {
       const target = args[0];
       const def = this.resources[target];
       if (!isMap(def)) {
-        this.report('get-attr-missing-resource', segs, `\`get_attr\` refers to \`${target}\`, which is not a resource of this template${didYouMean(target, resources)}`, id);
+        this.report('missing-resource', segs, `\`get_attr\` refers to \`${target}\`, which is not a resource of this template${didYouMean(target, resources)}`, id);
         return;
       }
       ctx.deps?.set(target, ctx.deps.get(target) ?? 'get_attr');
@@ -557,7 +593,7 @@ class DocumentChecker {
       const name = typeof args === 'string' ? args : Array.isArray(args) && typeof args[0] === 'string' ? args[0] : undefined;
       if (name === undefined) return;
       if (!(name in this.parameters) && !this.info.pseudoParameters.includes(name)) {
-        this.report('get-param-undeclared', segs, `\`get_param: ${name}\` refers to a parameter this template does not declare${didYouMean(name, Object.keys(this.parameters))}; declare it under \`parameters\``, id);
+        this.report('undeclared-parameter', segs, `\`get_param: ${name}\` refers to a parameter this template does not declare${didYouMean(name, Object.keys(this.parameters))}; declare it under \`parameters\``, id);
       }
     }
   }
@@ -580,7 +616,7 @@ class DocumentChecker {
     }
     if (known.includes(attr) || prefixes.includes('*') || prefixes.some((p) => attr.startsWith(p))) return;
     this.report(
-      'get-attr-unknown-attribute',
+      'unknown-attribute',
       segs,
       `\`get_attr\` asks \`${target}\` for \`${attr}\`, which ${what} does not have${didYouMean(attr, known)}; available: ${listOf([...known].sort(), 20)}`,
       id,
@@ -649,7 +685,7 @@ class DocumentChecker {
 
 /** Validate one parsed HOT document. */
 export function validateHotDocument(doc: unknown, opts: ValidateOptions = {}): TemplateIssue[] {
-  return new DocumentChecker(doc, opts).run();
+  return new DocumentChecker(doc, opts).check();
 }
 
 /** Parse YAML text as Heat would (dates stay strings) and validate it; duplicate keys are errors with their line. */
@@ -664,7 +700,7 @@ export function validateHotText(text: string, fileName?: string, opts: Omit<Vali
         ...(fileName !== undefined ? { file: fileName } : {}),
         location: where,
         path: where,
-        rule: dup ? 'yaml-duplicate-key' : 'yaml-syntax',
+        rule: dup ? 'duplicate-key' : 'yaml-syntax',
         severity: 'error',
         message: dup
           ? `the key ${p.duplicateKey ? `\`${p.duplicateKey}\` ` : ''}appears twice in the same map; Heat's YAML loader would silently keep only the last one; remove or rename one of them`

@@ -116,12 +116,14 @@ class Engine(object):
         from heat.common import environment_util
         from heat.common import exception
         from heat.common import policy
+        from heat.common import template_format
         from heat.engine import constraints
         from heat.engine import environment
         from heat.engine import function
         from heat.engine import parameters
         from heat.engine import resource
         from heat.engine import resources
+        from heat.engine import rsrc_defn
         from heat.engine import stack as heat_stack
         from heat.engine import template as heat_template
         from heat.engine.resources import stack_resource
@@ -143,11 +145,13 @@ class Engine(object):
         self.environment_util = environment_util
         self.exception = exception
         self.policy = policy
+        self.template_format = template_format
         self.constraints = constraints
         self.environment = environment
         self.function = function
         self.parameters = parameters
         self.resource = resource
+        self.rsrc_defn = rsrc_defn
         self.heat_stack = heat_stack
         self.heat_template = heat_template
         self.stack_resource = stack_resource
@@ -275,7 +279,18 @@ class Engine(object):
         nova_plugin.NovaClientPlugin.absolute_limits = lambda self: dict(
             NOVA_DEFAULT_LIMITS)
 
-        # 6. A template resource whose file the client did not send would be
+        # 6. OS::Heat::Stack asks a (possibly remote) Heat API to validate
+        #    its template; here its own properties are validated and the
+        #    template is validated locally as one more nested stack.
+        from heat.engine.resources.openstack.heat import remote_stack
+        self.remote_stack = remote_stack
+
+        def remote_validate(self):
+            resource.Resource.validate(self)
+            engine._record_lookup("heat")
+        remote_stack.RemoteStack.validate = located(remote_validate)
+
+        # 7. A template resource whose file the client did not send would be
         #    downloaded by the engine; offline there is nothing to fetch.
         from heat.common import urlfetch
 
@@ -604,8 +619,9 @@ class _Job(object):
             found = list(stack.resources.values())
         except Exception:
             return []  # already reported by this stack's own validation
-        SR = self.e.stack_resource.StackResource
-        return sorted((r for r in found if isinstance(r, SR)),
+        kinds = (self.e.stack_resource.StackResource,
+                 self.e.remote_stack.RemoteStack)
+        return sorted((r for r in found if isinstance(r, kinds)),
                       key=lambda r: r.name)
 
     def _walk(self, stack, path):
@@ -618,8 +634,39 @@ class _Job(object):
                 self._resource_group(res, res_path)
             elif isinstance(res, ASG):
                 self._autoscaling_group(res, res_path)
+            elif isinstance(res, self.e.remote_stack.RemoteStack):
+                self._remote_stack(res, res_path)
             else:
                 self._nested(res, res_path, "nested")
+
+    def _remote_stack(self, res, res_path):
+        """OS::Heat::Stack: its template, validated here instead of by the
+        Heat API it would be sent to."""
+        e = self.e
+        entry = self._entry("%s<%s>" % (res_path, res.type()), "nested",
+                            res_path)
+        try:
+            props = res.properties
+            raw = e.template_format.parse(props[res.TEMPLATE])
+            tmpl = e.heat_template.Template(raw, files=res.stack.t.files)
+            params = dict(props[res.PARAMETERS] or {})
+            schemata = tmpl.param_schemata()
+            for key, deps in self._unresolved_keys(
+                    props.data.get(res.PARAMETERS)):
+                if key in schemata:
+                    params[key] = self._stand_in(entry, key, schemata[key],
+                                                 deps, True)
+            tmpl.env = e.environment.get_child_environment(res.stack.env,
+                                                           params)
+            child = e.heat_stack.Stack(
+                e.context(), "%s-%s" % (res.stack.name, res.name), tmpl,
+                strict_validate=True,
+                nested_depth=res.stack.nested_depth + 1)
+        except Exception as ex:
+            self._fail(entry, ex)
+            return
+        if self._validate_stack(child, entry):
+            self._walk(child, res_path)
 
     def _nested(self, res, res_path, role):
         """A template resource (or OS::Heat::Stack) and its own stack."""
@@ -652,80 +699,110 @@ class _Job(object):
             res.child_params())
 
     def _resource_group(self, res, res_path):
-        """The group's own stack holds one resource per member, defined by
-        resource_def; each member of template type has its own stack."""
-        entry_path = "%s/0" % res_path
+        """OS::Heat::ResourceGroup: its own stack holds one resource per
+        member, defined by resource_def."""
+        size = None
         try:
             size = res.get_size() or 0
             names = list(res._resource_names(
                 max(size, 1) if self.all_members else 1))
             definition = res.get_resource_def()
             rdef = res.properties.data.get(res.RESOURCE_DEF)
-            unresolved = self._unresolved_keys(
-                rdef.get(res.RESOURCE_DEF_PROPERTIES)
-                if isinstance(rdef, collections.abc.Mapping) else None)
-            first = self._group_stack(
-                res, lambda: res._assemble_nested(names))
+            snippet = (rdef.get(res.RESOURCE_DEF_PROPERTIES)
+                       if isinstance(rdef, collections.abc.Mapping) else None)
         except Exception as ex:
             self._fail(self._entry("%s<resource_def>" % res_path, "member",
-                                   entry_path), ex)
+                                   "%s/0" % res_path), ex)
             return
-        members = sorted(first.resources.values(), key=lambda r: r.name)
+
+        def build(stand_ins):
+            if not stand_ins:
+                return res._assemble_nested(names)
+            patched = dict(definition)
+            props = dict(definition.get(res.RESOURCE_DEF_PROPERTIES) or {})
+            props.update(stand_ins)
+            patched[res.RESOURCE_DEF_PROPERTIES] = props
+            res.get_resource_def = lambda include_all=False: patched
+            try:
+                return res._assemble_nested(names)
+            finally:
+                del res.get_resource_def
+        note = None
+        if size == 0:
+            note = ("count is 0: the member definition is validated as if "
+                    "the group had one member")
+        self._group(res, res_path, snippet, build, note)
+
+    def _autoscaling_group(self, res, res_path):
+        """OS::Heat::AutoScalingGroup: validated with one member."""
+        try:
+            rdef = res.properties.data.get(res.RESOURCE)
+            snippet = (rdef.get("properties")
+                       if isinstance(rdef, collections.abc.Mapping) else None)
+            resolved = res.properties[res.RESOURCE]
+        except Exception as ex:
+            self._fail(self._entry("%s<resource>" % res_path, "member",
+                                   "%s/0" % res_path), ex)
+            return
+        interpreter = self.e.autoscaling_group.HOTInterpreter
+        rsrc_defn = self.e.rsrc_defn
+
+        def build(stand_ins):
+            if not stand_ins:
+                return res._create_template(1)
+            patched = dict(resolved)
+            props = dict(resolved.get("properties") or {})
+            props.update(stand_ins)
+            patched["properties"] = props
+
+            def definition():
+                args = dict(interpreter()._rsrc_defn_args(None, "member",
+                                                          patched))
+                return rsrc_defn.ResourceDefinition(None, **args)
+            res._get_resource_definition = definition
+            try:
+                return res._create_template(1)
+            finally:
+                del res._get_resource_definition
+        self._group(res, res_path, snippet, build, None)
+
+    def _group(self, res, res_path, snippet, build, note):
+        """Validate the group's stack (each member definition against the
+        member type) and then each member's own stack.
+
+        Values in the member definition that need this stack's resources
+        (get_resource / get_attr) are unknown before the create; they get
+        placeholders of the member property's type, listed in the entry."""
+        try:
+            first = self._group_stack(res, lambda: build({}))
+        except Exception as ex:
+            self._fail(self._entry("%s<member>" % res_path, "member",
+                                   "%s/0" % res_path), ex)
+            return
+        unresolved = self._unresolved_keys(snippet)
         TR = self.e.template_resource.TemplateResource
-        for member in members:
+        for member in sorted(first.resources.values(), key=lambda r: r.name):
             file = member.template_url if isinstance(member, TR) else \
                 "%s<%s>" % (res_path, member.type())
             entry = self._entry(file, "member", "%s/%s" % (res_path,
                                                            member.name))
-            if size == 0:
-                entry["note"] = ("count is 0: the member definition is "
-                                 "validated as if the group had one member")
+            if note:
+                entry["note"] = note
             try:
                 group = first
                 if unresolved:
-                    props = dict(definition.get(
-                        res.RESOURCE_DEF_PROPERTIES) or {})
+                    stand_ins = {}
                     for key, deps in unresolved:
                         prop = member.properties.props.get(key)
                         if prop is not None:
-                            props[key] = self._stand_in(
+                            stand_ins[key] = self._stand_in(
                                 entry, key, prop.schema, deps, False)
-                    patched = dict(definition)
-                    patched[res.RESOURCE_DEF_PROPERTIES] = props
-                    res.get_resource_def = (
-                        lambda include_all=False, d=patched: d)
-                    try:
-                        group = self._group_stack(
-                            res, lambda: res._assemble_nested(names))
-                    finally:
-                        del res.get_resource_def
+                    group = self._group_stack(res, lambda: build(stand_ins))
                     member = group.resources[member.name]
                 group.strict_validate = True
             except Exception as ex:
                 self._fail(entry, ex)
                 continue
-            # The member definition against the member type: property
-            # values, required and unknown properties.
-            if not self._validate_stack(group, entry):
-                continue
-            if isinstance(member, TR):
-                self._member_stack(member, entry, entry["resource"])
-
-    def _autoscaling_group(self, res, res_path):
-        entry_path = "%s/0" % res_path
-        try:
-            group = self._group_stack(res, lambda: res._create_template(1))
-            group.strict_validate = True
-        except Exception as ex:
-            self._fail(self._entry("%s<resource>" % res_path, "member",
-                                   entry_path), ex)
-            return
-        TR = self.e.template_resource.TemplateResource
-        for member in sorted(group.resources.values(), key=lambda r: r.name):
-            file = member.template_url if isinstance(member, TR) else \
-                "%s<%s>" % (res_path, member.type())
-            entry = self._entry(file, "member", "%s/%s" % (res_path,
-                                                           member.name))
             if self._validate_stack(group, entry) and isinstance(member, TR):
                 self._member_stack(member, entry, entry["resource"])
 

@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_OUT, generate, readSnapshot } from '../../src/heat/gen/generate.js';
+import { deferredSchema, resourcePropertiesSchema } from '../../src/heat/gen/emit-json-schema.js';
+import { emitResourceClass } from '../../src/heat/gen/emit-typescript.js';
+import { camelCase, classNameOf, moduleOf } from '../../src/heat/gen/naming.js';
+import type { HeatSchemaSnapshot, SnapshotResourceType } from '../../src/heat/gen/snapshot.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const fake = readSnapshot(join(here, '../fixtures/fake-heat-schema/heat-schema.json'));
+
+describe('heat generator on a fake schema', () => {
+  const files = generate(fake);
+
+  it('emits one module per service, the index, the version table, the catalog and the schemas', () => {
+    expect([...files.keys()]).toEqual([
+      'aws.generated.ts',
+      'fake.generated.ts',
+      'hot-versions.generated.ts',
+      'index.generated.ts',
+      'resource-catalog.generated.ts',
+      'schemas.generated.ts',
+    ]);
+  });
+
+  for (const [name, text] of files) {
+    it(`emits ${name} as recorded`, async () => {
+      await expect(text).toMatchFileSnapshot(`./__snapshots__/heat-gen/${name}.snap`);
+    });
+  }
+
+  it('is deterministic', () => {
+    expect(generate(fake)).toEqual(files);
+    // key order of the snapshot does not matter (only the data does)
+    const reverseKeys = (x: unknown): unknown =>
+      Array.isArray(x) ? x.map(reverseKeys) : x && typeof x === 'object' ? Object.fromEntries(Object.entries(x).reverse().map(([k, v]) => [k, reverseKeys(v)])) : x;
+    const reordered = reverseKeys(fake) as HeatSchemaSnapshot;
+    expect(generate(reordered)).toEqual(files);
+  });
+
+  it('puts the banner on every file', () => {
+    for (const text of files.values()) {
+      expect(text.startsWith('// GENERATED FILE - DO NOT EDIT.')).toBe(true);
+      expect(text).toContain('npm run gen:heat');
+    }
+  });
+
+  it('skips hidden types, flags admin-only ones and escapes comment closers', () => {
+    const mod = files.get('fake.generated.ts')!;
+    expect(mod).not.toContain('class OsFakeHidden');
+    expect(mod).toContain('class OsFakeServer extends HeatResource');
+    expect(mod).toMatch(/Admin only[^\n]*rule:project_admin/);
+    expect(mod).toContain('comment closer *\\/ must be escaped');
+    expect(mod).toContain('readonly ram: Input<number>;');
+    expect(mod).toContain('readonly isPublic?: Input<boolean>;');
+    // nested list of maps becomes a namespaced interface, update semantics are data
+    expect(mod).toContain('export namespace OsFakeServer {');
+    expect(mod).toContain('export interface NetworksProperty {');
+    expect(mod).toMatch(/flavor: \{ heat: "flavor", type: 'string', required: true, update: 'update' \}/);
+    // the hidden type is still known to the validator
+    expect(files.get('resource-catalog.generated.ts')).toContain('"OS::Fake::Hidden"');
+  });
+
+  it('fails loudly when two Heat names map to one TypeScript name', () => {
+    const server = fake.resourceTypes['OS::Fake::Server']!;
+    const broken: SnapshotResourceType = { ...server, properties: { ...server.properties, Flavor: server.properties['flavor']! } };
+    expect(() => emitResourceClass('OS::Fake::Server', broken)).toThrow(/`Flavor` and `flavor` both map to TypeScript name `flavor`/);
+  });
+
+  it('emits property schemas that follow Heat coercions and accept the version functions', () => {
+    const ajv = new Ajv({ allowUnionTypes: true, strict: false });
+    ajv.addSchema(deferredSchema(fake.templateVersions['2016-10-14']!));
+    const v = ajv.compile(resourcePropertiesSchema('OS::Fake::Flavor', fake.resourceTypes['OS::Fake::Flavor']!));
+    expect(v({ ram: 512, vcpus: 1 })).toBe(true);
+    expect(v({ ram: '512', vcpus: { get_param: 'cpus' } })).toBe(true);
+    expect(v({ ram: 0, vcpus: 1 })).toBe(false); // range min 1
+    expect(v({ ram: 'lots', vcpus: 1 })).toBe(false);
+    expect(v({ vcpus: 1 })).toBe(false); // ram required
+    expect(v({ ram: 1, vcpus: 1, is_public: 'TRUE' })).toBe(true);
+    expect(v({ ram: 1, vcpus: 1, is_public: 'yes' })).toBe(false);
+    expect(v({ ram: 1, vcpus: 1, disk: 1 })).toBe(false); // not a property of the fake
+    expect(v({ ram: { list_concat: [] }, vcpus: 1 })).toBe(false); // list_concat is newer than 2016-10-14
+  });
+});
+
+describe('naming', () => {
+  it('derives class, module and member names from Heat names', () => {
+    expect(classNameOf('OS::Nova::Server')).toBe('OsNovaServer');
+    expect(classNameOf('AWS::EC2::Instance')).toBe('AwsEc2Instance');
+    expect(classNameOf('OS::Neutron::LBaaS::Pool')).toBe('OsNeutronLBaaSPool');
+    expect(moduleOf('OS::Octavia::LoadBalancer')).toBe('octavia');
+    expect(moduleOf('AWS::EC2::Instance')).toBe('aws');
+    expect(camelCase('admin_state_up')).toBe('adminStateUp');
+    expect(camelCase('SSLCertificateId')).toBe('sslCertificateId');
+    expect(camelCase('X-Container-Read')).toBe('xContainerRead');
+  });
+});
+
+describe('committed generated files', () => {
+  it('are exactly what the generator makes from the committed snapshot (run `npm run gen:heat`)', () => {
+    const files = generate(readSnapshot());
+    for (const [name, text] of files) {
+      let committed: string;
+      try {
+        committed = readFileSync(join(DEFAULT_OUT, name), 'utf8');
+      } catch {
+        throw new Error(`src/heat/generated/${name} is missing; run \`npm run gen:heat\``);
+      }
+      expect(committed, `src/heat/generated/${name} differs from a fresh generation; run \`npm run gen:heat\``).toBe(text);
+    }
+  });
+});
