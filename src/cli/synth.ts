@@ -1,7 +1,7 @@
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import { HotError, HotValidationError } from '../core/errors.js';
+import { HotError, isHotError, isHotValidationError } from '../core/errors.js';
 import { synthesize } from '../core/synthesis.js';
 import { loadApp } from './load-app.js';
 
@@ -57,12 +57,12 @@ export async function runSynth(args: SynthArgs, io: Io): Promise<number> {
 }
 
 export function reportError(e: unknown, io: Io): number {
-  if (e instanceof HotValidationError) {
+  if (isHotValidationError(e)) {
     io.err(`hotk8s: ${e.errors.length} error${e.errors.length === 1 ? '' : 's'}:`);
     for (const x of e.errors) io.err(`  - ${x.message}`);
     return 1;
   }
-  if (e instanceof HotError) {
+  if (isHotError(e)) {
     io.err(`hotk8s: ${e.message}`);
     return 1;
   }

@@ -23,6 +23,14 @@ function heatJobs(path: string): { template: string; environments: string[] }[] 
   return [{ template: path, environments: [] }];
 }
 
+/** A synth output directory stands for its templates (not its environment files); anything else for itself. */
+function templatesOf(path: string): string[] {
+  const manifestFile = join(path, 'manifest.json');
+  if (!statSync(path).isDirectory() || !existsSync(manifestFile)) return [path];
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
+  return manifest.stacks.flatMap((s) => [s.template, ...s.files]).map((f) => join(path, f));
+}
+
 export async function runValidate(args: ValidateArgs, io: Io): Promise<number> {
   try {
     for (const p of args.paths) if (!existsSync(p)) throw new HotError(p, 'no such file or directory');
@@ -44,7 +52,7 @@ export async function runValidate(args: ValidateArgs, io: Io): Promise<number> {
       return failed > 0 ? 1 : 0;
     }
     const { validateHotFiles } = await import('../heat/validate.js');
-    const issues = await validateHotFiles(args.paths);
+    const issues = await validateHotFiles(args.paths.flatMap(templatesOf));
     if (issues.length === 0) {
       io.out(`ok: ${args.paths.join(', ')}`);
       return 0;

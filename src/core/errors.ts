@@ -2,6 +2,17 @@
  * The one error type of hotk8s. Every message names the construct path, the rule and the value received,
  * e.g. `Cluster/Etcd: size must be odd (1, 3, 5 or 7); got 4`.
  */
+const HOT_ERROR = Symbol.for('hotk8s.HotError');
+
+/** True for a HotError from any copy of the library (a user's app may load its own). */
+export function isHotError(e: unknown): e is HotError {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[HOT_ERROR] === true;
+}
+
+export function isHotValidationError(e: unknown): e is HotValidationError {
+  return isHotError(e) && Array.isArray((e as HotValidationError).errors);
+}
+
 export class HotError extends Error {
   /** Construct path (or file/location) the error is about. */
   public readonly constructPath: string;
@@ -11,6 +22,7 @@ export class HotError extends Error {
   constructor(constructPath: string, detail: string) {
     super(`${constructPath || '<root>'}: ${detail}`);
     this.name = 'HotError';
+    Object.defineProperty(this, HOT_ERROR, { value: true });
     this.constructPath = constructPath;
     this.detail = detail;
   }

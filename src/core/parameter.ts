@@ -55,14 +55,21 @@ function checkNumber(x: unknown): x is number {
   return typeof x === 'number' && Number.isFinite(x);
 }
 
+const PARAMETER = Symbol.for('hotk8s.HeatParameter');
+
 /** A template parameter. */
 export class HeatParameter extends HeatElement {
+  static isHeatParameter(x: unknown): x is HeatParameter {
+    return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[PARAMETER] === true;
+  }
+
   public readonly templateSection = 'parameters' as const;
   public readonly parameterType: ParameterType;
   public readonly props: HeatParameterProps;
 
   constructor(scope: Construct, id: string, props: HeatParameterProps) {
     super(scope, id);
+    Object.defineProperty(this, PARAMETER, { value: true });
     if (!PARAMETER_TYPES.includes(props?.type)) {
       throw new HotError(this.node.path, `parameter type must be one of ${PARAMETER_TYPES.join(', ')}; got ${describeValue(props?.type)}`);
     }

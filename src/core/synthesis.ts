@@ -14,7 +14,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IConstruct } from 'constructs';
 import { collectAnnotations, type Annotation } from './annotations.js';
-import { HotError, HotValidationError } from './errors.js';
+import { HotError, HotValidationError, isHotError } from './errors.js';
 import { isHeatStack } from './element.js';
 import { HeatParameter, type SynthSession } from './parameter.js';
 import { HeatResource } from './resource.js';
@@ -113,7 +113,7 @@ export function preparePhase(stack: HeatStack): HotError[] {
   const errors: HotError[] = [];
   const base = stack.node.scopes.length;
   for (const el of stack.elements()) {
-    if (!(el instanceof HeatResource)) continue;
+    if (!HeatResource.isHeatResource(el)) continue;
     const ids = new Set<string>();
     for (const scope of el.node.scopes.slice(base)) {
       for (const dep of scope.node.dependencies) {
@@ -331,7 +331,7 @@ async function defaultChecker(): Promise<TemplateChecker> {
 }
 
 function asHotError(e: unknown, path: string): HotError {
-  if (e instanceof HotError) return e.constructPath ? e : new HotError(path, e.detail);
+  if (isHotError(e)) return e.constructPath ? e : new HotError(path, e.detail);
   const msg = e instanceof Error ? e.message : String(e);
   return new HotError(path, msg);
 }
@@ -367,5 +367,5 @@ export function allStacks(root: IConstruct): HeatStack[] {
 }
 
 function stackParameters(stack: HeatStack): HeatParameter[] {
-  return stack.elements().filter((e): e is HeatParameter => e instanceof HeatParameter);
+  return stack.elements().filter((e): e is HeatParameter => HeatParameter.isHeatParameter(e));
 }
