@@ -1,0 +1,91 @@
+/**
+ * Worker user-data: containerd and kubelet/kubeadm at the cluster version, then `kubeadm join`
+ * through the control-plane endpoint with the bootstrap token and the cluster CA's hash, with the
+ * worker group's labels (kubelet `--node-labels`) and taints (JoinConfiguration
+ * nodeRegistration.taints). Workers get no CA key and no add-on manifest.
+ *
+ * Target images: Ubuntu 24.04 LTS and Debian 12 cloud images with cloud-init (see kubeadm.ts).
+ */
+import { buildMultipart, commonContext, commonTemplateFields, gzipBase64, renderTemplate, userData, type RenderedUserData } from './render.js';
+import {
+  checkNodeLabels,
+  checkTaints,
+  commonNodeFiles,
+  distroPackages,
+  KUBE_NODE_LIBRARY_PATH,
+  renderNodeLibrary,
+  kubeletExtraArgs,
+  NODE_PATHS,
+  renderNodeCloudConfig,
+  resolveKubeNode,
+  taintObjects,
+  type KubeNodeContext,
+  type NodeTaint,
+  type ResolvedKubeNode,
+  type WriteFile,
+} from './kubeadm.js';
+
+/** Synth-time settings of one worker group's user-data (deploy-time values: see {@link WORKER_PLACEHOLDERS}). */
+export interface WorkerUserDataContext extends KubeNodeContext {
+  /** Labels of the group's nodes (kubelet --node-labels; NodeRestriction rules apply). @default {} */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Taints of the group's nodes. @default [] */
+  readonly taints?: readonly NodeTaint[];
+}
+
+/** Deploy-time placeholders of a worker's user-data and what the construct must give Heat for each. */
+export const WORKER_PLACEHOLDERS: Readonly<Record<string, string>> = {
+  __NODE_NAME__: 'the server name (used in signal reasons)',
+  __SIGNAL_CURL__: "the worker's WaitConditionHandle curl_cli",
+  __NODE_ADDRESS__: "this worker's fixed IP (kubelet node-ip)",
+  __API_ADDRESS__: 'the control-plane endpoint address (API load balancer VIP, or the single master)',
+  __BOOTSTRAP_TOKEN__: 'the same kubeadm bootstrap token the masters get',
+  __CA_CERT_HASH__: 'ClusterPki.discoveryHash (sha256:<hex>), hidden parameter',
+};
+
+export interface ResolvedWorker {
+  readonly node: ResolvedKubeNode;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly taints: readonly NodeTaint[];
+}
+
+export function resolveWorker(ctx: WorkerUserDataContext): ResolvedWorker {
+  const labels = ctx.labels ?? {};
+  const taints = ctx.taints ?? [];
+  checkNodeLabels(labels, 'worker');
+  checkTaints(taints, 'worker');
+  return { node: resolveKubeNode(ctx), labels, taints };
+}
+
+/** The worker's JoinConfiguration (placeholders left in). */
+export function renderWorkerKubeadmConfig(w: ResolvedWorker): string {
+  return renderTemplate('kube/kubeadm-join.yaml', {
+    ...w.node,
+    controlPlane: false,
+    kubeletExtraArgs: kubeletExtraArgs(w.node, w.labels),
+    hasMasterTaints: false,
+    masterTaints: [],
+    taints: taintObjects(w.taints),
+  });
+}
+
+export function workerFiles(w: ResolvedWorker): WriteFile[] {
+  return [
+    { path: KUBE_NODE_LIBRARY_PATH, permissions: '0644', encoding: 'gz+b64', defer: false, content: gzipBase64(renderNodeLibrary(w.node)) },
+    ...commonNodeFiles(w.node),
+    { path: NODE_PATHS.kubeadmJoin, permissions: '0600', encoding: 'plain', defer: false, content: renderWorkerKubeadmConfig(w) },
+  ];
+}
+
+/** Renders one worker group's user-data (shared by every member of the group). */
+export function renderWorkerUserData(ctx: WorkerUserDataContext): RenderedUserData {
+  const w = resolveWorker(ctx);
+  const common = commonTemplateFields(commonContext('worker', w.node.podCidr));
+  const cloudConfig = renderNodeCloudConfig('worker', distroPackages(w.node), workerFiles(w), common);
+  const script = renderTemplate('worker/bootstrap.sh', { ...common, ...w.node, nodeLibPath: KUBE_NODE_LIBRARY_PATH });
+  const text = buildMultipart([
+    { filename: '10-hotk8s-worker.cfg', contentType: 'text/cloud-config', content: cloudConfig },
+    { filename: '50-hotk8s-worker.sh', contentType: 'text/x-shellscript', content: script },
+  ]);
+  return userData('worker', text);
+}
