@@ -42,6 +42,8 @@ async function requireHeat(): Promise<void> {
 }
 
 const missingFile = join(negative, 'does-not-exist.yaml');
+// A copy of the scaling fixture whose scaled member has a property of the wrong type (made in beforeAll).
+const brokenScaling = mkdtempSync(join(tmpdir(), 'hotk8s-heat-scaling-'));
 // Every job of the suite runs in one Python process: Heat is imported once.
 const jobs = {
   positive: positiveJob,
@@ -49,6 +51,8 @@ const jobs = {
   noWorkers: { ...positiveJob, parameters: { worker_count: '0' } },
   badCidr: { ...positiveJob, parameters: { cluster_cidr: 'not-a-cidr' } },
   missing: { template: missingFile },
+  scaling: { template: join(positive, 'scaling.yaml') },
+  brokenScaling: { template: join(brokenScaling, 'scaling.yaml') },
 } satisfies Record<string, HeatValidateJob>;
 const jobNames = Object.keys(jobs) as (keyof typeof jobs)[];
 
@@ -68,8 +72,14 @@ const reportFor = (name: keyof typeof jobs): HeatEngineReport => {
 
 beforeAll(async () => {
   await requireHeat();
+  writeFileSync(join(brokenScaling, 'scaling.yaml'), readFileSync(join(positive, 'scaling.yaml')));
+  const member = readFileSync(join(positive, 'scaled-member.yaml'), 'utf8');
+  expect(member).toContain('      image: debian-12\n');
+  writeFileSync(join(brokenScaling, 'scaled-member.yaml'), member.replace('      image: debian-12\n', '      image: debian-12\n      config_drive: maybe\n'));
   batch = await validateManyWithHeat([...jobNames.map((n) => jobs[n]), ...negativeCases.map((c) => ({ template: c.template }))]);
 });
+
+afterAll(() => rmSync(brokenScaling, { recursive: true, force: true }));
 
 describe('real Heat engine harness', () => {
   it('has python3-heat importable with Debian python', async () => {
@@ -146,6 +156,29 @@ describe('real Heat engine harness', () => {
         expect(r.ok).toBe(true);
       }
     });
+  });
+
+  it('validates AutoScalingGroup members, OS::Heat::Stack templates and deployment groups', () => {
+    const r = reportFor('scaling');
+    expect(r.templates.flatMap((t) => t.errors)).toEqual([]);
+    expect(r.templates.map((t) => [t.role, t.resource, basename(t.file)])).toEqual([
+      ['root', 'hotk8s-validate', 'scaling.yaml'],
+      ['member', 'hotk8s-validate/configure/0', 'configure<OS::Heat::SoftwareDeployment>'],
+      ['nested', 'hotk8s-validate/ingress', 'ingress<OS::Heat::Stack>'],
+      ['member', 'hotk8s-validate/workers/0', 'scaled-member.yaml'],
+    ]);
+    // OS::Heat::Stack would ask a Heat API to validate its template: recorded as a lookup that could not run
+    expect(r.skippedLookups).toEqual(expect.arrayContaining([expect.objectContaining({ client: 'heat', resource: 'ingress' })]));
+  });
+
+  it('checks property values inside scaled members and OS::Heat::Stack templates strictly', () => {
+    const r = reportFor('brokenScaling');
+    expect(r.ok).toBe(false);
+    const failing = r.templates.filter((t) => !t.ok).map((t) => [t.resource, t.errors.join('\n')]);
+    expect(failing).toEqual([
+      ['hotk8s-validate/ingress', expect.stringContaining('config_drive: "maybe" is not a valid boolean')],
+      ['hotk8s-validate/workers/0', expect.stringContaining('config_drive: "maybe" is not a valid boolean')],
+    ]);
   });
 
   it('passes parameters through and validates every member with allMembers', () => {

@@ -781,11 +781,16 @@ class _Job(object):
             return
         unresolved = self._unresolved_keys(snippet)
         TR = self.e.template_resource.TemplateResource
-        for member in sorted(first.resources.values(), key=lambda r: r.name):
+        # Members in index order; scaling groups name members randomly, so
+        # the report names them by position.
+        def in_order(stack):
+            return sorted(stack.resources.values(),
+                          key=lambda r: (len(r.name), r.name))
+        for position, member in enumerate(in_order(first)):
             file = member.template_url if isinstance(member, TR) else \
                 "%s<%s>" % (res_path, member.type())
-            entry = self._entry(file, "member", "%s/%s" % (res_path,
-                                                           member.name))
+            entry = self._entry(file, "member", "%s/%d" % (res_path,
+                                                           position))
             if note:
                 entry["note"] = note
             try:
@@ -798,7 +803,7 @@ class _Job(object):
                             stand_ins[key] = self._stand_in(
                                 entry, key, prop.schema, deps, False)
                     group = self._group_stack(res, lambda: build(stand_ins))
-                    member = group.resources[member.name]
+                    member = in_order(group)[position]
                 group.strict_validate = True
             except Exception as ex:
                 self._fail(entry, ex)
