@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// `npm run bench`: synth speed, memory and output size as clusters grow, against the serialization floor.
+//
+// Each measurement runs in a fresh process under GNU time (`/usr/bin/time -f ...`): wall time (median of RUNS runs
+// after one warm-up), CPU time (user + system, median), peak RSS (max), bytes written and Heat resource count
+// (root resources plus each group's members at their current size, as Heat counts them against
+// max_resources_per_stack). Modes:
+//   program   a compiled JS program calling the library (dist/), re-synth: secrets already in the state directory
+//   first     the same, first synth: an empty state directory, so the cluster's keys are generated
+//   cli       `hotk8s synth app.ts` through the installed bin, on a TypeScript app (tsx), re-synth
+//   floor     the same HOT documents built as plain objects and dumped with js-yaml: the floor no synth can beat
+// and `node -e 0` alone (Node's own start-up).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yaml from 'js-yaml';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const WORK = join(ROOT, '.cache', 'bench');
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const TIME = '/usr/bin/time';
+
+const SCENARIOS = [
+  { name: 'groups-1', groups: 1, workers: 1, etcd: 3 },
+  { name: 'groups-10', groups: 10, workers: 1, etcd: 3 },
+  { name: 'groups-100', groups: 100, workers: 1, etcd: 3 },
+  { name: 'workers-3', groups: 1, workers: 3, etcd: 3 },
+  { name: 'workers-50', groups: 1, workers: 50, etcd: 3 },
+  { name: 'workers-200', groups: 1, workers: 200, etcd: 3 },
+  { name: 'etcd-3', groups: 1, workers: 3, etcd: 3 },
+  { name: 'etcd-5', groups: 1, workers: 3, etcd: 5 },
+];
+
+function fail(msg) {
+  console.error(`bench: ${msg}`);
+  process.exit(1);
+}
+
+if (!existsSync(TIME)) fail(`${TIME} not found: install Debian's 'time' package (apt-get install -y time)`);
+if (!existsSync(join(ROOT, 'dist', 'src', 'index.js'))) {
+  console.error('bench: building dist/ first');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+/** Run a command under GNU time; returns { wall, cpu, rssKiB }. */
+function timed(cmd, args, env) {
+  const fmtFile = join(WORK, 'time.txt');
+  const r = spawnSync(TIME, ['-o', fmtFile, '-f', '%e %U %S %M', cmd, ...args], {
+    cwd: WORK,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) fail(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr}\n${r.stdout}`);
+  const [wall, user, sys, rss] = readFileSync(fmtFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+  return { wall, cpu: user + sys, rssKiB: rss };
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function measure(label, cmd, args, env = {}, before = () => {}) {
+  before();
+  timed(cmd, args, env); // warm-up
+  const samples = [];
+  for (let i = 0; i < RUNS; i++) {
+    before();
+    samples.push(timed(cmd, args, env));
+  }
+  return {
+    label,
+    wall: median(samples.map((s) => s.wall)),
+    cpu: median(samples.map((s) => s.cpu)),
+    rssMiB: Math.max(...samples.map((s) => s.rssKiB)) / 1024,
+  };
+}
+
+function outputStats(outdir) {
+  let bytes = 0;
+  const docs = {};
+  for (const f of readdirSync(outdir)) {
+    bytes += statSync(join(outdir, f)).size;
+    if (f.endsWith('.yaml') && !f.endsWith('.env.yaml')) docs[f] = yaml.load(readFileSync(join(outdir, f), 'utf8'));
+  }
+  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8'));
+  const root = docs[manifest.stacks[0].template];
+  // Heat's count: root resources, plus each group's member resources times its size (params at their values)
+  const env = yaml.load(readFileSync(join(outdir, manifest.stacks[0].environment), 'utf8')) ?? {};
+  const params = { ...Object.fromEntries(Object.entries(root.parameters ?? {}).map(([k, v]) => [k, v.default])), ...(env.parameter_defaults ?? {}) };
+  const count = (doc) => {
+    let n = 0;
+    for (const r of Object.values(doc.resources ?? {})) {
+      n += 1;
+      const def = r.properties?.resource_def;
+      if ((r.type === 'OS::Heat::ResourceGroup') && def && docs[def.type]) {
+        let c = r.properties.count;
+        if (c && typeof c === 'object' && 'get_param' in c) c = params[c.get_param];
+        n += Number(c ?? 1) * count(docs[def.type]);
+      } else if (docs[r.type]) n += count(docs[r.type]);
+    }
+    return n;
+  };
+  return { bytes, resources: count(root), docs };
+}
+
+rmSync(WORK, { recursive: true, force: true });
+mkdirSync(WORK, { recursive: true });
+writeFileSync(join(WORK, 'package.json'), '{"type":"module"}\n');
+const programJs = join(ROOT, 'bench', 'cluster-program.mjs');
+const appTs = join(ROOT, 'bench', 'cluster-app.ts');
+const bin = join(ROOT, 'bin', 'hotk8s.js');
+
+const rows = [];
+const nodeStart = measure('node -e 0', process.execPath, ['-e', '0']);
+for (const s of SCENARIOS) {
+  const env = { BENCH_GROUPS: String(s.groups), BENCH_WORKERS: String(s.workers), BENCH_ETCD: String(s.etcd) };
+  const out = join(WORK, s.name, 'out');
+  const state = join(WORK, s.name, 'state');
+  const program = measure('program', process.execPath, [programJs, out, state], env);
+  const first = measure('first', process.execPath, [programJs, out, state], env, () => rmSync(state, { recursive: true, force: true }));
+  const cli = measure('cli', process.execPath, [bin, 'synth', appTs, '--out', out, '--state', state], env);
+  const stats = outputStats(out);
+  // the floor: the same documents as a plain object literal, dumped with js-yaml into files
+  const floorJs = join(WORK, s.name, 'floor.mjs');
+  writeFileSync(
+    floorJs,
+    `import yaml from ${JSON.stringify(join(ROOT, 'node_modules', 'js-yaml', 'dist', 'js-yaml.mjs'))};\n` +
+      `import { writeFileSync, mkdirSync } from 'node:fs';\n` +
+      `const docs = ${JSON.stringify(stats.docs)};\n` +
+      `const out = process.argv[2]; mkdirSync(out, { recursive: true });\n` +
+      `for (const [f, d] of Object.entries(docs)) writeFileSync(out + '/' + f, yaml.dump(d, { lineWidth: -1, noRefs: true }));\n`,
+  );
+  const floor = measure('floor', process.execPath, [floorJs, join(WORK, s.name, 'floor-out')]);
+  rows.push({ s, program, first, cli, floor, stats });
+}
+
+const f2 = (x) => x.toFixed(2);
+const f0 = (x) => x.toFixed(0);
+console.log(`\nhotk8s synth benchmark — ${RUNS} runs after a warm-up, median wall/CPU, max RSS; Node ${process.version}, ${process.platform}`);
+console.log(`node -e 0: ${f2(nodeStart.wall)} s wall, ${f0(nodeStart.rssMiB)} MiB\n`);
+const header = ['scenario', 'resources', 'bytes', 'mode', 'wall s', 'cpu s', 'rss MiB', 'wall/floor', 'rss/floor'];
+const lines = [header];
+for (const r of rows) {
+  for (const m of [r.program, r.first, r.cli, r.floor]) {
+    lines.push([
+      r.s.name,
+      String(r.stats.resources),
+      String(r.stats.bytes),
+      m.label,
+      f2(m.wall),
+      f2(m.cpu),
+      f0(m.rssMiB),
+      f2(m.wall / r.floor.wall),
+      f2(m.rssMiB / r.floor.rssMiB),
+    ]);
+  }
+}
+const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+for (const l of lines) console.log(l.map((c, i) => (i < 1 || i === 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+
+// the template for 200 workers differs from the one for 3 only in the size parameter's default and range
+const a = rows.find((r) => r.s.name === 'workers-3');
+const b = rows.find((r) => r.s.name === 'workers-200');
+if (a && b) {
+  const diff = [];
+  const walk = (x, y, path) => {
+    if (JSON.stringify(x) === JSON.stringify(y)) return;
+    if (x && y && typeof x === 'object' && typeof y === 'object' && !Array.isArray(x)) {
+      for (const k of new Set([...Object.keys(x), ...Object.keys(y)])) walk(x[k], y[k], `${path}.${k}`);
+    } else diff.push(path);
+  };
+  walk(a.stats.docs, b.stats.docs, 'templates');
+  console.log(`\nworkers-3 vs workers-200 templates differ at: ${diff.length ? diff.join(', ') : '(nowhere)'}`);
+}
