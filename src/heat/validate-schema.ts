@@ -116,7 +116,10 @@ export function findings(errors: readonly ErrorObject[] | null | undefined, root
   const out: SchemaFinding[] = [];
   const typeErrors = new Map<string, Set<string>>();
   const concrete = new Set<string>();
+  const oneOfs: { key: string; path: (string | number)[]; value: unknown }[] = [];
   for (const e of errors) {
+    // the alternatives of a oneOf are summarised by the oneOf error itself
+    if (/\/oneOf\/[0-9]+\//.test(e.schemaPath)) continue;
     const raw = pointer(e.instancePath);
     const path = typedPath(root, raw);
     const value = valueAt(root, path);
@@ -175,12 +178,16 @@ export function findings(errors: readonly ErrorObject[] | null | undefined, root
         break;
       }
       case 'oneOf':
-        out.push({ path, value, kind: 'value', detail: 'must contain exactly one constraint kind' });
-        concrete.add(key);
+        oneOfs.push({ key, path, value });
         break;
       default:
         break; // if / anyOf / propertyNames: summarised by the type errors below
     }
+  }
+  for (const o of oneOfs) {
+    if (concrete.has(o.key)) continue;
+    out.push({ path: o.path, value: o.value, kind: 'value', detail: `must have exactly one of its alternatives; got ${describeJson(o.value)}` });
+    concrete.add(o.key);
   }
   for (const [key, types] of typeErrors) {
     if (concrete.has(key)) continue;

@@ -35,7 +35,8 @@ function distance(a: string, b: string): number {
 }
 
 /** " (did you mean `flavor`?)" when one candidate is close, else "". */
-export function didYouMean(name: string, candidates: Iterable<string>): string {
+export function didYouMean(name: string, candidateList: Iterable<string>): string {
+  const candidates = [...candidateList];
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
@@ -46,6 +47,9 @@ export function didYouMean(name: string, candidates: Iterable<string>): string {
     }
   }
   if (best === undefined) return '';
+  // a shortened or lengthened name (`net` for `network`) is a likely slip too
+  const prefix = [...candidates].find((c) => c.length >= 3 && name.length >= 3 && (c.startsWith(name) || name.startsWith(c)));
+  if (bestD > Math.max(2, Math.floor(name.length / 4)) && prefix !== undefined) return ` (did you mean \`${prefix}\`?)`;
   return bestD <= Math.max(2, Math.floor(name.length / 4)) ? ` (did you mean \`${best}\`?)` : '';
 }
 
