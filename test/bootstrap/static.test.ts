@@ -1,0 +1,106 @@
+/**
+ * Static layer for the etcd role: the rendered user-data as cloud-init splits it, every cloud-config
+ * against cloud-init's schema (unknown keys rejected), every script through shellcheck, and the
+ * size Nova receives after Heat's substitutions. The checker is itself tested to fail on bad input.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { renderEtcdUserData, type EtcdUserDataContext } from '../../src/bootstrap/etcd.js';
+import { buildMultipart } from '../../src/bootstrap/render.js';
+import type { ClusterPki } from '../../src/bootstrap/pki.js';
+import {
+  NOVA_USER_DATA_LIMIT,
+  checkCloudConfig,
+  novaSize,
+  realisticHeatValues,
+  requireTool,
+  shellcheck,
+  splitUserData,
+  staticCheckUserData,
+  substituteAsHeat,
+  throwawayPki,
+} from './lib/index.js';
+
+const base = { clusterName: 'prod-cluster-01', kubernetesVersion: '1.33.2', podCidr: '10.244.0.0/16' } as const;
+const variants: Record<string, EtcdUserDataContext> = {
+  'download + data volume': { ...base, dataVolume: true },
+  'download from a mirror, no volume': { ...base, install: { mode: 'download', baseUrl: 'https://mirror.example.org/etcd' } },
+  'preinstalled (air-gapped image)': { ...base, install: { mode: 'preinstalled', etcdPath: '/usr/bin/etcd', etcdctlPath: '/usr/bin/etcdctl' } },
+  'etcd 3.6 with given checksums': {
+    ...base,
+    kubernetesVersion: '1.34.0',
+    dataVolume: { label: 'etcd' },
+    install: { mode: 'download', sha256: { amd64: 'a'.repeat(64), arm64: 'b'.repeat(64) } },
+  },
+};
+
+let pki: ClusterPki;
+const sizes: string[] = [];
+
+beforeAll(async () => {
+  for (const tool of ['cloud-init', 'shellcheck', '/usr/bin/python3']) requireTool(tool);
+  pki = await throwawayPki();
+});
+
+describe('etcd user-data, static checks', () => {
+  for (const [name, ctx] of Object.entries(variants)) {
+    it(`${name}: cloud-init splits it, schema and shellcheck pass, fits Nova after substitution`, () => {
+      const ud = renderEtcdUserData(ctx);
+      const raw = substituteAsHeat(ud.text, ud.placeholders, realisticHeatValues(pki));
+      const report = staticCheckUserData(raw, `etcd(${name})`);
+      expect(report.problems).toEqual([]);
+      expect(report.parts.map((p) => [p.contentType, p.filename])).toEqual([
+        ['text/cloud-config', 'cloud-config.yaml'],
+        ['text/x-shellscript', '50-hotk8s-etcd.sh'],
+      ]);
+      // The shell part, and the common library decoded from write_files, were both shellchecked.
+      expect(report.scriptsChecked).toHaveLength(2);
+      expect(report.scriptsChecked.some((s) => s.endsWith(':/usr/local/lib/hotk8s/lib.sh'))).toBe(true);
+      // The PEM placeholders became real PEM inside the heredocs.
+      const script = report.parts[1]?.content ?? '';
+      expect(script).toContain('-----BEGIN CERTIFICATE-----');
+      expect(script).toContain('-----BEGIN PRIVATE KEY-----');
+      const size = novaSize(raw);
+      sizes.push(`${name}: raw ${Buffer.byteLength(raw)} B, base64 ${size} B (template ${Buffer.byteLength(ud.text)} B)`);
+      expect(size).toBeLessThanOrEqual(NOVA_USER_DATA_LIMIT);
+    });
+  }
+
+  it('reports sizes', () => {
+    // Printed for the closing note; the assertion keeps the list honest.
+    console.log(`etcd user-data sizes:\n  ${sizes.join('\n  ')}`);
+    expect(sizes).toHaveLength(Object.keys(variants).length);
+  });
+});
+
+describe('the checker fails on bad input', () => {
+  it('fails when a cloud-config has a misspelt top-level key (runcmds), which cloud-init accepts', () => {
+    const problems = checkCloudConfig('#cloud-config\nruncmds:\n  - [echo, hi]\n', 'typo');
+    expect(problems).toEqual(["typo: unknown top-level key 'runcmds' (cloud-init ignores it silently)"]);
+  });
+
+  it('fails when a cloud-config breaks the schema', () => {
+    const problems = checkCloudConfig('#cloud-config\nwrite_files:\n  - content: x\n', 'no-path');
+    expect(problems.join('\n')).toMatch(/cloud-init schema:.*path/s);
+  });
+
+  it('fails when a script has a shellcheck finding', () => {
+    expect(shellcheck('#!/bin/bash\nrm -rf $1/tmp\n', 'bad.sh').join('\n')).toMatch(/SC2086/);
+  });
+
+  it('fails when a shell part in a multipart is not clean, and splits as cloud-init does', () => {
+    const text = buildMultipart([
+      { filename: 'a.yaml', contentType: 'text/cloud-config', content: '#cloud-config\nruncmd:\n  - [true]\n' },
+      { filename: '10-x.sh', contentType: 'text/x-shellscript', content: '#!/bin/bash\necho $UNQUOTED_VAR\n' },
+    ]);
+    expect(splitUserData(text).map((p) => p.filename)).toEqual(['a.yaml', '10-x.sh']);
+    const report = staticCheckUserData(text, 'bad');
+    expect(report.problems.join('\n')).toMatch(/bad\/10-x\.sh: line .*SC2086/);
+  });
+
+  it('fails when a placeholder has no Heat value', () => {
+    const ud = renderEtcdUserData(variants['download + data volume'] as EtcdUserDataContext);
+    const values = realisticHeatValues(pki);
+    delete values['__ETCD_CA_KEY__'];
+    expect(() => substituteAsHeat(ud.text, ud.placeholders, values)).toThrow(/__ETCD_CA_KEY__/);
+  });
+});
