@@ -19,7 +19,7 @@ const byVersion = new Map<string, VersionValidators>();
 function forVersion(version: string): VersionValidators {
   let v = byVersion.get(version);
   if (!v) {
-    const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, unicodeRegExp: true, verbose: true });
+    const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, unicodeRegExp: true, verbose: true, inlineRefs: false });
     ajv.addSchema(JSON.parse(HOT_DEFERRED_SCHEMAS[version]!) as object);
     v = { ajv, types: new Map() };
     byVersion.set(version, v);
