@@ -53,6 +53,7 @@ const jobs = {
   missing: { template: missingFile },
   scaling: { template: join(positive, 'scaling.yaml') },
   brokenScaling: { template: join(brokenScaling, 'scaling.yaml') },
+  adminOnly: { template: join(brokenScaling, 'admin-only.yaml') },
 } satisfies Record<string, HeatValidateJob>;
 const jobNames = Object.keys(jobs) as (keyof typeof jobs)[];
 
@@ -72,10 +73,17 @@ const reportFor = (name: keyof typeof jobs): HeatEngineReport => {
 
 beforeAll(async () => {
   await requireHeat();
+  writeFileSync(
+    join(brokenScaling, 'admin-only.yaml'),
+    'heat_template_version: 2021-04-16\nresources:\n  flavor:\n    type: OS::Nova::Flavor\n    properties: { ram: 1024, vcpus: 1 }\n',
+  );
   writeFileSync(join(brokenScaling, 'scaling.yaml'), readFileSync(join(positive, 'scaling.yaml')));
   const member = readFileSync(join(positive, 'scaled-member.yaml'), 'utf8');
   expect(member).toContain('      image: debian-12\n');
-  writeFileSync(join(brokenScaling, 'scaled-member.yaml'), member.replace('      image: debian-12\n', '      image: debian-12\n      config_drive: maybe\n'));
+  writeFileSync(
+    join(brokenScaling, 'scaled-member.yaml'),
+    member.replace('      image: debian-12\n', '      image: debian-12\n      config_drive: maybe\n'),
+  );
   batch = await validateManyWithHeat([...jobNames.map((n) => jobs[n]), ...negativeCases.map((c) => ({ template: c.template }))]);
 });
 
@@ -179,6 +187,12 @@ describe('real Heat engine harness', () => {
       ['hotk8s-validate/ingress', expect.stringContaining('config_drive: "maybe" is not a valid boolean')],
       ['hotk8s-validate/workers/0', expect.stringContaining('config_drive: "maybe" is not a valid boolean')],
     ]);
+  });
+
+  it("holds the stack to a project member's resource-type policy (admin-only types are refused)", () => {
+    const r = reportFor('adminOnly');
+    expect(r.ok).toBe(false);
+    expect(r.templates[0]?.errors).toEqual(['You are not authorized to use resource_types:OS::Nova::Flavor.']);
   });
 
   it('passes parameters through and validates every member with allMembers', () => {

@@ -1,25 +1,38 @@
 #!/usr/bin/python3
 """Offline conformance check of a HOT stack with the real Heat engine.
 
-Checks a stack the way ``openstack stack create -t ROOT -e ENV ...`` would, but
-without a cloud: the files are gathered by heatclient's own template_utils, the
-request body goes through the same JSON round trip the client performs, the
-engine merges the environment files like heat-engine does, and then Heat's
-Stack.validate() runs with strict validation on the root and on every nested
-stack that the create would make (template resources, ResourceGroup and
-AutoScalingGroup members), recursively.
+Checks a stack the way ``openstack stack create -t ROOT -e ENV ...`` would,
+without a cloud:
+  * files are gathered by heatclient's own template_utils
+    (process_template_path, process_multiple_environments_and_files with the
+    environment-file list the client sends), and the request body goes through
+    the client's JSON round trip (get_file contents read as bytes become str);
+  * the API and engine side follow heat-api / EngineService: with environment
+    files the engine merges them itself (environment_util.merge_environments),
+    Template.validate(), then Stack(..., strict_validate=True).validate() and
+    the resource-type policy of a project member (not an admin);
+  * every nested stack the create would make is validated strictly too (Heat
+    itself only validates them non-strictly before the create): template
+    resources, OS::Heat::Stack templates, and the members of ResourceGroups
+    (first member, or all with --all-members) and AutoScalingGroups: first the
+    group's stack (the member definition against the member type), then the
+    member's own stack, recursively.
 
-What needs a cloud is neutralised and reported rather than silently ignored:
-  * the service catalog check is answered "available";
+What needs a cloud is neutralised and reported, never silently ignored:
+  * the service catalog check answers "available";
   * custom constraints backed by an API client (nova.flavor, glance.image,
-    neutron.network, ...) are not evaluated; each occurrence is listed in
-    ``skippedConstraints``;
-  * plugin code that would still reach a client gets a stub that raises, and
-    the failure is reported as an error naming the client;
-  * Heat's internal RPC (used by group resources) gets a stub that knows no
-    existing stacks;
-  * root parameters without any value get a type-appropriate placeholder,
-    listed in ``placeholderParameters``.
+    neutron.network, ...) are not evaluated: ``skippedConstraints``; the
+    offline ones (net_cidr, ip_addr, dns_name, ...) run for real;
+  * creating any API client raises OfflineLookup, which client plugins treat
+    as "not found" (what Heat tolerates for things created later in the same
+    stack): ``skippedLookups``;
+  * Nova's newest microversion and its absolute limits are assumed:
+    ``assumptions``;
+  * Heat's internal RPC (group resources) gets a stub that knows no stacks;
+  * root parameters with no value anywhere get a type-appropriate placeholder:
+    ``placeholderParameters``; values a nested stack receives from resources
+    not created yet (get_resource / get_attr in the parent) get a placeholder
+    of the nested parameter's type: ``unresolvedInputs`` of that template.
 
 Run with Debian's interpreter (/usr/bin/python3) where python3-heat and
 python3-heatclient are installed.
@@ -27,11 +40,18 @@ python3-heatclient are installed.
 Usage:
   heat_validate.py ROOT.yaml [-e ENV.yaml ...] [--param NAME=VALUE ...]
                    [--all-members] [--pretty]
-  heat_validate.py --batch JOBS.json|-   (JSON list of
-                   {"template", "environments"?, "parameters"?, "allMembers"?})
+  heat_validate.py --batch JOBS.json|-   (a JSON list of {"template",
+                   "environments"?, "parameters"?, "allMembers"?}; Heat is
+                   imported once for all of them)
+
+Output (stdout, JSON): {"ok", "heatVersion", "templates": [{"file", "role":
+root|nested|member, "resource", "ok", "errors", "unresolvedInputs",
+"seconds"}], "skippedConstraints", "skippedLookups", "placeholderParameters",
+"assumptions", "seconds", "importSeconds"}; --batch wraps the reports as
+{"ok", "heatVersion", "importSeconds", "reports": [...]}.
 
 Exit status: 0 when Heat accepts every stack, 1 when Heat rejects one, 2 on a
-harness error (Heat not importable, unreadable input).
+harness error (Heat not importable, a missing file, bad arguments).
 """
 
 import argparse

@@ -13,8 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { HotError } from '../../core/errors.js';
 
 /** What to install where the Heat engine is missing. */
-export const HEAT_ENGINE_INSTALL_HINT =
-  "install Debian's python3-heat: apt-get install -y python3-heat python3-heatclient";
+export const HEAT_ENGINE_INSTALL_HINT = "install Debian's python3-heat: apt-get install -y python3-heat python3-heatclient";
 
 /** Debian's interpreter: the one that sees Debian's python3-heat (a `python3` earlier on PATH may not). */
 export const DEFAULT_HEAT_PYTHON = '/usr/bin/python3';
@@ -228,7 +227,7 @@ export async function validateManyWithHeat(
   } catch {
     parsed = undefined;
   }
-  const doc = parsed as Partial<HeatEngineBatchReport> & { harnessError?: string } | undefined;
+  const doc = parsed as (Partial<HeatEngineBatchReport> & { harnessError?: string }) | undefined;
   if (doc && typeof doc.harnessError === 'string') {
     if (doc.harnessError.startsWith('cannot import Heat')) throw new HeatEngineUnavailableError(python, doc.harnessError.split(';')[0]);
     throw new HeatHarnessError('heat-engine', doc.harnessError);
