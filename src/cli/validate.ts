@@ -36,29 +36,33 @@ export async function runValidate(args: ValidateArgs, io: Io): Promise<number> {
     for (const p of args.paths) if (!existsSync(p)) throw new HotError(p, 'no such file or directory');
     if (args.engine === 'heat') {
       const engine = await import('../heat/engine/index.js');
+      const jobs = args.paths.flatMap(heatJobs);
+      const batch = await engine.validateManyWithHeat(jobs); // one Python process: Heat is imported once
       let failed = 0;
-      for (const p of args.paths) {
-        for (const job of heatJobs(p)) {
-          const report = await engine.validateWithHeat(job);
-          const errs = report.templates.flatMap((t) => t.errors.map((e) => `${t.file}: ${typeof e === 'string' ? e : JSON.stringify(e)}`));
-          if (report.ok) io.out(`ok (Heat ${report.heatVersion}): ${job.template} (${report.templates.length} template(s), ${report.skippedConstraints.length} cloud-only constraint check(s) skipped)`);
-          else {
-            failed++;
-            io.err(`rejected by Heat ${report.heatVersion}: ${job.template}`);
-            for (const e of errs) io.err(`  - ${e}`);
-          }
+      batch.reports.forEach((report, i) => {
+        const job = jobs[i]!;
+        if (report.ok) {
+          io.out(`ok (Heat ${batch.heatVersion}): ${job.template} (${report.templates.length} template(s); ${report.skippedConstraints.length} cloud-only constraint check(s) skipped)`);
+        } else {
+          failed++;
+          io.err(`rejected by Heat ${batch.heatVersion}: ${job.template}`);
+          for (const line of engine.formatHeatReport(report)) io.err(`  ${line}`);
         }
-      }
+      });
       return failed > 0 ? 1 : 0;
     }
     const { validateHotFiles } = await import('../heat/validate.js');
     const issues = await validateHotFiles(args.paths.flatMap(templatesOf));
-    if (issues.length === 0) {
+    const line = (i: (typeof issues)[number]) => `  - ${i.file ? i.file + ': ' : ''}${i.location ? i.location + ': ' : ''}${i.message}`;
+    const warnings = issues.filter((i) => i.severity !== 'error');
+    const errors = issues.filter((i) => i.severity === 'error');
+    for (const w of warnings) io.err(`warning:${line(w).slice(3)}`);
+    if (errors.length === 0) {
       io.out(`ok: ${args.paths.join(', ')}`);
       return 0;
     }
-    io.err(`hotk8s: ${issues.length} problem${issues.length === 1 ? '' : 's'}:`);
-    for (const i of issues) io.err(`  - ${i.file ? i.file + ': ' : ''}${i.location ? i.location + ': ' : ''}${i.message}`);
+    io.err(`hotk8s: ${errors.length} problem${errors.length === 1 ? '' : 's'}:`);
+    for (const i of errors) io.err(line(i));
     return 1;
   } catch (e) {
     return reportError(e, io);

@@ -95,3 +95,19 @@ describe('hotk8s validate', () => {
     expect(bad.err.join('\n')).toMatch(/ip_version/);
   });
 });
+
+describe('hotk8s validate --engine heat', () => {
+  it('runs the real Heat engine over a synth output directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hotk8s-cli-'));
+    const { io: s } = io();
+    expect(await main(['synth', L1, '--out', join(dir, 'out'), '--state', join(dir, 'state')], s)).toBe(0);
+    const r = io();
+    expect(await main(['validate', '--engine', 'heat', join(dir, 'out')], r.io), r.err.join('\n')).toBe(0);
+    expect(r.out.join('\n')).toMatch(/^ok \(Heat 19\.0\.0\): .*l1-server\.yaml/);
+    const text = await readFile(join(dir, 'out', 'l1-server.yaml'), 'utf8');
+    await writeFile(join(dir, 'out', 'l1-server.yaml'), text.replace('ip_version: 4', 'ip_version: 5'));
+    const bad = io();
+    expect(await main(['validate', '--engine', 'heat', join(dir, 'out')], bad.io)).toBe(1);
+    expect(bad.err.join('\n')).toMatch(/ip_version: 5 is not an allowed value/);
+  }, 60_000);
+});
