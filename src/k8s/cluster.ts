@@ -1,0 +1,405 @@
+import { Construct } from 'constructs';
+import { Annotations } from '../core/annotations.js';
+import { HotError, describeValue } from '../core/errors.js';
+import { Fn } from '../core/intrinsics.js';
+import { HeatOutput } from '../core/output.js';
+import { HeatParameter } from '../core/parameter.js';
+import { HeatStack } from '../core/stack.js';
+import type { IResolvable, Input } from '../core/tokens.js';
+import { DEFAULT_KUBERNETES_VERSION, resolveKubernetesVersion } from '../bootstrap/kubernetes-versions.js';
+import type { EtcdInstall } from '../bootstrap/etcd.js';
+import type { KubeNodeContext, KubeNodeBounds, PackageSource } from '../bootstrap/kubeadm.js';
+import { OsHeatRandomString, OsNeutronFloatingIP } from '../heat/generated/index.generated.js';
+import { ClusterNetwork, type ExistingNetwork } from './cluster-network.js';
+import { ClusterSecurityGroups } from './cluster-security-groups.js';
+import { EtcdCluster, SERVER_BOOT_ALLOWANCE_SEC, wrap } from './etcd-cluster.js';
+import { FlannelNetwork, type FlannelBackend } from './flannel-network.js';
+import { LoadBalancer, type OctaviaProvider } from './load-balancer.js';
+import type { LoadBalancerPool } from './load-balancer-pool.js';
+import { MasterGroup } from './master-group.js';
+import type { BootVolume, DataVolume, ServerGroupPolicy } from './node-group.js';
+import { countResourcesAtMax } from './private/capacity.js';
+import { cidrContains, cidrsOverlap, parseCidr, parseIpv4, type Ipv4Cidr } from './private/cidr.js';
+import { checkDnsLabel, checkInt } from './private/names.js';
+import { ClusterSecrets } from './private/secrets.js';
+import { WorkerGroup, type WorkerGroupOptions } from './worker-group.js';
+
+export { DEFAULT_KUBERNETES_VERSION };
+
+/** The API load balancer. */
+export interface ApiLoadBalancerOptions {
+  /** @default 'amphora' */
+  readonly provider?: OctaviaProvider;
+  /** Octavia flavor (amphora only). @default - the cloud's default */
+  readonly flavor?: string;
+  /**
+   * A floating IP for the API: true for a new one from the external network, `{ address }` for a given address
+   * (new, from the external network), `{ existingId }` for one the project owns.
+   * @default true
+   */
+  readonly floatingIp?: boolean | { readonly address: string } | { readonly existingId: string };
+  /**
+   * The VIP when the subnet is reused (must be free and outside the allocation pool). Without it nodes learn the
+   * API address from the load balancer, so they wait for it (a synth warning says so).
+   * @default - a reserved address of the subnet hotk8s creates
+   */
+  readonly vipAddress?: string;
+  /** A second listener (2379) for etcd clients outside the cluster. @default false */
+  readonly etcdListener?: boolean;
+}
+
+export interface ClusterProps {
+  /** Cluster name (DNS label, at most 40 characters): server names, Kubernetes cluster name. @default - the stack name */
+  readonly name?: string;
+  /** '1.32' or '1.32.5'. @default DEFAULT_KUBERNETES_VERSION (one place, in src/bootstrap/kubernetes-versions.ts) */
+  readonly kubernetesVersion?: string;
+  /** Glance image of every node (parameter `image`). @default - a required parameter */
+  readonly image?: string;
+  /** Nova key pair (parameter `key_name`); false for none. @default - a required parameter */
+  readonly keyName?: string | false;
+  /** External network for the router and floating IPs (parameter `external_network`). @default - a required parameter */
+  readonly externalNetwork?: string;
+  /** Node subnet CIDR when hotk8s creates the network. @default '10.0.0.0/24' */
+  readonly nodeCidr?: string;
+  /** DNS servers of the new subnet. @default - Neutron's DHCP resolver */
+  readonly dnsNameservers?: string[];
+  /** Reuse a network and subnet. @default - create them with a router */
+  readonly existingNetwork?: ExistingNetwork;
+  /** etcd: @default { size: 3 } */
+  readonly etcd?: {
+    readonly size?: number;
+    readonly flavor?: string;
+    readonly dataVolume?: DataVolume;
+    readonly serverGroupPolicy?: ServerGroupPolicy | false;
+    readonly install?: EtcdInstall;
+  };
+  /** Masters: @default { count: 3 } */
+  readonly masters?: {
+    readonly count?: number;
+    readonly flavor?: string;
+    readonly bootVolume?: BootVolume;
+    readonly serverGroupPolicy?: ServerGroupPolicy | false;
+    /** Single-master mode only: a floating IP on the master. @default true when there is no load balancer */
+    readonly floatingIp?: boolean;
+  };
+  /** The API load balancer, or false for the single-master mode. @default {} (amphora, new floating IP) */
+  readonly loadBalancer?: ApiLoadBalancerOptions | false;
+  /** Client CIDRs admitted to the API (parameter `api_allowed_cidrs`). @default ['0.0.0.0/0'] */
+  readonly apiAllowedCidrs?: string[];
+  /** CIDRs admitted to SSH on every node (parameter `ssh_allowed_cidrs`). @default [] */
+  readonly sshAllowedCidrs?: string[];
+  /** Flannel. @default { podCidr: '10.244.0.0/16', subnetLength: 24, backend: 'vxlan' } */
+  readonly flannel?: { readonly podCidr?: string; readonly subnetLength?: number; readonly backend?: FlannelBackend };
+  /** Service CIDR. @default '10.96.0.0/12' */
+  readonly serviceCidr?: string;
+  /** The cluster DNS service address; must lie in the service CIDR. @default - the 10th address of the service CIDR */
+  readonly dnsServiceIp?: string;
+  /** Worker groups. @default [{ name: 'default', size: 3 }] */
+  readonly workerGroups?: readonly WorkerGroupOptions[];
+  /** Heat's max_resources_per_stack of the target cloud (nested resources count). @default 1000 */
+  readonly maxResourcesPerStack?: number;
+  /** Node package source. @default { mode: 'upstream' } */
+  readonly packageSource?: PackageSource;
+  /** Registry mirror prefix for every image. @default - upstream registries */
+  readonly imageRegistry?: string;
+  /** Bounds of the node bootstrap's waits. @default DEFAULT_KUBE_NODE_BOUNDS */
+  readonly bootstrapBounds?: Partial<KubeNodeBounds>;
+}
+
+/**
+ * A Kubernetes cluster: network, per-role security groups, flannel, a static etcd cluster, masters behind an Octavia
+ * API load balancer and any number of worker groups, with safe defaults (3 etcd, 3 masters, a load balancer, one
+ * group of 3 workers, vxlan). Site values are HOT parameters with constraints and groups for Horizon.
+ */
+export class Cluster extends Construct {
+  public readonly name: string;
+  public readonly kubernetesVersion: string;
+  public readonly network: ClusterNetwork;
+  public readonly securityGroups: ClusterSecurityGroups;
+  public readonly flannel: FlannelNetwork;
+  public readonly etcd: EtcdCluster;
+  public readonly masters: MasterGroup;
+  public readonly loadBalancer?: LoadBalancer;
+  public readonly apiPool?: LoadBalancerPool;
+  public readonly serviceCidr: Ipv4Cidr;
+  /** The API address nodes use (deploy time or synth time). */
+  public readonly apiAddress: Input<string>;
+  /** The API address clients use (floating IP when there is one). */
+  public readonly apiPublicAddress: Input<string>;
+  public readonly parameters: {
+    readonly image: HeatParameter;
+    readonly keyName?: HeatParameter;
+    readonly externalNetwork?: HeatParameter;
+    readonly etcdFlavor: HeatParameter;
+    readonly masterFlavor: HeatParameter;
+    readonly apiAllowedCidrs: HeatParameter;
+    readonly sshAllowedCidrs: HeatParameter;
+  };
+  private readonly workerGroupMap = new Map<string, WorkerGroup>();
+  private readonly secrets: ClusterSecrets;
+  private readonly bootstrapToken: IResolvable;
+  private readonly kubeContext: KubeNodeContext;
+  private readonly maxResources: number;
+
+  constructor(scope: Construct, id: string, props: ClusterProps = {}) {
+    super(scope, id);
+    const path = this.node.path;
+    const stack = HeatStack.of(this);
+    if (stack.isNested) throw new HotError(path, 'a Cluster belongs in a root stack');
+    this.name = checkDnsLabel(path, 'name', props.name ?? stack.stackName, 40);
+    try {
+      this.kubernetesVersion = resolveKubernetesVersion(props.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION).version;
+    } catch (e) {
+      throw wrap(path, e);
+    }
+    this.maxResources = checkInt(path, 'maxResourcesPerStack', props.maxResourcesPerStack ?? 1000, 1);
+    const svc = parseCidr(props.serviceCidr ?? '10.96.0.0/12');
+    if (typeof svc === 'string') throw new HotError(path, `serviceCidr ${svc}`);
+    this.serviceCidr = svc;
+    const dnsIp = props.dnsServiceIp ?? [10].map((o) => `${(svc.network + o) >>> 24}.${((svc.network + o) >>> 16) & 255}.${((svc.network + o) >>> 8) & 255}.${(svc.network + o) & 255}`)[0]!;
+    const dnsIpNum = parseIpv4(dnsIp);
+    if (dnsIpNum === undefined || !cidrContains(svc, dnsIpNum)) {
+      throw new HotError(path, `dnsServiceIp must be an address inside serviceCidr ${svc.text}; got ${describeValue(dnsIp)}`);
+    }
+    const lbOptions = props.loadBalancer === undefined ? {} : props.loadBalancer;
+    const masterCount = props.masters?.count ?? (lbOptions === false ? 1 : 3);
+    if (lbOptions === false && masterCount > 1) {
+      throw new HotError(path, `several masters (${masterCount}) need the API load balancer; set masters.count to 1 or remove loadBalancer: false`);
+    }
+    if (lbOptions !== false && props.masters?.floatingIp !== undefined) {
+      throw new HotError(path, 'masters.floatingIp applies to the single-master mode (loadBalancer: false); with a load balancer use loadBalancer.floatingIp');
+    }
+
+    // ---------------------------------------------------------------- parameters
+    const image = new HeatParameter(this, 'Image', { name: 'image', type: 'string', label: 'Image', description: 'Glance image of every node (Ubuntu LTS or Debian with cloud-init)', constraints: [{ customConstraint: 'glance.image' }], value: props.image });
+    const keyName = props.keyName === false ? undefined : new HeatParameter(this, 'KeyName', { name: 'key_name', type: 'string', label: 'Key pair', description: 'Nova key pair for SSH to the nodes', constraints: [{ customConstraint: 'nova.keypair' }], value: props.keyName });
+    const needsExternal = !props.existingNetwork || (lbOptions !== false && (lbOptions.floatingIp ?? true) !== false && !(typeof lbOptions.floatingIp === 'object' && 'existingId' in lbOptions.floatingIp)) || (lbOptions === false && props.masters?.floatingIp !== false);
+    const externalNetwork = needsExternal
+      ? new HeatParameter(this, 'ExternalNetwork', { name: 'external_network', type: 'string', label: 'External network', description: 'Network of the router gateway and floating IPs', constraints: [{ customConstraint: 'neutron.network' }], value: props.externalNetwork })
+      : undefined;
+    const etcdFlavor = new HeatParameter(this, 'EtcdFlavor', { name: 'etcd_flavor', type: 'string', label: 'etcd flavor', description: 'Nova flavor of the etcd members', constraints: [{ customConstraint: 'nova.flavor' }], value: props.etcd?.flavor });
+    const masterFlavor = new HeatParameter(this, 'MasterFlavor', { name: 'master_flavor', type: 'string', label: 'Master flavor', description: 'Nova flavor of the control-plane nodes', constraints: [{ customConstraint: 'nova.flavor' }], value: props.masters?.flavor });
+    const apiAllowed = new HeatParameter(this, 'ApiAllowedCidrs', { name: 'api_allowed_cidrs', type: 'comma_delimited_list', label: 'API clients', description: 'CIDRs allowed to reach the Kubernetes API', value: props.apiAllowedCidrs ?? ['0.0.0.0/0'] });
+    const sshAllowed = new HeatParameter(this, 'SshAllowedCidrs', { name: 'ssh_allowed_cidrs', type: 'comma_delimited_list', label: 'SSH clients', description: 'CIDRs allowed to SSH to the nodes (empty: none)', value: props.sshAllowedCidrs ?? [] });
+    for (const c of [...(props.apiAllowedCidrs ?? []), ...(props.sshAllowedCidrs ?? [])]) {
+      const r = parseCidr(c);
+      if (typeof r === 'string') throw new HotError(path, `apiAllowedCidrs and sshAllowedCidrs entries ${r}`);
+    }
+    this.parameters = { image, keyName, externalNetwork, etcdFlavor, masterFlavor, apiAllowedCidrs: apiAllowed, sshAllowedCidrs: sshAllowed };
+
+    // ---------------------------------------------------------------- network, security, flannel
+    this.network = new ClusterNetwork(this, 'Network', {
+      namePrefix: this.name,
+      cidr: props.existingNetwork ? undefined : props.nodeCidr,
+      dnsNameservers: props.existingNetwork ? undefined : props.dnsNameservers,
+      externalNetwork: props.existingNetwork ? undefined : externalNetwork?.value,
+      existing: props.existingNetwork,
+    });
+    if (props.existingNetwork && props.nodeCidr !== undefined) throw new HotError(path, 'nodeCidr applies to a network hotk8s creates; the existing subnet has its own CIDR (existingNetwork.subnetCidr)');
+    this.securityGroups = new ClusterSecurityGroups(this, 'SecurityGroups', { namePrefix: this.name, sshCidrs: sshAllowed.value });
+    this.flannel = new FlannelNetwork(this, 'Flannel', { ...props.flannel, securityGroups: this.securityGroups });
+    this.checkCidrs();
+    this.secrets = new ClusterSecrets(this, 'Secrets', this.name);
+    const tokenId = new OsHeatRandomString(this, 'BootstrapTokenId', { length: 6, characterClasses: [{ class: 'lowercase', min: 1 }, { class: 'digits', min: 1 }] });
+    const tokenSecret = new OsHeatRandomString(this, 'BootstrapTokenSecret', { length: 16, characterClasses: [{ class: 'lowercase', min: 1 }, { class: 'digits', min: 1 }] });
+    this.bootstrapToken = Fn.join('.', [tokenId.attrValue, tokenSecret.attrValue]);
+
+    // ---------------------------------------------------------------- API endpoint
+    let apiAddress: Input<string> | undefined;
+    let apiPublic: Input<string> | undefined;
+    if (lbOptions !== false) {
+      let vip = this.network.reserveAddress('api');
+      if (lbOptions.vipAddress !== undefined) {
+        if (this.network.created) throw new HotError(path, `loadBalancer.vipAddress is for a reused subnet; hotk8s reserves ${vip} in the subnet it creates; got ${lbOptions.vipAddress}`);
+        if (!this.network.contains(lbOptions.vipAddress)) throw new HotError(path, `loadBalancer.vipAddress must lie in the subnet ${this.network.cidr.text}; got ${describeValue(lbOptions.vipAddress)}`);
+        vip = lbOptions.vipAddress;
+      }
+      const fipOpt = lbOptions.floatingIp ?? true;
+      const provider = lbOptions.provider ?? 'amphora';
+      this.loadBalancer = new LoadBalancer(this, 'ApiLoadBalancer', {
+        vipSubnet: this.network.subnetId,
+        vipAddress: vip,
+        provider,
+        flavor: lbOptions.flavor,
+        name: `${this.name}-api`,
+        floatingIpDependsOn: this.network.routerInterface ? [this.network.routerInterface] : [],
+        floatingIp:
+          fipOpt === false ? undefined
+          : fipOpt === true ? { network: externalNetwork!.value }
+          : 'existingId' in fipOpt ? { existingId: fipOpt.existingId }
+          : { network: externalNetwork!.value, address: fipOpt.address },
+      });
+      const listener = this.loadBalancer.addListener('Api', { port: 6443, protocol: 'TCP', allowedCidrs: provider === 'amphora' ? apiAllowed.value : undefined });
+      this.apiPool = listener.addPool({ healthMonitor: { type: 'TCP', delaySec: 5, timeoutSec: 5, maxRetries: 3 } });
+      const sources = listener.trafficSources(this.network.cidr.text, apiAllowed.value);
+      for (const c of sources.cidrs) this.securityGroups.allowFromCidr('master', c, { protocol: 'tcp', port: 6443, description: `kube-apiserver from the ${provider} load balancer (members' subnet)` }, 'master-api-from-lb-subnet');
+      if (sources.clientCidrs) this.securityGroups.allowFromCidrList('master', sources.clientCidrs, { protocol: 'tcp', port: 6443, description: 'kube-apiserver from API clients (ovn keeps client addresses)' }, 'ApiClients', `${this.name}-api-clients`);
+      if (vip === undefined) {
+        Annotations.of(this).addWarning('the subnet is reused and no loadBalancer.vipAddress is given: every node learns the API address from the load balancer, so node creation waits for it (about two minutes more); give a free address outside the allocation pool as loadBalancer.vipAddress to avoid this');
+      }
+      apiAddress = vip ?? this.loadBalancer.vipAddress;
+      apiPublic = this.loadBalancer.floatingIp ? this.loadBalancer.floatingIp.attrFloatingIpAddress : apiAddress;
+    } else {
+      this.securityGroups.allowFromCidrList('master', apiAllowed.value, { protocol: 'tcp', port: 6443, description: 'kube-apiserver from API clients (single master, no load balancer)' }, 'ApiClients', `${this.name}-api-clients`);
+    }
+
+    const kubeContext: KubeNodeContext = {
+      clusterName: this.name,
+      kubernetesVersion: this.kubernetesVersion,
+      podCidr: this.flannel.podCidr.text,
+      serviceCidr: svc.text,
+      packageSource: props.packageSource,
+      imageRegistry: props.imageRegistry,
+      bounds: props.bootstrapBounds,
+    };
+    this.kubeContext = kubeContext;
+
+    // ---------------------------------------------------------------- etcd, masters
+    this.etcd = new EtcdCluster(this, 'Etcd', {
+      clusterName: this.name,
+      kubernetesVersion: this.kubernetesVersion,
+      podCidr: this.flannel.podCidr.text,
+      size: props.etcd?.size,
+      network: this.network,
+      securityGroups: this.securityGroups,
+      secrets: this.secrets,
+      flavor: etcdFlavor.value,
+      image: image.value,
+      keyName: keyName?.value,
+      serverGroupPolicy: props.etcd?.serverGroupPolicy,
+      dataVolume: props.etcd?.dataVolume,
+      install: props.etcd?.install,
+    });
+    let masterFip: OsNeutronFloatingIP | undefined;
+    if (lbOptions === false && props.masters?.floatingIp !== false) {
+      masterFip = new OsNeutronFloatingIP(this, 'MasterFloatingIp', { floatingNetwork: externalNetwork!.value });
+      if (this.network.routerInterface) masterFip.addDependency(this.network.routerInterface);
+    }
+    const publicSan = this.loadBalancer?.floatingIp?.attrFloatingIpAddress ?? masterFip?.attrFloatingIpAddress;
+    this.masters = new MasterGroup(this, 'Control', {
+      clusterName: this.name,
+      count: masterCount,
+      network: this.network,
+      securityGroups: this.securityGroups,
+      secrets: this.secrets,
+      flavor: masterFlavor.value,
+      image: image.value,
+      keyName: keyName?.value,
+      serverGroupPolicy: props.masters?.serverGroupPolicy,
+      bootVolume: props.masters?.bootVolume,
+      allowedAddressPairs: this.flannel.allowedAddressPairs,
+      apiEndpoint: apiAddress === undefined ? 'first-master' : { address: apiAddress },
+      extraCertSans: publicSan ? [publicSan] : [],
+      etcdEndpoints: this.etcd.clientEndpoints,
+      bootstrapToken: this.bootstrapToken,
+      bootstrap: { ...kubeContext, nodeCidrMaskSize: this.flannel.subnetLength, flannel: this.flannel.bootstrapOptions },
+    });
+    if (masterFip) {
+      masterFip.heatProperties = { ...masterFip.heatProperties, portId: this.masters.firstPortId };
+    }
+    this.apiAddress = apiAddress ?? this.masters.firstAddress;
+    this.apiPublicAddress = apiPublic ?? masterFip?.attrFloatingIpAddress ?? this.apiAddress;
+    if (this.apiPool) {
+      this.masters.nodes.addPoolMembership('ApiPoolMembers', this.apiPool, 6443);
+      if (lbOptions !== false && lbOptions.etcdListener) {
+        const etcdPool = this.loadBalancer!.addListener('EtcdClients', { port: 2379, protocol: 'TCP', allowedCidrs: lbOptions.provider === 'ovn' ? undefined : [this.network.cidr.text] }).addPool();
+        this.etcd.nodes.addPoolMembership('EtcdPoolMembers', etcdPool, 2379);
+        this.securityGroups.allowFromCidr('etcd', this.network.cidr.text, { protocol: 'tcp', port: 2379, description: 'etcd clients through the load balancer (members\' subnet)' }, 'etcd-from-lb-subnet');
+      }
+    }
+
+    // ---------------------------------------------------------------- workers
+    for (const g of props.workerGroups ?? [{ name: 'default' }]) this.addWorkerGroup(g);
+
+    // ---------------------------------------------------------------- stack settings, outputs, checks
+    stack.addParameterGroup({ label: 'Images and flavors', description: 'What the nodes run on', parameters: [image, etcdFlavor, masterFlavor] });
+    stack.addParameterGroup({ label: 'Access', description: 'Who may reach the cluster', parameters: [...(keyName ? [keyName] : []), apiAllowed, sshAllowed, ...(externalNetwork ? [externalNetwork] : [])] });
+    this.node.addValidation({ validate: () => this.validateCluster() });
+    const budget = Math.max(this.etcd.nodes.waitTimeoutSec, this.masters.nodes.waitTimeoutSec, ...[...this.workerGroupMap.values()].map((w) => w.nodes.waitTimeoutSec));
+    stack.createTimeoutMinutes = Math.max(stack.createTimeoutMinutes ?? 0, Math.ceil((budget + SERVER_BOOT_ALLOWANCE_SEC) / 60));
+    Annotations.of(this).addInfo(`nodes signal with Heat TOKEN_SIGNAL handles made in their own member template (fresh for every new member); the longest wait condition is ${budget} s: keep it below Keystone's token lifetime (3600 s by default) or raise that lifetime`);
+    this.addOutputs();
+  }
+
+  /** The worker groups, by name. */
+  get workerGroups(): readonly WorkerGroup[] {
+    return [...this.workerGroupMap.values()];
+  }
+
+  /** Add a worker group. Its resources are named by the group name, so existing groups keep theirs. */
+  addWorkerGroup(options: WorkerGroupOptions): WorkerGroup {
+    const name = options?.name;
+    if (this.workerGroupMap.has(name)) throw new HotError(this.node.path, `worker group names must be unique; ${JSON.stringify(name)} exists already`);
+    const id = `Workers-${typeof name === 'string' ? name : 'invalid'}`;
+    const g = new WorkerGroup(this, id, {
+      ...options,
+      clusterName: this.name,
+      network: this.network,
+      securityGroups: this.securityGroups,
+      secrets: this.secrets,
+      clusterImage: this.parameters.image.value,
+      keyName: this.parameters.keyName?.value,
+      allowedAddressPairs: this.flannel.allowedAddressPairs,
+      apiAddress: this.apiAddress,
+      bootstrapToken: this.bootstrapToken,
+      bootstrap: this.kubeContext,
+    });
+    this.workerGroupMap.set(g.name, g);
+    HeatStack.of(this).addParameterGroup({ label: `Worker group ${g.name}`, parameters: [g.countParameter, g.flavorParameter, ...(g.imageParameter ? [g.imageParameter] : [])] });
+    new HeatOutput(this, `Workers-${g.name}-Addresses`, { name: `workers_${g.name.replace(/-/g, '_')}_addresses`, value: g.nodes.addresses, description: `Addresses of the workers in group ${g.name}` });
+    return g;
+  }
+
+  /** The largest number of Kubernetes nodes the range maxima allow. */
+  get maxKubernetesNodes(): number {
+    return this.masters.count + this.workerGroups.reduce((n, g) => n + g.maxSize, 0);
+  }
+
+  private checkCidrs(): void {
+    const named: [string, Ipv4Cidr][] = [
+      ['node subnet', this.network.cidr],
+      ['pod CIDR', this.flannel.podCidr],
+      ['service CIDR', this.serviceCidr],
+    ];
+    for (let i = 0; i < named.length; i++) {
+      for (let j = i + 1; j < named.length; j++) {
+        const [an, a] = named[i]!;
+        const [bn, b] = named[j]!;
+        if (cidrsOverlap(a, b)) throw new HotError(this.node.path, `the ${an} and the ${bn} must not overlap; got ${a.text} and ${b.text}`);
+      }
+    }
+  }
+
+  private validateCluster(): string[] {
+    const errors: string[] = [];
+    const maxNodes = this.maxKubernetesNodes;
+    if (maxNodes > this.flannel.maxNodes) {
+      errors.push(`the pod CIDR ${this.flannel.podCidr.text} with /${this.flannel.subnetLength} per node serves ${this.flannel.maxNodes} nodes; the groups' maxima allow ${maxNodes} (masters and workers): widen the pod CIDR, lengthen subnetLength or lower maxSize`);
+    }
+    const addresses = maxNodes + this.etcd.size + 4;
+    if (addresses > this.network.poolSize) {
+      errors.push(`the node subnet ${this.network.cidr.text} gives ${this.network.poolSize} addresses; the groups' maxima need ${addresses} (nodes, etcd, load balancer and DHCP ports)`);
+    }
+    const total = countResourcesAtMax(HeatStack.of(this));
+    if (total > this.maxResources) {
+      errors.push(`at every group's maximum the stack holds ${total} resources (nested ones included), above max_resources_per_stack ${this.maxResources}: lower maxSize or set maxResourcesPerStack to the cloud's limit`);
+    }
+    return errors;
+  }
+
+  private addOutputs(): void {
+    new HeatOutput(this, 'ApiAddress', { name: 'api_address', value: this.apiPublicAddress, description: 'Address of the Kubernetes API (floating IP when there is one)' });
+    new HeatOutput(this, 'ApiUrl', { name: 'api_url', value: Fn.strReplace('https://HOST:6443', { HOST: this.apiPublicAddress }), description: 'URL of the Kubernetes API' });
+    new HeatOutput(this, 'Kubeconfig', {
+      name: 'kubeconfig_howto',
+      value: Fn.strReplace(
+        'The admin client certificate is made by hotk8s synth in its state directory (<stateDir>/CLUSTER/pki/admin.crt, admin.key, ca.crt). Build a kubeconfig with: kubectl config set-cluster CLUSTER --server=https://HOST:6443 --certificate-authority=ca.crt --embed-certs; kubectl config set-credentials CLUSTER-admin --client-certificate=admin.crt --client-key=admin.key --embed-certs; kubectl config set-context CLUSTER --cluster=CLUSTER --user=CLUSTER-admin',
+        { HOST: this.apiPublicAddress, CLUSTER: this.name },
+      ),
+      description: 'How to get a kubeconfig',
+    });
+    new HeatOutput(this, 'EtcdAddresses', { name: 'etcd_addresses', value: this.etcd.addresses, description: 'Addresses of the etcd members' });
+    new HeatOutput(this, 'MasterAddresses', { name: 'master_addresses', value: this.masters.nodes.addresses, description: 'Addresses of the masters' });
+    if (this.loadBalancer) new HeatOutput(this, 'LoadBalancerId', { name: 'api_load_balancer_id', value: this.loadBalancer.loadBalancerId, description: 'Id of the API load balancer' });
+  }
+}

@@ -1,0 +1,119 @@
+import { Construct } from 'constructs';
+import { HotError, describeValue } from '../core/errors.js';
+import { Fn } from '../core/intrinsics.js';
+import { Lazy, type IResolvable, type Input } from '../core/tokens.js';
+import { BootstrapRenderError } from '../bootstrap/render.js';
+import { ETCD_PLACEHOLDERS, etcdBootstrapBudgetSeconds, renderEtcdUserData, type EtcdInstall, type EtcdUserDataContext } from '../bootstrap/etcd.js';
+import type { ClusterNetwork } from './cluster-network.js';
+import type { ClusterSecurityGroups } from './cluster-security-groups.js';
+import { NodeGroup, type DataVolume, type ServerGroupPolicy } from './node-group.js';
+import type { ClusterSecrets } from './private/secrets.js';
+
+export const ETCD_SIZES = [1, 3, 5, 7] as const;
+/** Seconds allowed from server creation to the start of its bootstrap script (boot and cloud-init). */
+export const SERVER_BOOT_ALLOWANCE_SEC = 600;
+
+export interface EtcdClusterProps {
+  /** Cluster name (DNS label); servers are `<name>-etcd-<i>`. */
+  readonly clusterName: string;
+  readonly kubernetesVersion: string;
+  readonly podCidr: string;
+  /** Members; odd so that a majority survives a failure. @default 3 */
+  readonly size?: number;
+  readonly network: ClusterNetwork;
+  readonly securityGroups: ClusterSecurityGroups;
+  readonly secrets: ClusterSecrets;
+  readonly flavor: Input<string>;
+  readonly image: Input<string>;
+  /** @default - no key pair */
+  readonly keyName?: Input<string>;
+  /** @default 'soft-anti-affinity' */
+  readonly serverGroupPolicy?: ServerGroupPolicy | false;
+  /** A Cinder volume for /var/lib/etcd per member (kept on delete: Snapshot by default). @default - none */
+  readonly dataVolume?: DataVolume;
+  /** How nodes get etcd. @default { mode: 'download' } */
+  readonly install?: EtcdInstall;
+}
+
+/**
+ * Dedicated etcd servers with a static bootstrap: every member's port is created first, the full initial-cluster
+ * list reaches every member at deploy time, all members boot in parallel, no discovery service. Each member signs its
+ * own server and peer certificate with the etcd CA at boot (addresses are only known then).
+ */
+export class EtcdCluster extends Construct {
+  public readonly size: number;
+  public readonly nodes: NodeGroup;
+  /** `https://<address>:2379,...` for every member (deploy time). */
+  public readonly clientEndpoints: IResolvable;
+  public readonly addresses: IResolvable;
+
+  constructor(scope: Construct, id: string, props: EtcdClusterProps) {
+    super(scope, id);
+    const path = this.node.path;
+    const size = props.size ?? 3;
+    if (!(ETCD_SIZES as readonly number[]).includes(size)) {
+      throw new HotError(path, `size must be odd (1, 3, 5 or 7) so that a majority survives a failure; got ${describeValue(size)}`);
+    }
+    this.size = size;
+    const prefix = `${props.clusterName}-etcd`;
+    const ctx: EtcdUserDataContext = {
+      clusterName: props.clusterName,
+      kubernetesVersion: props.kubernetesVersion,
+      podCidr: props.podCidr,
+      dataVolume: props.dataVolume !== undefined,
+      install: props.install,
+    };
+    let budget: number;
+    try {
+      budget = etcdBootstrapBudgetSeconds(ctx);
+    } catch (e) {
+      throw wrap(path, e);
+    }
+    const memberAddress = (ports: NodeGroup, i: number) => Fn.getAttr(ports.ports.group, `resource.${i}`, 'address');
+    let self!: NodeGroup;
+    const initialCluster = () =>
+      Fn.join(',', Array.from({ length: size }, (_, i) => Fn.join('', [`${prefix}-${i}=https://`, memberAddress(self, i), ':2380'])));
+    this.nodes = self = new NodeGroup(this, 'Members', {
+      role: 'etcd',
+      namePrefix: prefix,
+      count: size,
+      maxCount: size,
+      networkId: props.network.networkId,
+      subnetId: props.network.subnetId,
+      securityGroupIds: props.securityGroups.groupIdsFor('etcd'),
+      flavor: props.flavor,
+      image: props.image,
+      keyName: props.keyName,
+      serverGroupPolicy: props.serverGroupPolicy,
+      dataVolume: props.dataVolume,
+      waitTimeoutSec: SERVER_BOOT_ALLOWANCE_SEC + budget,
+      userDataUpdatePolicy: 'IGNORE',
+      userData: (m) => {
+        let rendered;
+        try {
+          rendered = renderEtcdUserData(ctx);
+        } catch (e) {
+          throw wrap(path, e);
+        }
+        const values: Record<string, unknown> = {
+          [ETCD_PLACEHOLDERS.nodeName]: m.nodeName,
+          [ETCD_PLACEHOLDERS.signalCurl]: m.signalCurl,
+          [ETCD_PLACEHOLDERS.address]: m.address,
+          [ETCD_PLACEHOLDERS.initialCluster]: m.input('initial_cluster', { type: 'string', description: 'etcd initial cluster: name=https://address:2380,...' }, Lazy.value(initialCluster)).value,
+          [ETCD_PLACEHOLDERS.caCert]: m.input('etcd_ca_cert', { type: 'string', hidden: true, description: 'etcd CA certificate' }, props.secrets.param('etcd_ca_cert').value).value,
+          [ETCD_PLACEHOLDERS.caKey]: m.input('etcd_ca_key', { type: 'string', hidden: true, description: 'etcd CA key' }, props.secrets.param('etcd_ca_key').value).value,
+        };
+        if (m.dataVolumeId) values[ETCD_PLACEHOLDERS.volumeId] = m.dataVolumeId;
+        return { rendered, values };
+      },
+    });
+    this.addresses = this.nodes.addresses;
+    this.clientEndpoints = Fn.join(',', Array.from({ length: size }, (_, i) => Fn.join('', ['https://', memberAddress(this.nodes, i), ':2379'])));
+  }
+}
+
+export function wrap(path: string, e: unknown): HotError {
+  if (e instanceof HotError) return e;
+  if (e instanceof BootstrapRenderError || e instanceof Error) return new HotError(path, e.message);
+  return new HotError(path, String(e));
+}

@@ -1,0 +1,264 @@
+import { Construct } from 'constructs';
+import { HotError, describeValue } from '../core/errors.js';
+import { Fn } from '../core/intrinsics.js';
+import type { HeatParameter, HeatParameterProps } from '../core/parameter.js';
+import type { DeletionPolicy } from '../core/resource.js';
+import type { IResolvable, Input } from '../core/tokens.js';
+import type { RenderedUserData } from '../bootstrap/render.js';
+import {
+  OsCinderVolume,
+  OsCinderVolumeAttachment,
+  OsHeatWaitCondition,
+  OsHeatWaitConditionHandle,
+  OsNeutronPort,
+  OsNovaServer,
+  OsNovaServerGroup,
+  OsOctaviaPoolMember,
+} from '../heat/generated/index.generated.js';
+import type { NodeRole } from './cluster-security-groups.js';
+import type { LoadBalancerPool } from './load-balancer-pool.js';
+import { checkInt, checkOneOf } from './private/names.js';
+import { TemplateGroup } from './private/template-group.js';
+
+export type ServerGroupPolicy = 'anti-affinity' | 'soft-anti-affinity' | 'affinity' | 'soft-affinity';
+export const SERVER_GROUP_POLICIES: readonly ServerGroupPolicy[] = ['anti-affinity', 'soft-anti-affinity', 'affinity', 'soft-affinity'];
+
+/** A boot volume instead of the flavor's root disk. */
+export interface BootVolume {
+  readonly sizeGiB: number;
+  /** @default - the cloud's default volume type */
+  readonly volumeType?: string;
+}
+
+/** A Cinder data volume per member. */
+export interface DataVolume {
+  readonly sizeGiB: number;
+  /** @default - the cloud's default volume type */
+  readonly volumeType?: string;
+  /** What happens to the volume when its member or the stack is deleted. @default 'Snapshot' */
+  readonly deletionPolicy?: 'Snapshot' | 'Retain';
+}
+
+/** What a member template offers the code that writes a node's user-data. */
+export interface MemberContext {
+  /** The member's index (a number parameter). */
+  readonly index: IResolvable;
+  /** The server's name, e.g. `demo-etcd-0`. */
+  readonly nodeName: IResolvable;
+  /** This node's fixed address. */
+  readonly address: IResolvable;
+  /** The WaitConditionHandle's `curl_cli`. */
+  readonly signalCurl: IResolvable;
+  /** Id of the member's data volume (when it has one). */
+  readonly dataVolumeId?: IResolvable;
+  /** A member-template parameter fed from the root template (e.g. a hidden secret, an address list). */
+  input(name: string, props: Omit<HeatParameterProps, 'value' | 'secretValue' | 'name'>, rootValue: unknown): HeatParameter;
+}
+
+/** The user-data of a node: rendered text with placeholders, and the value of each placeholder. */
+export interface NodeUserData {
+  readonly rendered: RenderedUserData;
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
+export interface NodeGroupProps {
+  readonly role: NodeRole;
+  /** Server names are `<namePrefix>-<index>`; a DNS label. */
+  readonly namePrefix: string;
+  /** Number of nodes: a number, or a `get_param` of a number parameter. */
+  readonly count: Input<number>;
+  /** The most nodes the group can have, for capacity checks. */
+  readonly maxCount: number;
+  readonly networkId: Input<string>;
+  readonly subnetId: Input<string>;
+  readonly securityGroupIds: readonly Input<string>[];
+  /** Neutron allowed_address_pairs on each port (flannel host-gw). @default - none */
+  readonly allowedAddressPairs?: readonly { readonly ipAddress: string }[];
+  readonly flavor: Input<string>;
+  readonly image: Input<string>;
+  /** @default - no key pair */
+  readonly keyName?: Input<string>;
+  /** @default - the cloud's default zone */
+  readonly availabilityZone?: Input<string>;
+  /** Nova server group policy, or false for none. @default 'soft-anti-affinity' */
+  readonly serverGroupPolicy?: ServerGroupPolicy | false;
+  /** @default - boot from the image on the flavor's disk */
+  readonly bootVolume?: BootVolume;
+  /** @default - none */
+  readonly dataVolume?: DataVolume;
+  /** Seconds the member's WaitCondition waits for its node's signal. */
+  readonly waitTimeoutSec: number;
+  /** What to do with the server when its user-data changes on update. @default 'REPLACE' */
+  readonly userDataUpdatePolicy?: 'REPLACE' | 'IGNORE';
+  /** The node's user-data, written in the member template's terms. */
+  readonly userData: (m: MemberContext) => NodeUserData;
+  /** A comma_delimited_list of member indexes to remove first on scale-down. @default - the highest indexes */
+  readonly removalList?: Input<string[]>;
+}
+
+/**
+ * Nodes of one role, created so that nothing waits for another node's bootstrap or for a load balancer:
+ *
+ * - `Ports`: a ResourceGroup of port-only member templates, created first (seconds), so every node's address is
+ *   known before any server boots (the etcd initial cluster, the API endpoint in single-master mode, pool members);
+ * - `Nodes`: a ResourceGroup whose member template holds the server (`user_data_format: RAW`, user-data through
+ *   `str_replace`), optional volumes, and the node's own WaitConditionHandle and WaitCondition;
+ * - one ResourceGroup per pool membership (`addPoolMembership`), indexed like the nodes and fed from the ports'
+ *   addresses: members appear beside the servers, and the servers never wait for the load balancer.
+ *
+ * All groups share the count, so scaling is one parameter change.
+ */
+export class NodeGroup extends Construct {
+  public readonly role: NodeRole;
+  public readonly ports: TemplateGroup;
+  public readonly nodes: TemplateGroup;
+  public readonly serverGroup?: OsNovaServerGroup;
+  /** Every node's fixed address (a list, deploy time). */
+  public readonly addresses: IResolvable;
+  /** Every node's port id (a list, deploy time). */
+  public readonly portIds: IResolvable;
+  /** Every node's server name (a list, deploy time). */
+  public readonly serverNames: IResolvable;
+  public readonly waitTimeoutSec: number;
+  private readonly props: NodeGroupProps;
+
+  constructor(scope: Construct, id: string, props: NodeGroupProps) {
+    super(scope, id);
+    const path = this.node.path;
+    this.props = props;
+    this.role = props.role;
+    checkInt(path, 'maxCount', props.maxCount, 0);
+    this.waitTimeoutSec = checkInt(path, 'waitTimeoutSec', props.waitTimeoutSec, 60, 43200);
+    const policy = props.serverGroupPolicy === undefined ? 'soft-anti-affinity' : props.serverGroupPolicy;
+    if (policy !== false) checkOneOf(path, 'serverGroupPolicy', policy, SERVER_GROUP_POLICIES);
+    if (props.bootVolume) checkInt(path, 'bootVolume.sizeGiB', props.bootVolume.sizeGiB, 1, 16384);
+    if (props.dataVolume) {
+      checkInt(path, 'dataVolume.sizeGiB', props.dataVolume.sizeGiB, 1, 16384);
+      checkOneOf(path, 'dataVolume.deletionPolicy', props.dataVolume.deletionPolicy ?? 'Snapshot', ['Snapshot', 'Retain']);
+    }
+
+    // --- ports, first
+    this.ports = new TemplateGroup(this, 'Ports', {
+      count: props.count,
+      maxCount: props.maxCount,
+      description: `hotk8s ${props.role} node port (created before any server, so every address is known at boot)`,
+      removalList: props.removalList,
+    });
+    const pt = this.ports;
+    const port = new OsNeutronPort(pt.template, 'Port', {
+      name: Fn.join('-', [pt.input('name_prefix', { type: 'string' }, props.namePrefix).value, Fn.strReplace('port-%i', { '%i': pt.index })]) as unknown as string,
+      network: pt.input('network', { type: 'string', description: 'Network id' }, props.networkId).value,
+      fixedIps: [{ subnet: pt.input('subnet', { type: 'string', description: 'Subnet id' }, props.subnetId).value }],
+      securityGroups: pt.input('security_groups', { type: 'comma_delimited_list', description: 'Security group ids' }, [...props.securityGroupIds]).value as unknown as string[],
+      allowedAddressPairs: props.allowedAddressPairs?.map((p) => ({ ipAddress: p.ipAddress })),
+    });
+    this.addresses = pt.output('address', port.getAtt('fixed_ips', 0, 'ip_address'), "The port's fixed IPv4 address");
+    this.portIds = pt.output('port_id', port.ref(), 'The port id');
+
+    // --- servers
+    if (policy !== false) {
+      this.serverGroup = new OsNovaServerGroup(this, 'ServerGroup', { name: `${props.namePrefix}-group`, policies: [policy] });
+    }
+    this.nodes = new TemplateGroup(this, 'Nodes', {
+      count: props.count,
+      maxCount: props.maxCount,
+      description: `hotk8s ${props.role} node: server, its bootstrap and its own wait condition`,
+      removalList: props.removalList,
+    });
+    const nt = this.nodes;
+    const index = nt.index;
+    const nodeName = Fn.join('-', [nt.input('name_prefix', { type: 'string' }, props.namePrefix).value, Fn.strReplace('%i', { '%i': index })]);
+    const portIdsParam = nt.input('port_ids', { type: 'comma_delimited_list', description: 'Port ids of every node of the group' }, this.portIds);
+    const addressesParam = nt.input('addresses', { type: 'comma_delimited_list', description: 'Addresses of every node of the group' }, this.addresses);
+    const handle = new OsHeatWaitConditionHandle(nt.template, 'WaitHandle', { signalTransport: 'TOKEN_SIGNAL' });
+    let volume: OsCinderVolume | undefined;
+    if (props.dataVolume) {
+      volume = new OsCinderVolume(nt.template, 'DataVolume', {
+        size: props.dataVolume.sizeGiB,
+        volumeType: props.dataVolume.volumeType,
+        name: Fn.join('-', [nodeName, 'data']) as unknown as string,
+        availabilityZone: props.availabilityZone,
+      });
+      volume.heatDeletionPolicy = (props.dataVolume.deletionPolicy ?? 'Snapshot') as DeletionPolicy;
+    }
+    const ctx: MemberContext = {
+      index,
+      nodeName,
+      address: Fn.getParam(addressesParam, index),
+      signalCurl: handle.attrCurlCli,
+      dataVolumeId: volume?.ref(),
+      input: (name, p, rootValue) => nt.input(name, p, rootValue),
+    };
+    const ud = props.userData(ctx);
+    checkPlaceholders(path, ud);
+    const server = new OsNovaServer(nt.template, 'Server', {
+      name: nodeName as unknown as string,
+      flavor: nt.input('flavor', { type: 'string', description: 'Nova flavor', constraints: [{ customConstraint: 'nova.flavor' }] }, props.flavor).value,
+      image: props.bootVolume ? undefined : nt.input('image', { type: 'string', description: 'Glance image', constraints: [{ customConstraint: 'glance.image' }] }, props.image).value,
+      blockDeviceMappingV2: props.bootVolume
+        ? [
+            {
+              bootIndex: 0,
+              image: nt.input('image', { type: 'string', description: 'Glance image', constraints: [{ customConstraint: 'glance.image' }] }, props.image).value,
+              volumeSize: props.bootVolume.sizeGiB,
+              deleteOnTermination: true,
+            },
+          ]
+        : undefined,
+      keyName: props.keyName === undefined ? undefined : nt.input('key_name', { type: 'string', description: 'Nova key pair', constraints: [{ customConstraint: 'nova.keypair' }] }, props.keyName).value,
+      availabilityZone: props.availabilityZone === undefined ? undefined : nt.input('availability_zone', { type: 'string', description: 'Availability zone' }, props.availabilityZone).value,
+      schedulerHints: this.serverGroup ? { group: nt.input('server_group', { type: 'string', description: 'Nova server group id' }, this.serverGroup.ref()).value } : undefined,
+      networks: [{ port: Fn.getParam(portIdsParam, index) }],
+      userDataFormat: 'RAW',
+      userData: Fn.strReplace(ud.rendered.text, sortedValues(ud.values)) as unknown as string,
+      userDataUpdatePolicy: props.userDataUpdatePolicy,
+      metadata: { 'hotk8s-role': props.role },
+    });
+    if (props.bootVolume?.volumeType !== undefined) {
+      server.addPropertyOverride('block_device_mapping_v2.0.volume_type', props.bootVolume.volumeType);
+    }
+    if (volume) {
+      new OsCinderVolumeAttachment(nt.template, 'DataVolumeAttachment', { instanceUuid: server.ref(), volumeId: volume.ref() });
+    }
+    new OsHeatWaitCondition(nt.template, 'WaitCondition', { handle: handle.ref(), timeout: this.waitTimeoutSec, count: 1 });
+    this.serverNames = nt.output('name', server.attrName, 'The server name');
+    nt.output('server_id', server.ref(), 'The server id');
+  }
+
+  /**
+   * Make every node a member of `pool` on `protocolPort`: a ResourceGroup indexed like the nodes, fed from the
+   * ports' addresses, so members are created beside the servers and no server waits for the load balancer.
+   */
+  addPoolMembership(id: string, pool: LoadBalancerPool, protocolPort: number): TemplateGroup {
+    checkInt(this.node.path, `${id} protocolPort`, protocolPort, 1, 65535);
+    const g = new TemplateGroup(this, id, {
+      count: this.props.count,
+      maxCount: this.props.maxCount,
+      description: `hotk8s ${this.role} node membership in a load balancer pool`,
+      removalList: this.props.removalList,
+    });
+    const addresses = g.input('addresses', { type: 'comma_delimited_list', description: 'Addresses of every node of the group' }, this.addresses);
+    new OsOctaviaPoolMember(g.template, 'Member', {
+      pool: g.input('pool', { type: 'string', description: 'Octavia pool id' }, pool.poolId).value,
+      address: Fn.getParam(addresses, g.index),
+      protocolPort,
+      subnet: g.input('subnet', { type: 'string', description: 'Subnet of the members' }, this.props.subnetId).value,
+    });
+    return g;
+  }
+}
+
+function sortedValues(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(values).sort()) out[k] = values[k];
+  return out;
+}
+
+function checkPlaceholders(path: string, ud: NodeUserData): void {
+  const missing = ud.rendered.placeholders.filter((p) => !(p in ud.values) || ud.values[p] === undefined);
+  if (missing.length > 0) {
+    throw new HotError(path, `the ${ud.rendered.role} user-data needs a deploy-time value for every placeholder; missing ${missing.join(', ')}`);
+  }
+  const unused = Object.keys(ud.values).filter((k) => !ud.rendered.placeholders.includes(k));
+  if (unused.length > 0) throw new HotError(path, `values given for placeholders the ${ud.rendered.role} user-data does not contain: ${describeValue(unused)}`);
+}

@@ -1,0 +1,56 @@
+/** Hidden root parameters whose values come from the cluster's synth-time PKI (kept in the state directory). */
+import { Construct } from 'constructs';
+import { HeatParameter } from '../../core/parameter.js';
+import { loadOrCreateClusterPki, type ClusterPki } from '../../bootstrap/pki.js';
+
+export type PkiField = (pki: ClusterPki) => string;
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+
+/** What each secret parameter holds. Public parts (CA certificates) travel the same way, so templates stay reproducible. */
+export const PKI_SECRETS: Readonly<Record<string, { readonly description: string; readonly value: PkiField }>> = {
+  etcd_ca_cert: { description: 'etcd CA certificate (PEM)', value: (p) => p.etcdCa.certPem },
+  etcd_ca_key: { description: 'etcd CA private key (PEM)', value: (p) => p.etcdCa.keyPem },
+  etcd_ca_cert_b64: { description: 'etcd CA certificate (base64 PEM)', value: (p) => b64(p.etcdCa.certPem) },
+  ca_cert_hash: { description: 'kubeadm discovery hash of the cluster CA', value: (p) => p.discoveryHash },
+  k8s_ca_cert_b64: { description: 'Cluster CA certificate (base64 PEM)', value: (p) => b64(p.clusterCa.certPem) },
+  k8s_ca_key_b64: { description: 'Cluster CA private key (base64 PEM)', value: (p) => b64(p.clusterCa.keyPem) },
+  front_proxy_ca_cert_b64: { description: 'Front-proxy CA certificate (base64 PEM)', value: (p) => b64(p.frontProxyCa.certPem) },
+  front_proxy_ca_key_b64: { description: 'Front-proxy CA private key (base64 PEM)', value: (p) => b64(p.frontProxyCa.keyPem) },
+  sa_key_b64: { description: 'Service-account signing key (base64 PEM)', value: (p) => b64(p.serviceAccount.privateKeyPem) },
+  sa_pub_b64: { description: 'Service-account public key (base64 PEM)', value: (p) => b64(p.serviceAccount.publicKeyPem) },
+  apiserver_etcd_client_cert_b64: { description: "kube-apiserver's etcd client certificate (base64 PEM)", value: (p) => b64(p.apiserverEtcdClient.certPem) },
+  apiserver_etcd_client_key_b64: { description: "kube-apiserver's etcd client key (base64 PEM)", value: (p) => b64(p.apiserverEtcdClient.keyPem) },
+  encryption_key: { description: 'Encryption-at-rest key for Secrets', value: (p) => p.encryptionKey },
+};
+
+/** Creates each secret parameter once, on the root stack, on first use. */
+export class ClusterSecrets extends Construct {
+  private readonly params = new Map<string, HeatParameter>();
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly clusterName: string,
+  ) {
+    super(scope, id);
+  }
+
+  /** The hidden root parameter named `name` (a key of PKI_SECRETS). */
+  param(name: string): HeatParameter {
+    const had = this.params.get(name);
+    if (had) return had;
+    const spec = PKI_SECRETS[name];
+    if (!spec) throw new Error(`unknown cluster secret ${name}`);
+    const clusterName = this.clusterName;
+    const p = new HeatParameter(this, name, {
+      type: 'string',
+      name,
+      hidden: true,
+      label: spec.description,
+      description: `${spec.description}; made by hotk8s synth and kept in its state directory`,
+      secretValue: (session) => session.memo('pki', () => loadOrCreateClusterPki(session.stateDir, clusterName)).then((pki) => spec.value(pki as ClusterPki)),
+    });
+    this.params.set(name, p);
+    return p;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * A `OS::Heat::ResourceGroup` whose members are a nested template of our own: the member template is a
+ * HeatStack below this construct (written as `<stack>.<name>.yaml`), and each value the members need is a
+ * parameter of that template, fed from the root through the group's `resource_def.properties`.
+ *
+ * References across templates are errors in the core, so everything a member needs comes in through `input()`.
+ */
+import { Construct } from 'constructs';
+import { HotError } from '../../core/errors.js';
+import { Fn } from '../../core/intrinsics.js';
+import { HeatOutput } from '../../core/output.js';
+import { HeatParameter, type HeatParameterProps } from '../../core/parameter.js';
+import { HeatStack } from '../../core/stack.js';
+import { Lazy, type IResolvable, type Input } from '../../core/tokens.js';
+import { OsHeatResourceGroup } from '../../heat/generated/index.generated.js';
+
+export interface TemplateGroupProps {
+  /** Number of members: a number or a `get_param` of a number parameter. */
+  readonly count: Input<number>;
+  /** The most members the group can have (the count parameter's range maximum), for capacity checks. */
+  readonly maxCount: number;
+  /** The member template's description. */
+  readonly description: string;
+  /** A comma-delimited list of member names (indexes) to remove first on scale-down. @default - Heat removes the highest indexes */
+  readonly removalList?: Input<string[]>;
+}
+
+const GROUPS = new WeakMap<object, { readonly maxCount: number; readonly template: HeatStack }>();
+
+/** What capacity checks need to know about a ResourceGroup: its maximum size and its member template. */
+export function groupInfo(resource: object): { readonly maxCount: number; readonly template: HeatStack } | undefined {
+  return GROUPS.get(resource);
+}
+
+export class TemplateGroup extends Construct {
+  /** The member template. */
+  public readonly template: HeatStack;
+  /** The ResourceGroup in the enclosing template. */
+  public readonly group: OsHeatResourceGroup;
+  /** The member's `%index%` (a number parameter of the member template). */
+  public readonly index: IResolvable;
+  private readonly feeds = new Map<string, unknown>();
+
+  constructor(scope: Construct, id: string, props: TemplateGroupProps) {
+    super(scope, id);
+    this.template = new HeatStack(this, 'Member', { description: props.description });
+    this.group = new OsHeatResourceGroup(this, 'Group', {
+      count: props.count,
+      resourceDef: {
+        type: this.template.fileName,
+        properties: Lazy.value(() => {
+          const out: Record<string, unknown> = {};
+          for (const [k, v] of [...this.feeds].sort(([a], [b]) => a.localeCompare(b))) out[k] = v;
+          return out;
+        }),
+      },
+      removalPolicies: props.removalList === undefined ? undefined : [{ resourceList: props.removalList }],
+    });
+    GROUPS.set(this.group, { maxCount: props.maxCount, template: this.template });
+    this.index = this.input('index', { type: 'number', description: 'Index of this member in its group (%index%)' }, '%index%').value;
+  }
+
+  /**
+   * A parameter of the member template, fed with `value` (resolved in the enclosing template).
+   * The name is the parameter's name in the member template and must be unique in it.
+   */
+  input(name: string, props: Omit<HeatParameterProps, 'value' | 'secretValue' | 'name'>, value: unknown): HeatParameter {
+    if (this.feeds.has(name)) throw new HotError(this.node.path, `member template input ${JSON.stringify(name)} is defined twice`);
+    if (value === undefined) throw new HotError(this.node.path, `member template input ${JSON.stringify(name)} needs a value; got undefined`);
+    const p = new HeatParameter(this.template, name, props);
+    this.feeds.set(name, value);
+    return p;
+  }
+
+  /** Whether an input of this name exists. */
+  hasInput(name: string): boolean {
+    return this.feeds.has(name);
+  }
+
+  /** A member template output; returns the list of every member's value (`get_attr` of the group). */
+  output(name: string, value: unknown, description: string): IResolvable {
+    new HeatOutput(this.template, name, { value, description });
+    return Fn.getAttr(this.group, name);
+  }
+}

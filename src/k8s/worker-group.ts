@@ -1,0 +1,147 @@
+import { Construct } from 'constructs';
+import { HotError, describeValue } from '../core/errors.js';
+import { HeatParameter } from '../core/parameter.js';
+import type { Input } from '../core/tokens.js';
+import { DEFAULT_KUBE_NODE_BOUNDS, type KubeNodeContext } from '../bootstrap/kubeadm.js';
+import { renderWorkerUserData } from '../bootstrap/worker.js';
+import type { ClusterNetwork } from './cluster-network.js';
+import type { ClusterSecurityGroups } from './cluster-security-groups.js';
+import { SERVER_BOOT_ALLOWANCE_SEC, wrap } from './etcd-cluster.js';
+import { NodeGroup, type BootVolume, type ServerGroupPolicy } from './node-group.js';
+import { kubeNodeValues } from './private/kube-values.js';
+import { checkDnsLabel, checkInt, checkLabelKey, checkLabelValue, checkTaint, type Taint } from './private/names.js';
+import type { ClusterSecrets } from './private/secrets.js';
+
+/** What a user chooses for a worker group (the Cluster adds the wiring). */
+export interface WorkerGroupOptions {
+  /** The group's name (DNS label): servers are `<cluster>-<name>-<i>`, parameters `workers_<name>_*`. */
+  readonly name: string;
+  /** Nodes at creation (the count parameter's value). @default 3 */
+  readonly size?: number;
+  /** The count parameter's range minimum. @default 0 */
+  readonly minSize?: number;
+  /** The count parameter's range maximum; capacity checks use it. @default - the larger of 10 and size */
+  readonly maxSize?: number;
+  /** Nova flavor (the flavor parameter's value). @default - a required parameter */
+  readonly flavor?: string;
+  /** Glance image. @default - the cluster's image parameter */
+  readonly image?: string;
+  /** @default - the cloud's default */
+  readonly availabilityZone?: string;
+  /** @default - the flavor's disk */
+  readonly bootVolume?: BootVolume;
+  /** Kubernetes node labels. @default {} */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Kubernetes node taints. @default [] */
+  readonly taints?: readonly Taint[];
+  /** @default 'soft-anti-affinity' */
+  readonly serverGroupPolicy?: ServerGroupPolicy | false;
+}
+
+export interface WorkerGroupProps extends WorkerGroupOptions {
+  readonly clusterName: string;
+  readonly network: ClusterNetwork;
+  readonly securityGroups: ClusterSecurityGroups;
+  readonly secrets: ClusterSecrets;
+  /** The cluster's image (used when the group names none). */
+  readonly clusterImage: Input<string>;
+  readonly keyName?: Input<string>;
+  readonly allowedAddressPairs?: readonly { readonly ipAddress: string }[];
+  readonly apiAddress: Input<string>;
+  readonly bootstrapToken: Input<string>;
+  /** Synth-time bootstrap settings. */
+  readonly bootstrap: KubeNodeContext;
+}
+
+/**
+ * A group of workers with its own name, size, flavor, image, zone, boot volume, labels and taints. The size is a
+ * HOT number parameter with a `range` constraint, so scaling is a parameter change; groups are children named by
+ * their name, so adding one never renames another's resources.
+ */
+export class WorkerGroup extends Construct {
+  public readonly name: string;
+  public readonly size: number;
+  public readonly minSize: number;
+  public readonly maxSize: number;
+  public readonly countParameter: HeatParameter;
+  public readonly flavorParameter: HeatParameter;
+  public readonly imageParameter?: HeatParameter;
+  public readonly nodes: NodeGroup;
+
+  constructor(scope: Construct, id: string, props: WorkerGroupProps) {
+    super(scope, id);
+    const path = this.node.path;
+    this.name = checkDnsLabel(path, 'name', props.name, 20);
+    this.size = checkInt(path, 'size', props.size ?? 3, 0);
+    this.minSize = checkInt(path, 'minSize', props.minSize ?? 0, 0);
+    this.maxSize = checkInt(path, 'maxSize', props.maxSize ?? Math.max(10, this.size), 1);
+    if (!(this.minSize <= this.size && this.size <= this.maxSize)) {
+      throw new HotError(path, `size must lie within minSize..maxSize (${this.minSize}..${this.maxSize}); got ${this.size}`);
+    }
+    const labels = props.labels ?? {};
+    for (const [k, v] of Object.entries(labels)) {
+      checkLabelKey(path, 'label', k);
+      checkLabelValue(path, `label ${k}`, v);
+      if (/(^|\.)kubernetes\.io\/|(^|\.)k8s\.io\//.test(k) && !/^node\.kubernetes\.io\/|^node-role\.kubernetes\.io\//.test(k) && !k.startsWith('node-restriction.kubernetes.io/')) {
+        throw new HotError(path, `label ${k}: the kubelet may not set labels under kubernetes.io or k8s.io except node.kubernetes.io/* and node-restriction.kubernetes.io/* (NodeRestriction); got ${describeValue(k)}`);
+      }
+    }
+    for (const t of props.taints ?? []) checkTaint(path, t);
+    const p = `workers_${this.name.replace(/-/g, '_')}`;
+    this.countParameter = new HeatParameter(this, 'Count', {
+      name: `${p}_count`,
+      type: 'number',
+      label: `Workers in group ${this.name}`,
+      description: `Number of worker nodes in group ${this.name} (${this.minSize}-${this.maxSize}); change it to scale the group`,
+      constraints: [{ range: { min: this.minSize, max: this.maxSize }, description: `group ${this.name} holds ${this.minSize} to ${this.maxSize} workers` }],
+      value: this.size,
+    });
+    this.flavorParameter = new HeatParameter(this, 'Flavor', {
+      name: `${p}_flavor`,
+      type: 'string',
+      label: `Flavor of group ${this.name}`,
+      description: `Nova flavor of the workers in group ${this.name}`,
+      constraints: [{ customConstraint: 'nova.flavor' }],
+      value: props.flavor,
+    });
+    if (props.image !== undefined) {
+      this.imageParameter = new HeatParameter(this, 'Image', {
+        name: `${p}_image`,
+        type: 'string',
+        label: `Image of group ${this.name}`,
+        description: `Glance image of the workers in group ${this.name}`,
+        constraints: [{ customConstraint: 'glance.image' }],
+        value: props.image,
+      });
+    }
+    let rendered;
+    try {
+      rendered = renderWorkerUserData({ ...props.bootstrap, labels, taints: props.taints ?? [] });
+    } catch (e) {
+      throw wrap(path, e);
+    }
+    const bounds = { ...DEFAULT_KUBE_NODE_BOUNDS, ...(props.bootstrap.bounds ?? {}) };
+    const budget = bounds.packagesSec + bounds.containerdSec + bounds.apiWaitSec + bounds.joinSec + bounds.signalSec;
+    this.nodes = new NodeGroup(this, 'Workers', {
+      role: 'worker',
+      namePrefix: `${props.clusterName}-${this.name}`,
+      count: this.countParameter.value,
+      maxCount: this.maxSize,
+      networkId: props.network.networkId,
+      subnetId: props.network.subnetId,
+      securityGroupIds: props.securityGroups.groupIdsFor('worker'),
+      allowedAddressPairs: props.allowedAddressPairs,
+      flavor: this.flavorParameter.value,
+      image: this.imageParameter?.value ?? props.clusterImage,
+      keyName: props.keyName,
+      availabilityZone: props.availabilityZone,
+      serverGroupPolicy: props.serverGroupPolicy,
+      bootVolume: props.bootVolume,
+      waitTimeoutSec: SERVER_BOOT_ALLOWANCE_SEC + budget,
+      userData: (m) => ({
+        rendered,
+        values: kubeNodeValues(m, { apiAddress: props.apiAddress, bootstrapToken: props.bootstrapToken, secrets: props.secrets }),
+      }),
+    });
+  }
+}
