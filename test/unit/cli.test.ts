@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -54,6 +54,7 @@ describe('hotk8s synth', () => {
     expect(err.join('\n')).toContain('hotk8s: 2 errors:');
     expect(err.join('\n')).toContain('bad/C: size must be odd; got 4');
     expect(err.join('\n')).toContain('bad/p: parameter tags need heat_template_version 2018-03-02');
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('fails clearly when the module exports no app', async () => {
