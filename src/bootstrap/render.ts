@@ -47,8 +47,8 @@ export interface UserDataPart {
   readonly content: string;
 }
 
-const PLACEHOLDER_NAME = /^[A-Z][A-Z0-9_]*[A-Z0-9]$/;
-const PLACEHOLDER_TOKEN = /__[A-Z][A-Z0-9_]*?[A-Z0-9]__/g;
+const PLACEHOLDER_NAME = /^[A-Z](?:[A-Z0-9_]*[A-Z0-9])?$/;
+const PLACEHOLDER_TOKEN = /__[A-Z](?:[A-Z0-9_]*?[A-Z0-9])?__/g;
 
 /**
  * The token Heat's `str_replace` substitutes at deploy time: `'ETCD_INITIAL_CLUSTER'` gives

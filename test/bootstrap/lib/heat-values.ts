@@ -67,7 +67,7 @@ export function substituteAsHeat(text: string, placeholders: readonly string[], 
   const used: Record<string, string> = {};
   for (const p of placeholders) used[p] = values[p] as string;
   const out = substitutePlaceholders(text, used);
-  const left = /__[A-Z][A-Z0-9_]*[A-Z0-9]__/.exec(out);
+  const left = /__[A-Z](?:[A-Z0-9_]*?[A-Z0-9])?__/.exec(out);
   if (left) throw new Error(`placeholder ${left[0]} is still present after substitution`);
   return out;
 }

@@ -1,0 +1,87 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import {
+  ETCD_PLACEHOLDERS,
+  etcdBootstrapBudgetSeconds,
+  renderEtcdUserData,
+  resolveEtcdContext,
+} from '../../src/bootstrap/etcd.js';
+import { ETCD_FOR_KUBERNETES_MINOR, ETCD_TARBALL_SHA256, etcdTarballUrl, etcdVersionFor, kubernetesMinor } from '../../src/bootstrap/versions.js';
+
+const base = { clusterName: 'demo', kubernetesVersion: '1.33.1', podCidr: '10.244.0.0/16' } as const;
+
+describe('versions', () => {
+  it('derives etcd from the Kubernetes minor: 3.5 up to 1.33, 3.6 from 1.34', () => {
+    expect(kubernetesMinor('v1.33.2')).toBe('1.33');
+    expect(etcdVersionFor('1.33')).toMatch(/^3\.5\./);
+    expect(etcdVersionFor('1.34.0')).toMatch(/^3\.6\./);
+    for (const v of Object.values(ETCD_FOR_KUBERNETES_MINOR)) expect(v).toMatch(/^3\.[56]\.\d+$/);
+  });
+  it('fails on malformed and unknown versions, naming the value', () => {
+    expect(() => etcdVersionFor('1.x')).toThrow(/got "1.x"/);
+    expect(() => etcdVersionFor('1.20')).toThrow(/no etcd version known for Kubernetes 1.20/);
+  });
+  it('builds upstream URLs and keeps checksums well-formed', () => {
+    expect(etcdTarballUrl('3.5.21', 'arm64')).toBe('https://github.com/etcd-io/etcd/releases/download/v3.5.21/etcd-v3.5.21-linux-arm64.tar.gz');
+    for (const sums of Object.values(ETCD_TARBALL_SHA256)) for (const s of Object.values(sums)) expect(s).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('renderEtcdUserData', () => {
+  it('lists exactly the placeholders the construct must fill', () => {
+    const plain = renderEtcdUserData(base);
+    expect(plain.role).toBe('etcd');
+    expect(plain.placeholders).toEqual(
+      [ETCD_PLACEHOLDERS.address, ETCD_PLACEHOLDERS.caCert, ETCD_PLACEHOLDERS.caKey, ETCD_PLACEHOLDERS.initialCluster, ETCD_PLACEHOLDERS.nodeName, ETCD_PLACEHOLDERS.signalCurl].sort(),
+    );
+    expect(renderEtcdUserData({ ...base, dataVolume: true }).placeholders).toContain(ETCD_PLACEHOLDERS.volumeId);
+  });
+
+  it('is deterministic', () => {
+    expect(renderEtcdUserData(base).text).toBe(renderEtcdUserData(base).text);
+  });
+
+  it('downloads from the mirror with the checksum of each architecture', () => {
+    const r = resolveEtcdContext({ ...base, install: { mode: 'download', baseUrl: 'https://mirror.example/etcd/' } });
+    expect(r.urls.amd64).toBe(`https://mirror.example/etcd/v${r.etcdVersion}/etcd-v${r.etcdVersion}-linux-amd64.tar.gz`);
+    const text = renderEtcdUserData({ ...base, install: { mode: 'download', baseUrl: 'https://mirror.example/etcd' } }).text;
+    expect(text).toContain("ETCD_URL='https://mirror.example/etcd'/v$ETCD_VERSION");
+    expect(text).toContain(r.sha256.amd64);
+    expect(text).not.toContain('github.com');
+  });
+
+  it('renders only etcd flags that this machine\'s etcd (3.4) knows', () => {
+    const text = renderEtcdUserData(base).text;
+    const flags = [...text.matchAll(/^ {2}(--[a-z-]+)=/gm)].map((m) => m[1] as string);
+    expect(flags.length).toBeGreaterThan(15);
+    let help = '';
+    try {
+      help = execFileSync('etcd', ['--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      help = String((e as { stdout?: string }).stdout ?? '') + String((e as { stderr?: string }).stderr ?? '');
+    }
+    if (!help.includes('--initial-cluster')) throw new Error('prerequisite missing: etcd --help gave no flag list (install etcd-server)');
+    expect(flags.filter((f) => !help.includes(`${f} `) && !help.includes(`${f}\n`) && !help.includes(`${f}=`))).toEqual([]);
+  });
+
+  it('fails when a version has no known checksum and none is given', () => {
+    expect(() => renderEtcdUserData({ ...base, kubernetesVersion: '1.34' })).toThrow(/install\.sha256 must be given for etcd 3\.6\.4/);
+  });
+
+  it('fails on bad settings, naming field and value', () => {
+    expect(() => resolveEtcdContext({ ...base, etcdVersion: 'v3.5.1' })).toThrow(/etcdVersion .*got "v3.5.1"/);
+    expect(() => resolveEtcdContext({ ...base, etcdVersion: '3.3.9' })).toThrow(/3\.4\.x, 3\.5\.x or 3\.6\.x/);
+    expect(() => resolveEtcdContext({ ...base, install: { mode: 'download', baseUrl: "https://x/'$(id)" } })).toThrow(/install\.baseUrl/);
+    expect(() => resolveEtcdContext({ ...base, install: { mode: 'preinstalled', etcdPath: 'etcd' } })).toThrow(/install\.etcdPath must be an absolute path; got "etcd"/);
+    expect(() => resolveEtcdContext({ ...base, bounds: { healthSeconds: 5 } })).toThrow(/bounds\.healthSeconds .*got 5/);
+    expect(() => resolveEtcdContext({ ...base, dataVolume: { label: 'x'.repeat(17) } })).toThrow(/dataVolume\.label/);
+    expect(() => resolveEtcdContext({ ...base, podCidr: '10.244.0.0' })).toThrow(/podCidr/);
+  });
+
+  it('derives a budget from its bounds, so the WaitCondition timeout can be larger', () => {
+    expect(etcdBootstrapBudgetSeconds(base)).toBe(300 + 600 + 240);
+    expect(etcdBootstrapBudgetSeconds({ ...base, dataVolume: true })).toBe(300 + 300 + 600 + 240);
+    expect(etcdBootstrapBudgetSeconds({ ...base, install: { mode: 'preinstalled' }, bounds: { healthSeconds: 100 } })).toBe(100 + 240);
+    expect(renderEtcdUserData({ ...base, bounds: { healthSeconds: 123 } }).text).toContain('retry -m "peers not healthy" 123 etcd_cluster_healthy');
+  });
+});

@@ -1,0 +1,107 @@
+import { X509Certificate, createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ADMIN_GROUP, PkiError, discoveryHashOf, loadOrCreateClusterPki } from '../../src/bootstrap/pki.js';
+
+const dirs: string[] = [];
+function stateDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'hk8s-pki-test-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('loadOrCreateClusterPki', () => {
+  it('creates everything once, 0700/0600, and reuses it byte for byte', async () => {
+    const s = stateDir();
+    const t0 = performance.now();
+    const a = await loadOrCreateClusterPki(s, 'demo');
+    const created = performance.now() - t0;
+    expect(a.created).toEqual(['clusterCa', 'etcdCa', 'frontProxyCa', 'apiserverEtcdClient', 'admin', 'serviceAccount', 'encryptionKey']);
+    expect(statSync(a.dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(a.dir, 'etcd')).mode & 0o777).toBe(0o700);
+    for (const f of ['ca.key', 'ca.crt', 'etcd/ca.key', 'sa.key', 'sa.pub', 'admin.key', 'encryption-key']) {
+      expect({ f, mode: statSync(join(a.dir, f)).mode & 0o777 }).toEqual({ f, mode: 0o600 });
+    }
+    const t1 = performance.now();
+    const b = await loadOrCreateClusterPki(s, 'demo');
+    const reloaded = performance.now() - t1;
+    expect(b.created).toEqual([]);
+    expect(b).toEqual({ ...a, created: [] });
+    console.log(`pki: create ${created.toFixed(0)} ms, reload ${reloaded.toFixed(0)} ms`);
+    expect(created).toBeLessThan(2000);
+  });
+
+  it('issues certificates consumers accept', async () => {
+    const p = await loadOrCreateClusterPki(stateDir(), 'demo');
+    const ca = new X509Certificate(p.clusterCa.certPem);
+    const etcdCa = new X509Certificate(p.etcdCa.certPem);
+    expect(ca.ca).toBe(true);
+    expect(ca.subject).toBe('CN=kubernetes');
+    expect(new X509Certificate(p.frontProxyCa.certPem).subject).toBe('CN=front-proxy-ca');
+    expect(ca.publicKey.asymmetricKeyDetails).toEqual({ namedCurve: 'prime256v1' });
+    const admin = new X509Certificate(p.admin.certPem);
+    expect(admin.verify(ca.publicKey)).toBe(true);
+    expect(admin.subject).toContain(`O=${ADMIN_GROUP}`);
+    expect(admin.ca).toBe(false);
+    expect(admin.keyUsage).toEqual(['1.3.6.1.5.5.7.3.2']);
+    const client = new X509Certificate(p.apiserverEtcdClient.certPem);
+    expect(client.verify(etcdCa.publicKey)).toBe(true);
+    expect(client.verify(ca.publicKey)).toBe(false);
+    expect(Buffer.from(p.encryptionKey, 'base64')).toHaveLength(32);
+    expect(p.serviceAccount.privateKeyPem).toContain('BEGIN PRIVATE KEY');
+    expect(p.serviceAccount.publicKeyPem).toContain('BEGIN PUBLIC KEY');
+  });
+
+  it("derives kubeadm's discovery hash from the CA's SubjectPublicKeyInfo", async () => {
+    const p = await loadOrCreateClusterPki(stateDir(), 'demo');
+    const spki = new X509Certificate(p.clusterCa.certPem).publicKey.export({ type: 'spki', format: 'der' });
+    expect(p.discoveryHash).toBe(`sha256:${createHash('sha256').update(spki).digest('hex')}`);
+    expect(discoveryHashOf(p.clusterCa.certPem)).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('fails when a CA certificate does not match its key', async () => {
+    const s = stateDir();
+    const a = await loadOrCreateClusterPki(s, 'demo');
+    writeFileSync(join(a.dir, 'ca.key'), readFileSync(join(a.dir, 'front-proxy-ca.key')));
+    await expect(loadOrCreateClusterPki(s, 'demo')).rejects.toThrow(/ca\.crt does not match .*ca\.key/);
+  });
+
+  it('fails when a client certificate was not signed by its CA', async () => {
+    const s = stateDir();
+    const a = await loadOrCreateClusterPki(s, 'demo');
+    for (const f of ['crt', 'key']) writeFileSync(join(a.dir, `apiserver-etcd-client.${f}`), readFileSync(join(a.dir, `admin.${f}`)), { mode: 0o600 });
+    await expect(loadOrCreateClusterPki(s, 'demo')).rejects.toThrow(/apiserver-etcd-client\.crt was not signed by .*etcd\/ca\.crt/);
+  });
+
+  it('fails when only half of a pair exists, and when a file is readable by others', async () => {
+    const s = stateDir();
+    const a = await loadOrCreateClusterPki(s, 'demo');
+    chmodSync(join(a.dir, 'sa.key'), 0o644);
+    await expect(loadOrCreateClusterPki(s, 'demo')).rejects.toThrow(/sa\.key has mode 0644/);
+    chmodSync(join(a.dir, 'sa.key'), 0o600);
+    unlinkSync(join(a.dir, 'etcd/ca.key'));
+    await expect(loadOrCreateClusterPki(s, 'demo')).rejects.toThrow(PkiError);
+    await expect(loadOrCreateClusterPki(s, 'demo')).rejects.toThrow(/etcd\/ca\.crt exists but .*etcd\/ca\.key does not/);
+  });
+
+  it('fails when the encryption key is not 32 bytes, and on a bad cluster name', async () => {
+    const s = stateDir();
+    const a = await loadOrCreateClusterPki(s, 'demo');
+    writeFileSync(join(a.dir, 'encryption-key'), Buffer.alloc(16).toString('base64'), { mode: 0o600 });
+    await expect(loadOrCreateClusterPki(s, 'demo')).rejects.toThrow(/32 bytes .* got 16 bytes/);
+    await expect(loadOrCreateClusterPki(s, 'Demo_1')).rejects.toThrow(/DNS label.*"Demo_1"/);
+  });
+
+  it('warns when a client certificate expires soon', async () => {
+    const s = stateDir();
+    await loadOrCreateClusterPki(s, 'demo', { clientValidityDays: 10 });
+    const again = await loadOrCreateClusterPki(s, 'demo');
+    expect(again.warnings).toHaveLength(2);
+    expect(again.warnings[0]).toMatch(/apiserver-etcd-client\.crt expires on .* \(in \d+ days\)/);
+  });
+});
