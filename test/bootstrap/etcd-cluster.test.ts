@@ -7,7 +7,7 @@
  * healthy TLS cluster, reject clients without certificates, keep serving after one member is killed,
  * signal SUCCESS to a fake Heat endpoint, and leave nothing behind.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,7 +114,9 @@ async function bootCluster(size: number, opts: { breakMember?: number } = {}): P
       __ETCD_CA_CERT__: pki.etcdCa.certPem.trim(),
       __ETCD_CA_KEY__: pki.etcdCa.keyPem.trim(),
     });
-    for (const part of splitUserData(text)) writeFileSync(join(memberDir, 'parts', part.filename as string), part.content);
+    const parts = splitUserData(text);
+    expect(parts.map((p) => p.filename)).toEqual(['cloud-config.yaml', ETCD_SCRIPT_PART]);
+    for (const part of parts) writeFileSync(join(memberDir, 'parts', part.filename as string), part.content);
     runners.push(net.spawnIn(net.memberNs(i), ['unshare', '--mount', '--propagation', 'private', 'bash', join(LIB, 'boot-member.sh'), memberDir, LIB]));
   }
   await waitFor(`all ${size} bootstrap scripts finished`, 150, () =>
