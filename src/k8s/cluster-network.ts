@@ -30,7 +30,7 @@ export interface ClusterNetworkProps {
   /**
    * Addresses kept out of the new subnet's allocation pool (just above the gateway), handed out at synth for
    * load-balancer VIPs so that every node knows them at boot.
-   * @default 8
+   * @default 8 (a quarter of the subnet when that is fewer)
    */
   readonly reservedAddresses?: number;
   /** Reuse this network and subnet instead of creating them. @default - create a network, subnet and router */
@@ -82,7 +82,7 @@ export class ClusterNetwork extends Construct {
     const c = parseCidr(props.cidr ?? '10.0.0.0/24');
     if (typeof c === 'string') throw new HotError(path, `cidr ${c}`);
     if (c.prefix > 28) throw new HotError(path, `cidr must be /28 or larger to hold nodes and reserved addresses; got ${c.text}`);
-    const reserved = props.reservedAddresses ?? 8;
+    const reserved = props.reservedAddresses ?? Math.min(8, c.size / 4);
     if (!Number.isInteger(reserved) || reserved < 1 || reserved > c.size / 4) {
       throw new HotError(path, `reservedAddresses must be a whole number from 1 to a quarter of the subnet (${c.size / 4}); got ${describeValue(reserved)}`);
     }

@@ -70,12 +70,11 @@ export class LoadBalancer extends Construct {
         const assoc = new OsNeutronFloatingIPAssociation(this, 'FloatingIpAssociation', { floatingipId: fip.existingId, portId: this.resource.attrVipPortId });
         for (const d of props.floatingIpDependsOn ?? []) assoc.addDependency(d);
       } else if ('network' in fip && fip.network !== undefined) {
-        this.floatingIp = new OsNeutronFloatingIP(this, 'FloatingIp', {
-          floatingNetwork: fip.network,
-          floatingIpAddress: fip.address,
-          portId: this.resource.attrVipPortId,
-        });
-        for (const d of props.floatingIpDependsOn ?? []) this.floatingIp.addDependency(d);
+        // The address is allocated on its own (seconds) and associated with the VIP port once the load balancer
+        // exists, so that nodes can put it in certificates without waiting for the load balancer.
+        this.floatingIp = new OsNeutronFloatingIP(this, 'FloatingIp', { floatingNetwork: fip.network, floatingIpAddress: fip.address });
+        const assoc = new OsNeutronFloatingIPAssociation(this, 'FloatingIpAssociation', { floatingipId: this.floatingIp.ref(), portId: this.resource.attrVipPortId });
+        for (const d of props.floatingIpDependsOn ?? []) assoc.addDependency(d);
       } else {
         throw new HotError(path, `floatingIp must be { network, address? } or { existingId }; got ${describeValue(fip)}`);
       }

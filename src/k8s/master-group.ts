@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { HotError, describeValue } from '../core/errors.js';
 import { Fn } from '../core/intrinsics.js';
-import type { IResolvable, Input } from '../core/tokens.js';
+import { Lazy, type IResolvable, type Input } from '../core/tokens.js';
 import { DEFAULT_KUBE_NODE_BOUNDS } from '../bootstrap/kubeadm.js';
 import { renderMasterUserData, type MasterUserDataContext } from '../bootstrap/master.js';
 import type { ClusterNetwork } from './cluster-network.js';
@@ -94,7 +94,7 @@ export class MasterGroup extends Construct {
       waitTimeoutSec: SERVER_BOOT_ALLOWANCE_SEC + Math.max(firstMaster, joiner),
       userDataUpdatePolicy: 'IGNORE',
       userData: (m) => {
-        const apiAddress = props.apiEndpoint === 'first-master' ? firstAddress() : props.apiEndpoint.address;
+        const apiAddress = props.apiEndpoint === 'first-master' ? Lazy.value(() => firstAddress()) : props.apiEndpoint.address;
         const values: Record<string, unknown> = {
           ...kubeNodeValues(m, { apiAddress, bootstrapToken: props.bootstrapToken, secrets: props.secrets }),
           __NODE_INDEX__: m.index,
