@@ -616,6 +616,15 @@ class DocumentChecker {
       what = `the nested template \`${type}\` (its outputs)`;
     }
     if (known.includes(attr) || prefixes.includes('*') || prefixes.some((p) => attr.startsWith(p))) return;
+    if (type === 'OS::Heat::ResourceGroup') {
+      // Heat answers any other name with the list of that attribute of every member: check it against the member type
+      const def = this.resources[target];
+      const rdef = isMap(def) && isMap(def['properties']) ? def['properties']['resource_def'] : undefined;
+      const memberType = isMap(rdef) ? rdef['type'] : undefined;
+      if (typeof memberType !== 'string') return; // member type computed at deploy time: nothing to check against
+      this.attribute(target, memberType, attr, segs, id);
+      return;
+    }
     this.report(
       'unknown-attribute',
       segs,

@@ -386,3 +386,26 @@ describe('validateHotFiles', () => {
     }
   });
 });
+
+describe('ResourceGroup member attributes', () => {
+  const member = {
+    heat_template_version: '2018-08-31',
+    parameters: { index: { type: 'number' } },
+    resources: {},
+    outputs: { address: { value: '10.0.0.1' } },
+  };
+  const root = (attr: string) => ({
+    heat_template_version: '2018-08-31',
+    resources: { Group: { type: 'OS::Heat::ResourceGroup', properties: { count: 2, resource_def: { type: 'member.yaml', properties: { index: '%index%' } } } } },
+    outputs: { a: { value: { get_attr: ['Group', attr] } } },
+  });
+  it('accepts a member template output asked of the group (Heat returns the list over members)', () => {
+    const issues = validateHotDocument(root('address'), { file: 'root.yaml', nested: new Map([['member.yaml', member]]) });
+    expect(issues.filter((i) => i.severity === 'error')).toEqual([]);
+  });
+  it('fails when no member has the attribute', () => {
+    const issues = validateHotDocument(root('adress'), { file: 'root.yaml', nested: new Map([['member.yaml', member]]) });
+    expect(issues.map((i) => i.rule)).toContain('unknown-attribute');
+    expect(issues.find((i) => i.rule === 'unknown-attribute')!.message).toMatch(/nested template `member.yaml`/);
+  });
+});
