@@ -59,6 +59,7 @@ import collections.abc
 import contextlib
 import io
 import json
+import re
 import logging
 import os
 import sys
@@ -82,6 +83,9 @@ class ClientRejected(Exception):
 
 # Values that satisfy the custom constraints Heat checks offline, used when a
 # placeholder has to stand in for a value that only exists on a cloud.
+# Parameter names that carry addresses (for placeholders of unconstrained ones).
+ADDRESS_NAME = re.compile(r"(^|_)(address|addresses|ip|ips|vip|ip_address)(_|$)", re.I)
+
 OFFLINE_SAMPLES = {
     "net_cidr": "10.0.0.0/24",
     "ip_addr": "10.0.0.10",
@@ -359,6 +363,10 @@ class Engine(object):
             return False
         if kind in ("json", "map"):
             return {}
+        if sample is None and ADDRESS_NAME.search(str(name)):
+            # an address handed in from the parent (a port's fixed IP): Heat
+            # checks it as an IP where the member uses it, so use one
+            sample = OFFLINE_SAMPLES["ip_addr"]
         text = sample or "placeholder-%s" % name
         if min_len and len(text) < min_len:
             text += "x" * (min_len - len(text))
