@@ -83,6 +83,10 @@ class ClientRejected(Exception):
 
 # Values that satisfy the custom constraints Heat checks offline, used when a
 # placeholder has to stand in for a value that only exists on a cloud.
+# Items in a placeholder list: more than any group in a stack under Heat's
+# default max_resources_per_stack (1000) can have members.
+LIST_PLACEHOLDER_ITEMS = 1000
+
 # Parameter names that carry addresses (for placeholders of unconstrained ones).
 ADDRESS_NAME = re.compile(r"(^|_)(address|addresses|ip|ips|vip|ip_address)(_|$)", re.I)
 
@@ -371,7 +375,10 @@ class Engine(object):
         if min_len and len(text) < min_len:
             text += "x" * (min_len - len(text))
         if kind in ("commadelimitedlist", "list"):
-            return text if as_parameter else [text]
+            # one item per possible group member: a member picks its own
+            # item by %index% (`get_param: [list, index]`)
+            items = [text] * LIST_PLACEHOLDER_ITEMS
+            return ",".join(items) if as_parameter else items
         return text
 
     @contextlib.contextmanager
