@@ -1,0 +1,18 @@
+// The benchmark's compiled program: a plain JS program calling the built library (dist/), as a user's compiled
+// app would. Shape from the environment: BENCH_GROUPS worker groups of BENCH_WORKERS workers, BENCH_ETCD members.
+// Usage: node bench/cluster-program.mjs OUTDIR STATEDIR
+import { App, Cluster, HeatStack } from 'hotk8s';
+
+const [outdir, stateDir] = process.argv.slice(2);
+const groups = Number(process.env.BENCH_GROUPS ?? 1);
+const workers = Number(process.env.BENCH_WORKERS ?? 3);
+const etcd = Number(process.env.BENCH_ETCD ?? 3);
+
+const app = new App({ outdir, stateDir });
+const stack = new HeatStack(app, 'bench');
+new Cluster(stack, 'Cluster', {
+  name: 'bench',
+  etcd: { size: etcd },
+  workerGroups: Array.from({ length: groups }, (_, i) => ({ name: `pool${i}`, size: workers, maxSize: workers })),
+});
+await app.synth();
