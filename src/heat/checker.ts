@@ -9,7 +9,7 @@ export function heatSchemaChecker(): TemplateChecker {
   return {
     async check(files, describe): Promise<TemplateProblem[]> {
       const { validateHotBundle } = await import('./validate.js');
-      return validateHotBundle(files, { describe }).map((issue) => {
+      return (await validateHotBundle(files, { describe })).map((issue) => {
         const file = issue.file ?? '';
         const mapped = issue.location !== issue.path; // describe() named the construct
         return { file, location: mapped ? issue.location : `${file}: ${issue.location}`, message: issue.message };

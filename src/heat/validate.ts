@@ -10,7 +10,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join, normalize, relative, resolve as resolvePath } from 'node:path';
 import { HOT_TEMPLATE_VERSIONS, type HotTemplateVersionInfo } from './generated/hot-versions.generated.js';
 import { HEAT_RESOURCE_TYPES } from './generated/resource-catalog.generated.js';
-import { documentValidator, findings, hasPropertiesSchema, propertiesValidator, type SchemaFinding } from './validate-schema.js';
+import { findings, hasPropertiesSchema, loadValidators, validateDocumentSchema, validatePropertiesSchema, type SchemaFinding } from './validate-schema.js';
 import { describeJson, didYouMean, listOf } from './validate-text.js';
 import { parseHotYaml } from './validate-yaml.js';
 
@@ -215,9 +215,9 @@ class DocumentChecker {
   }
 
   private documentSchema(doc: Json, unknownSections: ReadonlySet<string>): void {
-    const validate = documentValidator(this.version);
-    if (validate(doc)) return;
-    for (const f of findings(validate.errors, doc)) {
+    const errors = validateDocumentSchema(this.version, doc);
+    if (!errors) return;
+    for (const f of findings(errors, doc)) {
       if (f.path.length === 0 && f.kind === 'unknown' && f.name && unknownSections.has(f.name)) continue;
       if (f.kind === 'type' && isMap(f.value) && Object.keys(f.value).length === 1 && ALL_FUNCTIONS.has(Object.keys(f.value)[0]!)) continue; // the version check words it better
       const [section, rawName, key] = f.path;
@@ -314,9 +314,9 @@ class DocumentChecker {
       if (properties !== undefined && properties !== null && !isMap(properties)) return; // a function or wrong type: schema reports it
       if (!hasPropertiesSchema(type)) return;
       const props = properties ?? {};
-      const validate = propertiesValidator(this.version, type);
-      if (!validate(props)) {
-        for (const f of findings(validate.errors, props)) this.propertyFinding(id, type, f, propsSegs, member);
+      const errors = validatePropertiesSchema(this.version, type, props);
+      if (errors) {
+        for (const f of findings(errors, props)) this.propertyFinding(id, type, f, propsSegs, member);
       }
       this.groupMembers(id, type, props as Json, propsSegs);
       return;
@@ -570,11 +570,11 @@ class DocumentChecker {
 
   private functionRefs(fn: string, args: unknown, segs: readonly Seg[], ctx: WalkCtx): void {
     const id = ctx.section === 'resources' ? ctx.logicalId : undefined;
-    const resources = Object.keys(this.resources);
+    const resources = (): string[] => Object.keys(this.resources); // only for suggestions: not per function call
     if (fn === 'get_resource') {
       if (typeof args !== 'string') return;
       if (!(args in this.resources)) {
-        this.report('missing-resource', segs, `\`get_resource: ${args}\` refers to a resource this template does not define${didYouMean(args, resources)}`, id);
+        this.report('missing-resource', segs, `\`get_resource: ${args}\` refers to a resource this template does not define${didYouMean(args, resources())}`, id);
       } else ctx.deps?.set(args, ctx.deps.get(args) ?? 'get_resource');
       return;
     }
@@ -583,7 +583,7 @@ class DocumentChecker {
       const target = args[0];
       const def = this.resources[target];
       if (!isMap(def)) {
-        this.report('missing-resource', segs, `\`get_attr\` refers to \`${target}\`, which is not a resource of this template${didYouMean(target, resources)}`, id);
+        this.report('missing-resource', segs, `\`get_attr\` refers to \`${target}\`, which is not a resource of this template${didYouMean(target, resources())}`, id);
         return;
       }
       ctx.deps?.set(target, ctx.deps.get(target) ?? 'get_attr');
@@ -693,13 +693,40 @@ class DocumentChecker {
   }
 }
 
-/** Validate one parsed HOT document. */
-export function validateHotDocument(doc: unknown, opts: ValidateOptions = {}): TemplateIssue[] {
+/** Collect every string under a `type` key: a superset of the resource and member types the checks will meet. */
+function collectTypes(value: unknown, into: Set<string>): void {
+  if (Array.isArray(value)) {
+    for (const v of value) collectTypes(v, into);
+  } else if (isMap(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'type' && typeof v === 'string') into.add(v);
+      else collectTypes(v, into);
+    }
+  }
+}
+
+/** Load the generated validators the documents need: their HOT versions and the resource types they use. */
+function prepare(docs: Iterable<unknown>): Promise<void> {
+  const versions = new Set<string>();
+  const types = new Set<string>();
+  for (const doc of docs) {
+    if (!isMap(doc)) continue;
+    const version = resolveHotVersion(doc['heat_template_version']);
+    if (version === undefined) continue;
+    versions.add(version);
+    collectTypes(doc['resources'], types);
+  }
+  return loadValidators(versions, types);
+}
+
+/** Validate one parsed HOT document (and, through `opts.nested`, the templates it nests). */
+export async function validateHotDocument(doc: unknown, opts: ValidateOptions = {}): Promise<TemplateIssue[]> {
+  await prepare([doc, ...(opts.nested?.values() ?? [])]);
   return new DocumentChecker(doc, opts).check();
 }
 
 /** Parse YAML text as Heat would (dates stay strings) and validate it; duplicate keys are errors with their line. */
-export function validateHotText(text: string, fileName?: string, opts: Omit<ValidateOptions, 'file'> = {}): TemplateIssue[] {
+export async function validateHotText(text: string, fileName?: string, opts: Omit<ValidateOptions, 'file'> = {}): Promise<TemplateIssue[]> {
   const parsed = parseHotYaml(text, fileName);
   if (!parsed.ok) {
     const p = parsed.problem;
@@ -730,7 +757,11 @@ function isEnvironment(doc: unknown): boolean {
  * validated, nested templates are resolved by file name, environment files contribute their parameter_defaults.
  * Only errors are returned unless `includeWarnings` is set.
  */
-export function validateHotBundle(files: ReadonlyMap<string, unknown>, options: { includeWarnings?: boolean; describe?: (file: string, logicalId: string) => string | undefined } = {}): TemplateIssue[] {
+export async function validateHotBundle(
+  files: ReadonlyMap<string, unknown>,
+  options: { includeWarnings?: boolean; describe?: (file: string, logicalId: string) => string | undefined } = {},
+): Promise<TemplateIssue[]> {
+  await prepare(files.values());
   const defaults = new Set<string>();
   for (const doc of files.values()) {
     if (isEnvironment(doc) && isMap((doc as Json)['parameter_defaults'])) for (const k of Object.keys((doc as Json)['parameter_defaults'] as Json)) defaults.add(k);
@@ -740,7 +771,7 @@ export function validateHotBundle(files: ReadonlyMap<string, unknown>, options: 
     if (isEnvironment(doc) || !/\.(ya?ml|template|hot|json)$/i.test(file) && !isMap(doc)) continue;
     if (/\.json$/i.test(file) && isMap(doc) && !('heat_template_version' in doc)) continue; // manifests and other data
     const describe = options.describe ? (id: string) => options.describe!(file, id) : undefined;
-    issues.push(...validateHotDocument(doc, { file, nested: files, parameterDefaults: defaults, ...(describe ? { describe } : {}) }));
+    issues.push(...new DocumentChecker(doc, { file, nested: files, parameterDefaults: defaults, ...(describe ? { describe } : {}) }).check());
   }
   return options.includeWarnings ? issues : issues.filter((i) => i.severity === 'error');
 }
@@ -778,7 +809,7 @@ export async function validateHotFiles(paths: readonly string[]): Promise<Templa
     texts.set(abs, text);
     const parsed = parseHotYaml(text, abs);
     if (!parsed.ok) {
-      issues.push(...validateHotText(text, relative(process.cwd(), abs) || abs));
+      issues.push(...(await validateHotText(text, relative(process.cwd(), abs) || abs)));
       continue;
     }
     docs.set(abs, parsed.doc);
@@ -798,10 +829,11 @@ export async function validateHotFiles(paths: readonly string[]): Promise<Templa
   for (const doc of docs.values()) {
     if (isEnvironment(doc) && isMap((doc as Json)['parameter_defaults'])) for (const k of Object.keys((doc as Json)['parameter_defaults'] as Json)) defaults.add(k);
   }
+  await prepare(docs.values());
   for (const [abs, doc] of docs) {
     if (isEnvironment(doc)) continue;
     const shown = relative(process.cwd(), abs) || abs;
-    const found = validateHotDocument(doc, { file: abs, nested: docs, parameterDefaults: defaults });
+    const found = new DocumentChecker(doc, { file: abs, nested: docs, parameterDefaults: defaults }).check();
     issues.push(...found.map((i) => ({ ...i, file: shown })));
   }
   return issues;

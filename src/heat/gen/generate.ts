@@ -6,12 +6,13 @@
  * `generate()` is a pure function of the snapshot: CI regenerates and runs `git diff --exit-code`.
  */
 import { readFileSync, readdirSync, mkdirSync, writeFileSync, unlinkSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { HeatSchemaSnapshot } from './snapshot.js';
 import { BANNER, emitModule, hasClass } from './emit-typescript.js';
 import { allTypes, deferredSchema, documentSchema, resourcePropertiesSchema } from './emit-json-schema.js';
 import { classNameOf, moduleOf } from './naming.js';
+import { emitValidators } from './emit-validators.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_SNAPSHOT = resolve(HERE, '../snapshot/heat-schema.json');
@@ -32,6 +33,7 @@ export function generate(snapshot: HeatSchemaSnapshot): Map<string, string> {
   files.set('hot-versions.generated.ts', emitVersions(snapshot));
   files.set('resource-catalog.generated.ts', emitCatalog(snapshot));
   files.set('schemas.generated.ts', emitSchemas(snapshot));
+  for (const [name, text] of emitValidators(snapshot)) files.set(name, text);
   const index = [
     BANNER(snapshot.heatVersion),
     ...modules.map((m) => `export * from './${m}.generated.js';`),
@@ -193,12 +195,14 @@ export function readSnapshot(file: string = DEFAULT_SNAPSHOT): HeatSchemaSnapsho
 /** Write the files, removing generated files that are no longer produced. Returns the names written. */
 export function writeGenerated(outDir: string, files: Map<string, string>): string[] {
   mkdirSync(outDir, { recursive: true });
-  for (const f of readdirSync(outDir)) {
+  for (const entry of readdirSync(outDir, { recursive: true })) {
+    const f = String(entry).split(sep).join('/');
     if (f.includes('.generated.') && !files.has(f)) unlinkSync(join(outDir, f));
   }
   const written: string[] = [];
   for (const [name, text] of files) {
     const path = join(outDir, name);
+    mkdirSync(dirname(path), { recursive: true });
     if (existsSync(path) && readFileSync(path, 'utf8') === text) continue;
     writeFileSync(path, text);
     written.push(name);
