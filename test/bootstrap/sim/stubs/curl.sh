@@ -3,6 +3,12 @@
 # (the apt key, etcd health, the API's /readyz) is recorded and answered here.
 mkdir -p /var/log/hotk8s-sim
 printf 'curl %s\n' "$*" >>/var/log/hotk8s-sim/calls.log
+# The fake Heat first: failure patterns must not match the signal that reports them.
+for a in "$@"; do
+  case $a in
+    http://127.0.0.1:*) exec /usr/bin/curl "$@" ;;
+  esac
+done
 if [ -f /etc/hotk8s-sim/fail ]; then
   while IFS= read -r pattern; do
     [ -n "$pattern" ] || continue
@@ -17,9 +23,6 @@ fi
 out=
 prev=
 for a in "$@"; do
-  case $a in
-    http://127.0.0.1:*) exec /usr/bin/curl "$@" ;;
-  esac
   if [ "$prev" = --output ] || [ "$prev" = -o ]; then out=$a; fi
   prev=$a
 done
