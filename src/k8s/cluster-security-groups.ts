@@ -86,28 +86,41 @@ export class ClusterSecurityGroups extends Construct {
    * Admit traffic to `role` from every CIDR of a list known only at deploy time (a comma_delimited_list
    * parameter): a security group of its own whose rules Heat's `repeat` builds, attached to the role's nodes.
    */
-  allowFromCidrList(role: NodeRole, cidrs: Input<string[]>, ports: IngressPorts, id: string, name: string): OsNeutronSecurityGroup {
+  allowFromCidrList(role: NodeRole, cidrs: Input<string[]>, ports: IngressPorts | readonly IngressPorts[], id: string, name: string): OsNeutronSecurityGroup {
     const g = this.cidrListGroup(id, name, cidrs, ports);
     this.extra.set(role, [...(this.extra.get(role) ?? []), g]);
     return g;
   }
 
-  private cidrListGroup(id: string, name: string, cidrs: Input<string[]>, ports: IngressPorts): OsNeutronSecurityGroup {
-    checkPorts(this.node.path, ports);
-    return new OsNeutronSecurityGroup(this, id, {
-      name,
-      description: ports.description,
-      rules: Fn.repeat(
+  /**
+   * A security group admitting `ports` from every CIDR of a list (possibly a comma_delimited_list parameter),
+   * attached to no node yet: the caller attaches it (e.g. `WorkerGroup.addSecurityGroup`) to the nodes it guards.
+   * Several port specs share the group (one rule per CIDR and spec); the description is the first spec's.
+   */
+  createCidrListGroup(id: string, name: string, cidrs: Input<string[]>, ports: IngressPorts | readonly IngressPorts[]): OsNeutronSecurityGroup {
+    return this.cidrListGroup(id, name, cidrs, ports);
+  }
+
+  private cidrListGroup(id: string, name: string, cidrs: Input<string[]>, ports: IngressPorts | readonly IngressPorts[]): OsNeutronSecurityGroup {
+    const specs: readonly IngressPorts[] = Array.isArray(ports) ? ports : [ports as IngressPorts];
+    if (specs.length === 0) throw new HotError(this.node.path, `security group ${id} needs at least one port spec; got none`);
+    for (const p of specs) checkPorts(this.node.path, p);
+    const repeatFor = (p: IngressPorts) =>
+      Fn.repeat(
         {
           direction: 'ingress',
           ethertype: 'IPv4',
-          protocol: ports.protocol === 'any' ? undefined : ports.protocol,
-          port_range_min: ports.port,
-          port_range_max: ports.port === undefined ? undefined : (ports.toPort ?? ports.port),
+          protocol: p.protocol === 'any' ? undefined : p.protocol,
+          port_range_min: p.port,
+          port_range_max: p.port === undefined ? undefined : (p.toPort ?? p.port),
           remote_ip_prefix: '<%cidr%>',
         },
         { '<%cidr%>': cidrs },
-      ) as unknown as [],
+      );
+    return new OsNeutronSecurityGroup(this, id, {
+      name,
+      description: specs[0]!.description,
+      rules: (specs.length === 1 ? repeatFor(specs[0]!) : Fn.listConcat(...specs.map(repeatFor))) as unknown as [],
     });
   }
 

@@ -10,9 +10,11 @@ import { DEFAULT_KUBERNETES_VERSION, resolveKubernetesVersion } from '../bootstr
 import type { EtcdInstall } from '../bootstrap/etcd.js';
 import type { KubeNodeContext, KubeNodeBounds, PackageSource } from '../bootstrap/kubeadm.js';
 import { OsHeatRandomString, OsNeutronFloatingIP } from '../heat/generated/index.generated.js';
+import { ClusterCloudProvider, type ClusterCloudProviderOptions } from './cloud-provider.js';
 import { ClusterNetwork, type ExistingNetwork } from './cluster-network.js';
 import { ClusterSecurityGroups } from './cluster-security-groups.js';
 import { EtcdCluster, SERVER_BOOT_ALLOWANCE_SEC, wrap } from './etcd-cluster.js';
+import { ExposedApplication, type ExposeNodePortOptions } from './exposed-application.js';
 import { FlannelNetwork, type FlannelBackend } from './flannel-network.js';
 import { LoadBalancer, type OctaviaProvider } from './load-balancer.js';
 import type { LoadBalancerPool } from './load-balancer-pool.js';
@@ -104,6 +106,12 @@ export interface ClusterProps {
   readonly imageRegistry?: string;
   /** Bounds of the node bootstrap's waits. @default DEFAULT_KUBE_NODE_BOUNDS */
   readonly bootstrapBounds?: Partial<KubeNodeBounds>;
+  /**
+   * The OpenStack cloud provider: the cloud-controller-manager (Service type=LoadBalancer through Octavia) and Cinder
+   * CSI, with kubelets on `--cloud-provider=external`; the operator gives the application credential at create time.
+   * @default - none
+   */
+  readonly cloudProvider?: ClusterCloudProviderOptions;
 }
 
 /**
@@ -122,6 +130,8 @@ export class Cluster extends Construct {
   public readonly loadBalancer?: LoadBalancer;
   public readonly apiPool?: LoadBalancerPool;
   public readonly serviceCidr: Ipv4Cidr;
+  /** The OpenStack cloud provider, when `cloudProvider` is set. */
+  public readonly cloudProvider?: ClusterCloudProvider;
   /** The API address nodes use (deploy time or synth time). */
   public readonly apiAddress: Input<string>;
   /** The API address clients use (floating IP when there is one). */
@@ -140,6 +150,12 @@ export class Cluster extends Construct {
   private readonly bootstrapToken: IResolvable;
   private readonly kubeContext: KubeNodeContext;
   private readonly maxResources: number;
+  private readonly applications = new Map<string, ExposedApplication>();
+  /** Applications exposed on every worker group (no `workerGroups` option): groups added later join them. */
+  private readonly applicationsOnAllGroups: ExposedApplication[] = [];
+  private externalNetworkParameter?: HeatParameter;
+  private readonly externalNetworkName?: string;
+  private readonly defaultOctaviaProvider: OctaviaProvider;
 
   constructor(scope: Construct, id: string, props: ClusterProps = {}) {
     super(scope, id);
@@ -186,6 +202,9 @@ export class Cluster extends Construct {
       if (typeof r === 'string') throw new HotError(path, `apiAllowedCidrs and sshAllowedCidrs entries ${r}`);
     }
     this.parameters = { image, keyName, externalNetwork, etcdFlavor, masterFlavor, apiAllowedCidrs: apiAllowed, sshAllowedCidrs: sshAllowed };
+    this.externalNetworkParameter = externalNetwork;
+    this.externalNetworkName = props.externalNetwork;
+    this.defaultOctaviaProvider = lbOptions === false ? 'amphora' : (lbOptions.provider ?? 'amphora');
 
     // ---------------------------------------------------------------- network, security, flannel
     this.network = new ClusterNetwork(this, 'Network', {
@@ -243,6 +262,15 @@ export class Cluster extends Construct {
       this.securityGroups.allowFromCidrList('master', apiAllowed.value, { protocol: 'tcp', port: 6443, description: 'kube-apiserver from API clients (single master, no load balancer)' }, 'ApiClients', `${this.name}-api-clients`);
     }
 
+    if (props.cloudProvider !== undefined) {
+      this.cloudProvider = new ClusterCloudProvider(this, 'CloudProvider', {
+        ...props.cloudProvider,
+        clusterName: this.name,
+        network: this.network,
+        securityGroups: this.securityGroups,
+        defaultProvider: this.defaultOctaviaProvider,
+      });
+    }
     const kubeContext: KubeNodeContext = {
       clusterName: this.name,
       kubernetesVersion: this.kubernetesVersion,
@@ -251,6 +279,7 @@ export class Cluster extends Construct {
       packageSource: props.packageSource,
       imageRegistry: props.imageRegistry,
       bounds: props.bootstrapBounds,
+      ...(this.cloudProvider ? { externalCloudProvider: true } : {}),
     };
     this.kubeContext = kubeContext;
 
@@ -292,7 +321,13 @@ export class Cluster extends Construct {
       extraCertSans: publicSan ? [publicSan] : [],
       etcdEndpoints: this.etcd.clientEndpoints,
       bootstrapToken: this.bootstrapToken,
-      bootstrap: { ...kubeContext, nodeCidrMaskSize: this.flannel.subnetLength, flannel: this.flannel.bootstrapOptions },
+      bootstrap: {
+        ...kubeContext,
+        nodeCidrMaskSize: this.flannel.subnetLength,
+        flannel: this.flannel.bootstrapOptions,
+        ...(this.cloudProvider ? { cloudProvider: this.cloudProvider.config } : {}),
+      },
+      deployValues: this.cloudProvider?.deployValues,
     });
     if (masterFip) {
       masterFip.heatProperties = { ...masterFip.heatProperties, portId: this.masters.firstPortId };
@@ -345,9 +380,74 @@ export class Cluster extends Construct {
       bootstrap: this.kubeContext,
     });
     this.workerGroupMap.set(g.name, g);
+    for (const app of this.applicationsOnAllGroups) app.addWorkerGroup(g);
     HeatStack.of(this).addParameterGroup({ label: `Worker group ${g.name}`, parameters: [g.countParameter, g.flavorParameter, ...(g.imageParameter ? [g.imageParameter] : [])] });
     new HeatOutput(this, `Workers-${g.name}-Addresses`, { name: `workers_${g.name.replace(/-/g, '_')}_addresses`, value: g.nodes.addresses, description: `Addresses of the workers in group ${g.name}` });
     return g;
+  }
+
+  /** The applications exposed with `exposeNodePort()`, by name. */
+  get applicationList(): readonly ExposedApplication[] {
+    return [...this.applications.values()];
+  }
+
+  /**
+   * Expose a NodePort to clients outside the cloud: an Octavia load balancer declared in the stack, with a listener on
+   * `options.port` forwarding to `options.nodePort` on every worker of the chosen groups (by default every group,
+   * including groups added later). Pool members follow each group's count parameter, so scaling is a parameter
+   * change, and no server waits for the load balancer. The workers' security group opens that NodePort only to where
+   * the load balancer's traffic comes from. Outputs `app_<name>_address` and `app_<name>_url`.
+   *
+   * `name` (a DNS label of at most 20 characters) names the construct (`App-<name>`), its parameters and outputs:
+   * keep it stable, it names Heat resources.
+   */
+  exposeNodePort(name: string, options: ExposeNodePortOptions): ExposedApplication {
+    const path = this.node.path;
+    if (typeof name !== 'string' || this.applications.has(name)) {
+      throw new HotError(path, `application names must be unique strings; got ${describeValue(name)}${this.applications.has(name) ? ' (exists already)' : ''}`);
+    }
+    if (typeof options !== 'object' || options === null) throw new HotError(path, `exposeNodePort(${JSON.stringify(name)}) needs options { port, nodePort, ... }; got ${describeValue(options)}`);
+    const family = options.protocol === 'UDP' ? 'udp' : 'tcp';
+    for (const other of this.applications.values()) {
+      const otherFamily = other.protocol === 'UDP' ? 'udp' : 'tcp';
+      if (other.nodePort === options.nodePort && otherFamily === family) {
+        throw new HotError(path, `NodePort ${options.nodePort}/${family} is exposed already by application ${other.name}; one Service NodePort takes one stack-declared load balancer (add listeners to it instead); got it again for ${name}`);
+      }
+    }
+    for (const g of options.workerGroups ?? []) {
+      if (!this.workerGroups.includes(g)) {
+        throw new HotError(path, `exposeNodePort(${JSON.stringify(name)}): workerGroups must be groups of this cluster (cluster.workerGroups); got ${describeValue((g as { node?: { path?: string } })?.node?.path ?? g)}`);
+      }
+    }
+    const app = new ExposedApplication(this, `App-${name}`, {
+      ...options,
+      name,
+      clusterName: this.name,
+      network: this.network,
+      securityGroups: this.securityGroups,
+      defaultProvider: this.defaultOctaviaProvider,
+      externalNetwork: () => this.externalNetwork(),
+      initialGroups: this.workerGroups,
+    });
+    this.applications.set(app.name, app);
+    if (options.workerGroups === undefined) this.applicationsOnAllGroups.push(app);
+    return app;
+  }
+
+  /** The `external_network` parameter's value, creating the parameter when the cluster had no use for it yet. */
+  private externalNetwork(): Input<string> {
+    if (!this.externalNetworkParameter) {
+      this.externalNetworkParameter = new HeatParameter(this, 'ExternalNetwork', {
+        name: 'external_network',
+        type: 'string',
+        label: 'External network',
+        description: 'Network of the router gateway and floating IPs',
+        constraints: [{ customConstraint: 'neutron.network' }],
+        value: this.externalNetworkName,
+      });
+      HeatStack.of(this).addParameterGroup({ label: 'Applications', description: 'Where application floating IPs come from', parameters: [this.externalNetworkParameter] });
+    }
+    return this.externalNetworkParameter.value;
   }
 
   /** The largest number of Kubernetes nodes the range maxima allow. */
@@ -376,7 +476,8 @@ export class Cluster extends Construct {
     if (maxNodes > this.flannel.maxNodes) {
       errors.push(`the pod CIDR ${this.flannel.podCidr.text} with /${this.flannel.subnetLength} per node serves ${this.flannel.maxNodes} nodes; the groups' maxima allow ${maxNodes} (masters and workers): widen the pod CIDR, lengthen subnetLength or lower maxSize`);
     }
-    const addresses = maxNodes + this.etcd.size + 4;
+    // two addresses per application load balancer: its VIP and the amphora's port
+    const addresses = maxNodes + this.etcd.size + 4 + 2 * this.applications.size;
     if (addresses > this.network.poolSize) {
       errors.push(`the node subnet ${this.network.cidr.text} gives ${this.network.poolSize} addresses; the groups' maxima need ${addresses} (nodes, etcd, load balancer and DHCP ports)`);
     }

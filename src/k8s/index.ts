@@ -1,7 +1,9 @@
+export * from './cloud-provider.js';
 export * from './cluster.js';
 export * from './cluster-network.js';
 export * from './cluster-security-groups.js';
 export * from './etcd-cluster.js';
+export * from './exposed-application.js';
 export * from './flannel-network.js';
 export * from './load-balancer.js';
 export * from './load-balancer-listener.js';
@@ -9,3 +11,4 @@ export * from './load-balancer-pool.js';
 export * from './master-group.js';
 export * from './node-group.js';
 export * from './worker-group.js';
+export * from './teardown.js';

@@ -1,9 +1,10 @@
 import { Construct } from 'constructs';
-import { HotError, describeValue } from '../core/errors.js';
+import { HotError } from '../core/errors.js';
 import { Fn } from '../core/intrinsics.js';
 import { Lazy, type IResolvable, type Input } from '../core/tokens.js';
 import { DEFAULT_KUBE_NODE_BOUNDS } from '../bootstrap/kubeadm.js';
 import { renderMasterUserData, type MasterUserDataContext } from '../bootstrap/master.js';
+import type { DeployTimeValue } from './cloud-provider.js';
 import type { ClusterNetwork } from './cluster-network.js';
 import type { ClusterSecurityGroups } from './cluster-security-groups.js';
 import { SERVER_BOOT_ALLOWANCE_SEC, wrap } from './etcd-cluster.js';
@@ -39,6 +40,11 @@ export interface MasterGroupProps {
   /** etcd client URLs, comma-separated (deploy time). */
   readonly etcdEndpoints: Input<string>;
   readonly bootstrapToken: Input<string>;
+  /**
+   * Further deploy-time values of the user-data (the cloud provider's application credential, Keystone URL, ids the
+   * stack creates): each placeholder is fed from a member-template input of the given name. @default - none
+   */
+  readonly deployValues?: readonly DeployTimeValue[];
   /** Synth-time bootstrap settings (versions, CIDRs, flannel, add-ons, cloud provider). */
   readonly bootstrap: Omit<MasterUserDataContext, 'apiServerCertSans'>;
 }
@@ -109,8 +115,9 @@ export class MasterGroup extends Construct {
         sans.forEach((v, i) => {
           values[sanTokens[i]!] = m.input(`api_cert_san_${i}`, { type: 'string', description: 'Extra API certificate name' }, v).value;
         });
-        if (rendered.placeholders.includes('__OS_APPLICATION_CREDENTIAL_ID__')) {
-          throw new HotError(path, `the OpenStack cloud provider's application credential is not wired into the stack yet; got cloudProvider ${describeValue(props.bootstrap.cloudProvider)}`);
+        for (const d of props.deployValues ?? []) {
+          if (d.placeholder in values) throw new HotError(path, `deploy-time value ${d.placeholder} is given twice`);
+          values[d.placeholder] = m.input(d.inputName, d.input, d.rootValue).value;
         }
         return { rendered, values };
       },

@@ -3,7 +3,7 @@ import { HotError, describeValue } from '../core/errors.js';
 import { Fn } from '../core/intrinsics.js';
 import type { HeatParameter, HeatParameterProps } from '../core/parameter.js';
 import type { DeletionPolicy } from '../core/resource.js';
-import type { IResolvable, Input } from '../core/tokens.js';
+import { Lazy, type IResolvable, type Input } from '../core/tokens.js';
 import type { RenderedUserData } from '../bootstrap/render.js';
 import {
   OsCinderVolume,
@@ -71,7 +71,8 @@ export interface NodeGroupProps {
   readonly maxCount: number;
   readonly networkId: Input<string>;
   readonly subnetId: Input<string>;
-  readonly securityGroupIds: readonly Input<string>[];
+  /** Security group ids of every node; a function is called at synthesis, so groups attached later are included. */
+  readonly securityGroupIds: readonly Input<string>[] | (() => readonly Input<string>[]);
   /** Neutron allowed_address_pairs on each port (flannel host-gw). @default - none */
   readonly allowedAddressPairs?: readonly { readonly ipAddress: string }[];
   readonly flavor: Input<string>;
@@ -149,7 +150,7 @@ export class NodeGroup extends Construct {
       name: Fn.join('-', [pt.input('name_prefix', { type: 'string' }, props.namePrefix).value, Fn.strReplace('port-%i', { '%i': pt.index })]) as unknown as string,
       network: pt.input('network', { type: 'string', description: 'Network id' }, props.networkId).value,
       fixedIps: [{ subnet: pt.input('subnet', { type: 'string', description: 'Subnet id' }, props.subnetId).value }],
-      securityGroups: pt.input('security_groups', { type: 'comma_delimited_list', description: 'Security group ids' }, [...props.securityGroupIds]).value as unknown as string[],
+      securityGroups: pt.input('security_groups', { type: 'comma_delimited_list', description: 'Security group ids' }, securityGroupList(props.securityGroupIds)).value as unknown as string[],
       allowedAddressPairs: props.allowedAddressPairs?.map((p) => ({ ipAddress: p.ipAddress })),
     });
     this.addresses = pt.output('address', port.getAtt('fixed_ips', 0, 'ip_address'), "The port's fixed IPv4 address");
@@ -246,6 +247,11 @@ export class NodeGroup extends Construct {
     });
     return g;
   }
+}
+
+function securityGroupList(ids: NodeGroupProps['securityGroupIds']): unknown {
+  if (typeof ids === 'function') return Lazy.value(() => [...ids()]);
+  return [...ids];
 }
 
 function sortedValues(values: Readonly<Record<string, unknown>>): Record<string, unknown> {

@@ -4,6 +4,7 @@ import { HeatParameter } from '../core/parameter.js';
 import type { Input } from '../core/tokens.js';
 import { DEFAULT_KUBE_NODE_BOUNDS, type KubeNodeContext } from '../bootstrap/kubeadm.js';
 import { renderWorkerUserData } from '../bootstrap/worker.js';
+import type { OsNeutronSecurityGroup } from '../heat/generated/index.generated.js';
 import type { ClusterNetwork } from './cluster-network.js';
 import type { ClusterSecurityGroups } from './cluster-security-groups.js';
 import { SERVER_BOOT_ALLOWANCE_SEC, wrap } from './etcd-cluster.js';
@@ -67,6 +68,7 @@ export class WorkerGroup extends Construct {
   public readonly flavorParameter: HeatParameter;
   public readonly imageParameter?: HeatParameter;
   public readonly nodes: NodeGroup;
+  private readonly extraSecurityGroups: OsNeutronSecurityGroup[] = [];
 
   constructor(scope: Construct, id: string, props: WorkerGroupProps) {
     super(scope, id);
@@ -129,7 +131,7 @@ export class WorkerGroup extends Construct {
       maxCount: this.maxSize,
       networkId: props.network.networkId,
       subnetId: props.network.subnetId,
-      securityGroupIds: props.securityGroups.groupIdsFor('worker'),
+      securityGroupIds: () => [...props.securityGroups.groupIdsFor('worker'), ...this.extraSecurityGroups.map((g) => g.ref())],
       allowedAddressPairs: props.allowedAddressPairs,
       flavor: this.flavorParameter.value,
       image: this.imageParameter?.value ?? props.clusterImage,
@@ -143,5 +145,14 @@ export class WorkerGroup extends Construct {
         values: kubeNodeValues(m, { apiAddress: props.apiAddress, bootstrapToken: props.bootstrapToken, secrets: props.secrets }),
       }),
     });
+  }
+
+  /**
+   * Attach a security group to this group's nodes only (e.g. the client CIDRs of an application exposed through an
+   * ovn load balancer). The ports' security groups are read at synthesis, so this works after construction too.
+   */
+  addSecurityGroup(group: OsNeutronSecurityGroup): void {
+    if (this.extraSecurityGroups.includes(group)) throw new HotError(this.node.path, `security group ${group.node.path} is attached to worker group ${this.name} already`);
+    this.extraSecurityGroups.push(group);
   }
 }
