@@ -98,7 +98,8 @@ export function simulateBoot(o: BootOptions): BootResult {
     const r = spawnSync(
       'unshare',
       ['--mount', '--pid', '--net', '--uts', '--ipc', '--fork', '--kill-child', join(HERE, 'run-in-namespaces.sh'), ROOTFS, work, String(HEAT_PORT)],
-      { timeout: o.timeoutMs ?? 300_000, encoding: 'utf8' },
+      // SIGKILL: unshare outlives SIGTERM while it waits; --kill-child then takes the whole namespace down.
+      { timeout: o.timeoutMs ?? 300_000, killSignal: 'SIGKILL', encoding: 'utf8' },
     );
     const wallMs = Date.now() - started;
     if (r.error || r.status !== 0) {
