@@ -4,7 +4,7 @@
  * scripts in write_files, decoded) through shellcheck, and the size Nova receives after Heat's
  * substitutions with realistic values (real PEM, a Keystone-sized signal command).
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderMasterUserData, MASTER_PLACEHOLDERS, type MasterUserDataContext } from '../../src/bootstrap/master.js';
 import { renderWorkerUserData, WORKER_PLACEHOLDERS, type WorkerUserDataContext } from '../../src/bootstrap/worker.js';
 import type { ClusterPki } from '../../src/bootstrap/pki.js';
@@ -122,8 +122,8 @@ describe('master and worker user-data, static checks', () => {
     expect(report.problems.join('\n')).toMatch(/hk_undefined_value is referenced but not assigned.*SC2154/);
   });
 
-  it('reports the sizes', () => {
-    console.log(`user-data sizes after Heat substitution (bytes): ${JSON.stringify(sizes, null, 1)}`);
-    expect(Object.keys(sizes)).toHaveLength(Object.keys(masters).length + Object.keys(workers).length);
+  afterAll(() => {
+    // The closing note quotes these.
+    console.log(`user-data sizes after Heat substitution (bytes): ${JSON.stringify(sizes)}`);
   });
 });
