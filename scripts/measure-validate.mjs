@@ -6,12 +6,14 @@
 //   first      the first validateHotBundle call (loads or compiles the validators it needs)
 //   steady     median of the following calls
 //
-//     npm run build && node scripts/measure-validate.mjs [--groups N] [--runs N] [--dist DIR] [--json]
+//     npm run build && node scripts/measure-validate.mjs [--groups N] [--runs N] [--dist DIR] [--out OUTDIR] [--json]
 //
 // DIR is the compiled tree to measure (default: dist), so an older build kept elsewhere can be compared.
+// With --out, the bundle is instead every *.yaml of a synthesized output directory (`hotk8s synth --out OUTDIR`),
+// read as Heat reads YAML.
 // Each figure is the median over --runs fresh processes (default 5); the document must validate without errors.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -25,6 +27,7 @@ function arg(flag, fallback) {
 const GROUPS = Number(arg('--groups', '100'));
 const RUNS = Number(arg('--runs', '5'));
 const DIST = resolve(ROOT, arg('--dist', 'dist'));
+const OUT = arg('--out', undefined);
 const CHILD = process.env.HOTK8S_MEASURE_CHILD === '1';
 
 /** A cluster-shaped bundle: network, security groups, API load balancer, masters, GROUPS worker groups. */
@@ -232,11 +235,26 @@ export function clusterBundle(groups) {
   ]);
 }
 
+/** The templates and environments of a synthesized output directory, parsed as Heat parses YAML. */
+async function readOutput(dir) {
+  const { parseHotYaml } = await import(pathToFileURL(join(DIST, 'src', 'heat', 'validate-yaml.js')).href);
+  const files = new Map();
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()) {
+    const parsed = parseHotYaml(readFileSync(join(dir, name), 'utf8'), name);
+    if (!parsed.ok) throw new Error(`${name}: ${parsed.problem.message}`);
+    files.set(name, parsed.doc);
+  }
+  if (files.size === 0) throw new Error(`no *.yaml files in ${dir}`);
+  return files;
+}
+
 async function child() {
   const started = performance.now();
   const mod = await import(pathToFileURL(join(DIST, 'src', 'heat', 'validate.js')).href);
   const imported = performance.now();
-  const bundle = clusterBundle(GROUPS);
+  const bundle = OUT === undefined ? clusterBundle(GROUPS) : await readOutput(resolve(OUT));
   const t0 = performance.now();
   const issues = await mod.validateHotBundle(bundle);
   const first = performance.now() - t0;
@@ -249,9 +267,11 @@ async function child() {
     steady.push(performance.now() - t);
   }
   steady.sort((a, b) => a - b);
-  const resources = Object.keys(bundle.get('cluster.yaml').resources).length;
+  const resources = [...bundle.values()].reduce((n, d) => n + Object.keys(d?.resources ?? {}).length, 0);
+  const templates = [...bundle.values()].filter((d) => d && typeof d === 'object' && 'heat_template_version' in d).length;
   process.stdout.write(
     JSON.stringify({
+      templates,
       import: imported - started,
       first,
       steady: steady[Math.floor(steady.length / 2)],
@@ -286,8 +306,9 @@ async function main() {
   }
   const out = {
     dist: DIST,
-    groups: GROUPS,
-    rootResources: rows[0].resources,
+    bundle: OUT === undefined ? `cluster bundle, ${GROUPS} worker groups` : resolve(OUT),
+    resources: rows[0].resources,
+    templates: rows[0].templates,
     runs: RUNS,
     importMs: median(rows.map((r) => r.import)),
     firstValidationMs: median(rows.map((r) => r.first)),
@@ -300,7 +321,7 @@ async function main() {
   }
   const f = (x) => `${x.toFixed(1)} ms`;
   console.log(
-    `validation of a cluster bundle with ${GROUPS} worker groups (${out.rootResources} root resources, 2 member templates), median of ${RUNS} fresh processes`,
+    `validation of ${out.bundle} (${out.resources} resources over ${out.templates} templates), median of ${RUNS} fresh processes`,
   );
   console.log(`  tree:                 ${DIST}`);
   console.log(`  import validate.js:   ${f(out.importMs)}`);

@@ -55,6 +55,16 @@ export async function loadValidators(versions: Iterable<string>, heatTypes: Iter
   await Promise.all(work);
 }
 
+/** Whether the document validator of this version is loaded. */
+export function hasDocumentValidator(version: string): boolean {
+  return documents.has(version);
+}
+
+/** Whether the properties validator of this type is loaded. */
+export function hasPropertiesValidator(heatType: string): boolean {
+  return properties.has(heatType);
+}
+
 function notLoaded(what: string): Error {
   return new Error(`internal error: the validator of ${what} was not loaded before validation; call loadValidators() for it first`);
 }

@@ -10,7 +10,16 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join, normalize, relative, resolve as resolvePath } from 'node:path';
 import { HOT_TEMPLATE_VERSIONS, type HotTemplateVersionInfo } from './generated/hot-versions.generated.js';
 import { HEAT_RESOURCE_TYPES } from './generated/resource-catalog.generated.js';
-import { findings, hasPropertiesSchema, loadValidators, validateDocumentSchema, validatePropertiesSchema, type SchemaFinding } from './validate-schema.js';
+import {
+  findings,
+  hasDocumentValidator,
+  hasPropertiesSchema,
+  hasPropertiesValidator,
+  loadValidators,
+  validateDocumentSchema,
+  validatePropertiesSchema,
+  type SchemaFinding,
+} from './validate-schema.js';
 import { describeJson, didYouMean, listOf } from './validate-text.js';
 import { parseHotYaml } from './validate-yaml.js';
 
@@ -46,9 +55,17 @@ export interface ValidateOptions {
 interface RunState {
   readonly results: Map<string, TemplateIssue[]>;
   readonly active: Set<string>;
+  /** Validators the run needed but found not loaded (the caller loads them and runs again). */
+  readonly needs: Needs;
+}
+/** HOT versions and resource types whose generated validators a run uses. */
+interface Needs {
+  readonly versions: Set<string>;
+  readonly types: Set<string>;
 }
 const RUN = Symbol('hotk8s.validate.run');
-type InternalOptions = ValidateOptions & { [RUN]?: RunState };
+const NEEDS = Symbol('hotk8s.validate.needs');
+type InternalOptions = ValidateOptions & { [RUN]?: RunState; [NEEDS]?: Needs };
 
 /** `file: location: message` */
 export function formatIssue(issue: TemplateIssue): string {
@@ -57,6 +74,11 @@ export function formatIssue(issue: TemplateIssue): string {
 
 type Seg = string | number;
 type Json = Record<string, unknown>;
+
+/** The property of a group type that holds its member definition. */
+function memberKey(type: string): string | undefined {
+  return type === 'OS::Heat::ResourceGroup' ? 'resource_def' : type === 'OS::Heat::AutoScalingGroup' ? 'resource' : undefined;
+}
 
 function isMap(x: unknown): x is Json {
   return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Date);
@@ -135,7 +157,7 @@ class DocumentChecker {
     private readonly doc: unknown,
     private readonly opts: InternalOptions,
   ) {
-    this.run = opts[RUN] ?? { results: new Map(), active: new Set() };
+    this.run = opts[RUN] ?? { results: new Map(), active: new Set(), needs: opts[NEEDS] ?? { versions: new Set(), types: new Set() } };
   }
 
   private report(rule: string, segs: readonly Seg[], message: string, logicalId?: string, severity: 'error' | 'warning' = 'error'): void {
@@ -215,6 +237,10 @@ class DocumentChecker {
   }
 
   private documentSchema(doc: Json, unknownSections: ReadonlySet<string>): void {
+    if (!hasDocumentValidator(this.version)) {
+      this.run.needs.versions.add(this.version);
+      return;
+    }
     const errors = validateDocumentSchema(this.version, doc);
     if (!errors) return;
     for (const f of findings(errors, doc)) {
@@ -314,10 +340,12 @@ class DocumentChecker {
       if (properties !== undefined && properties !== null && !isMap(properties)) return; // a function or wrong type: schema reports it
       if (!hasPropertiesSchema(type)) return;
       const props = properties ?? {};
-      const errors = validatePropertiesSchema(this.version, type, props);
-      if (errors) {
-        for (const f of findings(errors, props)) this.propertyFinding(id, type, f, propsSegs, member);
-      }
+      if (hasPropertiesValidator(type)) {
+        const errors = validatePropertiesSchema(this.version, type, props);
+        if (errors) {
+          for (const f of findings(errors, props)) this.propertyFinding(id, type, f, propsSegs, member);
+        }
+      } else this.run.needs.types.add(type);
       this.groupMembers(id, type, props as Json, propsSegs);
       return;
     }
@@ -369,7 +397,7 @@ class DocumentChecker {
 
   /** ResourceGroup / AutoScalingGroup members: check the member definition like a resource of its own. */
   private groupMembers(id: string, type: string, props: Json, propsSegs: readonly Seg[]): void {
-    const key = type === 'OS::Heat::ResourceGroup' ? 'resource_def' : type === 'OS::Heat::AutoScalingGroup' ? 'resource' : undefined;
+    const key = memberKey(type);
     if (!key) return;
     const member = props[key];
     if (!isMap(member) || typeof member['type'] !== 'string') return;
@@ -512,8 +540,17 @@ class DocumentChecker {
 
   /** Walk a value: check every intrinsic function (version, references) and collect dependencies. */
   private walk(value: unknown, segs: readonly Seg[], ctx: WalkCtx): void {
+    this.walkAt(value, [...segs], ctx);
+  }
+
+  /** `walk` over a path that grows and shrinks in place (copied only where a function is found). */
+  private walkAt(value: unknown, path: Seg[], ctx: WalkCtx): void {
     if (Array.isArray(value)) {
-      value.forEach((v, i) => this.walk(v, [...segs, i], ctx));
+      for (let i = 0; i < value.length; i++) {
+        path.push(i);
+        this.walkAt(value[i], path, ctx);
+        path.pop();
+      }
       return;
     }
     if (!isMap(value)) return;
@@ -521,18 +558,26 @@ class DocumentChecker {
     if (keys.length === 1 && ALL_FUNCTIONS.has(keys[0]!)) {
       const fn = keys[0]!;
       const args = value[fn];
-      const fnSegs = [...segs, fn];
+      const fnSegs = [...path, fn];
       this.functionVersion(fn, fnSegs, ctx);
       this.functionRefs(fn, args, fnSegs, ctx);
       if (fn === 'if' && Array.isArray(args) && args.length >= 1) {
         this.conditionRef(args[0], [...fnSegs, 0], ctx.logicalId ?? '');
-        args.slice(1).forEach((a, i) => this.walk(a, [...fnSegs, i + 1], ctx));
+        for (let i = 1; i < args.length; i++) {
+          fnSegs.push(i);
+          this.walkAt(args[i], fnSegs, ctx);
+          fnSegs.pop();
+        }
         return;
       }
-      this.walk(args, fnSegs, ctx);
+      this.walkAt(args, fnSegs, ctx);
       return;
     }
-    for (const [k, v] of Object.entries(value)) this.walk(v, [...segs, k], ctx);
+    for (const k of keys) {
+      path.push(k);
+      this.walkAt(value[k], path, ctx);
+      path.pop();
+    }
   }
 
   private functionVersion(fn: string, segs: readonly Seg[], ctx: WalkCtx): void {
@@ -693,20 +738,21 @@ class DocumentChecker {
   }
 }
 
-/** Collect every string under a `type` key: a superset of the resource and member types the checks will meet. */
-function collectTypes(value: unknown, into: Set<string>): void {
-  if (Array.isArray(value)) {
-    for (const v of value) collectTypes(v, into);
-  } else if (isMap(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      if (k === 'type' && typeof v === 'string') into.add(v);
-      else collectTypes(v, into);
-    }
-  }
+/** Types of a resource definition and of its group members, as `resourceType`/`groupMembers` meet them. */
+function collectTypes(type: unknown, properties: unknown, into: Set<string>): void {
+  if (typeof type !== 'string') return;
+  into.add(type);
+  const key = memberKey(type);
+  const member = key !== undefined && isMap(properties) ? properties[key] : undefined;
+  if (isMap(member)) collectTypes(member['type'], member['properties'], into);
 }
 
-/** Load the generated validators the documents need: their HOT versions and the resource types they use. */
-function prepare(docs: Iterable<unknown>): Promise<void> {
+/**
+ * Run `check` with the generated validators it needs loaded: those of the documents' HOT versions and resource
+ * types are loaded first; should a check still meet one that is not loaded, it records it, and the run is repeated
+ * after loading it (each round loads at least one more validator, so this ends).
+ */
+async function withValidators<T>(docs: Iterable<unknown>, check: (needs: Needs) => T): Promise<T> {
   const versions = new Set<string>();
   const types = new Set<string>();
   for (const doc of docs) {
@@ -714,15 +760,20 @@ function prepare(docs: Iterable<unknown>): Promise<void> {
     const version = resolveHotVersion(doc['heat_template_version']);
     if (version === undefined) continue;
     versions.add(version);
-    collectTypes(doc['resources'], types);
+    if (isMap(doc['resources'])) for (const def of Object.values(doc['resources'])) if (isMap(def)) collectTypes(def['type'], def['properties'], types);
   }
-  return loadValidators(versions, types);
+  await loadValidators(versions, types);
+  for (;;) {
+    const needs: Needs = { versions: new Set(), types: new Set() };
+    const result = check(needs);
+    if (needs.versions.size === 0 && needs.types.size === 0) return result;
+    await loadValidators(needs.versions, needs.types);
+  }
 }
 
 /** Validate one parsed HOT document (and, through `opts.nested`, the templates it nests). */
 export async function validateHotDocument(doc: unknown, opts: ValidateOptions = {}): Promise<TemplateIssue[]> {
-  await prepare([doc, ...(opts.nested?.values() ?? [])]);
-  return new DocumentChecker(doc, opts).check();
+  return withValidators([doc, ...(opts.nested?.values() ?? [])], (needs) => new DocumentChecker(doc, { ...opts, [NEEDS]: needs }).check());
 }
 
 /** Parse YAML text as Heat would (dates stay strings) and validate it; duplicate keys are errors with their line. */
@@ -761,18 +812,20 @@ export async function validateHotBundle(
   files: ReadonlyMap<string, unknown>,
   options: { includeWarnings?: boolean; describe?: (file: string, logicalId: string) => string | undefined } = {},
 ): Promise<TemplateIssue[]> {
-  await prepare(files.values());
   const defaults = new Set<string>();
   for (const doc of files.values()) {
     if (isEnvironment(doc) && isMap((doc as Json)['parameter_defaults'])) for (const k of Object.keys((doc as Json)['parameter_defaults'] as Json)) defaults.add(k);
   }
-  const issues: TemplateIssue[] = [];
-  for (const [file, doc] of files) {
-    if (isEnvironment(doc) || !/\.(ya?ml|template|hot|json)$/i.test(file) && !isMap(doc)) continue;
-    if (/\.json$/i.test(file) && isMap(doc) && !('heat_template_version' in doc)) continue; // manifests and other data
-    const describe = options.describe ? (id: string) => options.describe!(file, id) : undefined;
-    issues.push(...new DocumentChecker(doc, { file, nested: files, parameterDefaults: defaults, ...(describe ? { describe } : {}) }).check());
-  }
+  const issues = await withValidators(files.values(), (needs) => {
+    const found: TemplateIssue[] = [];
+    for (const [file, doc] of files) {
+      if (isEnvironment(doc) || (!/\.(ya?ml|template|hot|json)$/i.test(file) && !isMap(doc))) continue;
+      if (/\.json$/i.test(file) && isMap(doc) && !('heat_template_version' in doc)) continue; // manifests and other data
+      const describe = options.describe ? (id: string) => options.describe!(file, id) : undefined;
+      found.push(...new DocumentChecker(doc, { file, nested: files, parameterDefaults: defaults, [NEEDS]: needs, ...(describe ? { describe } : {}) }).check());
+    }
+    return found;
+  });
   return options.includeWarnings ? issues : issues.filter((i) => i.severity === 'error');
 }
 
@@ -829,12 +882,15 @@ export async function validateHotFiles(paths: readonly string[]): Promise<Templa
   for (const doc of docs.values()) {
     if (isEnvironment(doc) && isMap((doc as Json)['parameter_defaults'])) for (const k of Object.keys((doc as Json)['parameter_defaults'] as Json)) defaults.add(k);
   }
-  await prepare(docs.values());
-  for (const [abs, doc] of docs) {
-    if (isEnvironment(doc)) continue;
-    const shown = relative(process.cwd(), abs) || abs;
-    const found = new DocumentChecker(doc, { file: abs, nested: docs, parameterDefaults: defaults }).check();
-    issues.push(...found.map((i) => ({ ...i, file: shown })));
-  }
+  const found = await withValidators(docs.values(), (needs) => {
+    const out: TemplateIssue[] = [];
+    for (const [abs, doc] of docs) {
+      if (isEnvironment(doc)) continue;
+      const shown = relative(process.cwd(), abs) || abs;
+      for (const i of new DocumentChecker(doc, { file: abs, nested: docs, parameterDefaults: defaults, [NEEDS]: needs }).check()) out.push({ ...i, file: shown });
+    }
+    return out;
+  });
+  issues.push(...found);
   return issues;
 }

@@ -409,3 +409,29 @@ describe('ResourceGroup member attributes', () => {
     expect(issues.find((i) => i.rule === 'unknown-attribute')!.message).toMatch(/nested template `member.yaml`/);
   });
 });
+
+describe('validators are loaded for what the documents use', () => {
+  it('loads the validator of a member definition nested two groups deep and reports its findings', async () => {
+    const before = loadedValidatorCount();
+    const doc = hot({
+      resources: {
+        outer: {
+          type: 'OS::Heat::ResourceGroup',
+          properties: {
+            resource_def: {
+              type: 'OS::Heat::AutoScalingGroup',
+              properties: { min_size: 0, max_size: 1, resource: { type: 'OS::Trove::Cluster', properties: { datastore_type: 'mysql' } } },
+            },
+          },
+        },
+      },
+    });
+    const issues = await validateHotDocument(doc);
+    expect(rules(issues)).toEqual(['required-property', 'required-property']);
+    expect(issues.map((i) => i.message)).toEqual([
+      'property `datastore_version` is required by OS::Trove::Cluster (the member definition `resource` of OS::Heat::AutoScalingGroup)',
+      'property `instances` is required by OS::Trove::Cluster (the member definition `resource` of OS::Heat::AutoScalingGroup)',
+    ]);
+    expect(loadedValidatorCount()).toBeGreaterThan(before);
+  });
+});
