@@ -263,6 +263,9 @@ export class Cluster extends Construct {
     }
 
     if (props.cloudProvider !== undefined) {
+      if (typeof props.cloudProvider !== 'object' || props.cloudProvider === null || Array.isArray(props.cloudProvider)) {
+        throw new HotError(path, `cloudProvider must be an object ({ authUrl?, octaviaProvider?, ... }); got ${describeValue(props.cloudProvider)}`);
+      }
       this.cloudProvider = new ClusterCloudProvider(this, 'CloudProvider', {
         ...props.cloudProvider,
         clusterName: this.name,
