@@ -52,7 +52,7 @@ const validCluster = fc.record({
   sshCidrs: fc.array(fc.constantFrom('192.0.2.0/24', '198.51.100.0/25', '203.0.113.7/32'), { maxLength: 2 }),
 });
 
-type ValidInput = fc.infer<typeof validCluster>;
+type ValidInput = typeof validCluster extends fc.Arbitrary<infer T> ? T : never;
 
 /** The network address of `second.x.y.z/prefix` inside 10.0.0.0/8 (`second` aligned down to the prefix). */
 function block(first: number, second: number, third: number, prefix: number): string {
