@@ -1,7 +1,9 @@
 /**
  * Generate the typed Heat layer from the committed schema snapshot.
  *
- *     npx tsx src/heat/gen/generate.ts [--snapshot FILE] [--out DIR]     (npm run gen:heat)
+ *     npx tsx src/heat/gen/generate.ts [--snapshot FILE] [--out DIR] [--check]     (npm run gen:heat)
+ *
+ * `--check` writes nothing and fails, listing the files, when the directory differs from a fresh generation.
  *
  * `generate()` is a pure function of the snapshot: CI regenerates and runs `git diff --exit-code`.
  */
@@ -138,7 +140,7 @@ function emitCatalog(s: HeatSchemaSnapshot): string {
     BANNER(s.heatVersion),
     '/** What the validator needs to know about a Heat resource type. */',
     'export interface HeatResourceTypeInfo {',
-    '  /** Attribute names `get_attr` may use (including Heat\'s `show`). */',
+    "  /** Attribute names `get_attr` may use (including Heat's `show`). */",
     '  readonly attributes: readonly string[];',
     '  /** Heat property names (implemented ones). */',
     '  readonly properties: readonly string[];',
@@ -153,7 +155,7 @@ function emitCatalog(s: HeatSchemaSnapshot): string {
     '  readonly className?: string;',
     '}',
     '',
-    '/** Every resource type registered in Heat\'s global environment. */',
+    "/** Every resource type registered in Heat's global environment. */",
     'export const HEAT_RESOURCE_TYPES: Readonly<Record<string, HeatResourceTypeInfo>> = {',
     ...rows,
     '};',
@@ -210,6 +212,23 @@ export function writeGenerated(outDir: string, files: Map<string, string>): stri
   return written;
 }
 
+/** Files under `outDir` that differ from `files`, are missing, or are generated files no longer produced. */
+export function differences(outDir: string, files: Map<string, string>): string[] {
+  const out: string[] = [];
+  if (existsSync(outDir)) {
+    for (const entry of readdirSync(outDir, { recursive: true })) {
+      const f = String(entry).split(sep).join('/');
+      if (f.includes('.generated.') && !files.has(f)) out.push(`${f} (no longer generated)`);
+    }
+  }
+  for (const [name, text] of files) {
+    const path = join(outDir, name);
+    if (!existsSync(path)) out.push(`${name} (missing)`);
+    else if (readFileSync(path, 'utf8') !== text) out.push(`${name} (differs)`);
+  }
+  return out.sort();
+}
+
 function main(argv: string[]): void {
   const arg = (flag: string): string | undefined => {
     const i = argv.indexOf(flag);
@@ -218,7 +237,19 @@ function main(argv: string[]): void {
   const started = performance.now();
   const snapshot = readSnapshot(arg('--snapshot') ?? DEFAULT_SNAPSHOT);
   const files = generate(snapshot);
-  const written = writeGenerated(resolve(arg('--out') ?? DEFAULT_OUT), files);
+  const outDir = resolve(arg('--out') ?? DEFAULT_OUT);
+  if (argv.includes('--check')) {
+    const diff = differences(outDir, files);
+    if (diff.length > 0) {
+      process.stderr.write(
+        `gen:heat --check: ${outDir} is not what the generator makes from the snapshot; run \`npm run gen:heat\`:\n${diff.map((d) => `  ${d}`).join('\n')}\n`,
+      );
+      process.exit(1);
+    }
+    process.stderr.write(`gen:heat --check: ${files.size} files up to date (${Math.round(performance.now() - started)} ms)\n`);
+    return;
+  }
+  const written = writeGenerated(outDir, files);
   const classes = Object.values(snapshot.resourceTypes).filter(hasClass).length;
   process.stderr.write(
     `gen:heat: Heat ${snapshot.heatVersion}, ${Object.keys(snapshot.resourceTypes).length} resource types ` +
