@@ -72,6 +72,29 @@ export const DEFAULT_KUBE_NODE_BOUNDS: KubeNodeBounds = {
   signalSec: 120,
 };
 
+/** Longest single attempt that can start just before a phase's deadline (curl --max-time 60 for the apt key). */
+export const ATTEMPT_OVERSHOOT_SEC = 60;
+/**
+ * Allowance for what runs before the bootstrap script and is not bounded by it: cloud-init's own
+ * stages and the cloud-config `packages:` install of containerd, curl and ca-certificates.
+ */
+export const CLOUD_INIT_ALLOWANCE_SEC = 600;
+
+/**
+ * Longest a node's bootstrap can take before it signals (SUCCESS or FAILURE), from the bounds: the
+ * WaitCondition timeout of the role must be at least this, and the stack timeout longer than the
+ * longest role. Roles: 'first-master' (etcd wait, init, API, add-ons), 'master' (joins), 'worker'.
+ */
+export function kubeNodeBudgetSec(bounds: Partial<KubeNodeBounds> | undefined, role: 'first-master' | 'master' | 'worker'): number {
+  const b = resolveBounds(bounds);
+  const phases =
+    role === 'first-master'
+      ? [b.packagesSec, b.containerdSec, b.etcdWaitSec, b.initSec, b.apiWaitSec, b.addonsSec]
+      : [b.packagesSec, b.containerdSec, b.apiWaitSec, b.joinSec];
+  const prepareHostSec = 60;
+  return CLOUD_INIT_ALLOWANCE_SEC + prepareHostSec + phases.reduce((sum, s) => sum + s + ATTEMPT_OVERSHOOT_SEC, 0) + b.signalSec;
+}
+
 function resolveBounds(b: Partial<KubeNodeBounds> | undefined): KubeNodeBounds {
   const out = { ...DEFAULT_KUBE_NODE_BOUNDS, ...(b ?? {}) };
   for (const [k, v] of Object.entries(out)) {

@@ -98,3 +98,17 @@ describe('master user-data', () => {
     expect(() => renderMasterUserData({ ...base, clusterName: 'Demo' })).toThrow(/clusterName must be a DNS label .*; got "Demo"/);
   });
 });
+
+describe('bootstrap budgets', () => {
+  it('derives each role budget from the bounds on its path, first master longest', async () => {
+    const { kubeNodeBudgetSec, ATTEMPT_OVERSHOOT_SEC, CLOUD_INIT_ALLOWANCE_SEC } = await import('../../src/bootstrap/kubeadm.js');
+    const b = DEFAULT_KUBE_NODE_BOUNDS;
+    const first = kubeNodeBudgetSec(undefined, 'first-master');
+    expect(first).toBe(
+      CLOUD_INIT_ALLOWANCE_SEC + 60 + b.packagesSec + b.containerdSec + b.etcdWaitSec + b.initSec + b.apiWaitSec + b.addonsSec + 6 * ATTEMPT_OVERSHOOT_SEC + b.signalSec,
+    );
+    expect(kubeNodeBudgetSec(undefined, 'worker')).toBe(kubeNodeBudgetSec(undefined, 'master'));
+    expect(kubeNodeBudgetSec({ apiWaitSec: 100 }, 'worker')).toBe(kubeNodeBudgetSec(undefined, 'worker') - (b.apiWaitSec - 100));
+    expect(() => kubeNodeBudgetSec({ initSec: -1 }, 'first-master')).toThrow(/bounds.initSec must be an integer number of seconds 1-86400; got -1/);
+  });
+});
