@@ -13,6 +13,20 @@
  * them) and never by workers.
  *
  * Target images: Ubuntu 24.04 LTS and Debian 12 cloud images with cloud-init (see kubeadm.ts).
+ *
+ * Bootstrap token. Heat makes it at deploy time (two OS::Heat::RandomString, lowercase letters and
+ * digits, 6 and 16 long, joined with '.'), and kubeadm init registers it with `ttl: 0s`: it never
+ * expires, so a worker group scaled up months later can still join. The trade-off: whoever obtains
+ * it can register nodes until it is deleted. It sits in the nodes' user-data (pods cannot reach the
+ * metadata service: see `block_metadata_from_pods`) and is not rotated by stack updates, since a
+ * changed user-data would make Heat replace the servers. To rotate: mark the RandomString resources
+ * unhealthy and update the stack (with the servers' `user_data_update_policy: IGNORE`, existing nodes
+ * stay and only new ones get the new value), then on a master `kubeadm token create <new token> --ttl
+ * 0` and `kubeadm token delete <old token id>`; `kubeadm token list` shows what is registered.
+ *
+ * Add-ons are applied with `kubectl apply` (idempotent) by master 0's first boot only: cloud-init runs
+ * user-data once per instance, so a stack update that changes a manifest does not re-apply it unless
+ * master 0 is rebuilt. Re-applying on update needs a separate mechanism (not built here).
  */
 import {
   BootstrapRenderError,
