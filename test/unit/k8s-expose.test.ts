@@ -458,3 +458,21 @@ describe('exposeNodePort: validation', () => {
     await expect(synthesize(c.app, { write: false, stateDir: dir, checkers: [] })).rejects.toThrow(new RegExp(`gives ${probe.cluster.network.poolSize} addresses; the groups' maxima need ${probe.cluster.network.poolSize + 2}`));
   });
 });
+
+describe('examples/guestbook: the seed\'s picture', () => {
+  it('port 80 through a stack-declared load balancer with a floating IP to NodePort 30080 on a worker group of three', async () => {
+    const { default: guestbook } = await import('../../examples/guestbook.js');
+    const app = guestbook();
+    const stack = app.node.children.find((c) => HeatStack.isHeatStack(c)) as HeatStack;
+    const t = HotTemplate.fromStack(stack);
+    t.hasResourceProperties('OS::Octavia::Listener', { protocol: 'HTTP', protocol_port: 80, name: 'guestbook-guestbook' });
+    t.hasResourceProperties('OS::Neutron::FloatingIP', { floating_network: { get_param: 'external_network' } });
+    t.hasOutput('app_guestbook_url', { value: { str_replace: { template: 'http://HOST' } } });
+    HotTemplate.fromStack(nested(stack, 'app-guestbook-members')).hasResourceProperties('OS::Octavia::PoolMember', { protocol_port: 30080 });
+    const [, members] = one(stack, 'OS::Heat::ResourceGroup', 'AppguestbookMembers');
+    expect(members.properties!.count).toEqual({ get_param: 'workers_web_count' });
+    const dir = await mkdtemp(join(tmpdir(), 'hotk8s-guestbook-'));
+    const result = await synthesize(app, { write: false, stateDir: dir }); // the default checker (ajv and references)
+    expect(result.files.get('guestbook.env.yaml')).toContain('workers_web_count: 3');
+  });
+});
