@@ -44,7 +44,9 @@ export class Match {
           const extra = Object.keys(actual).filter((k) => !(k in pattern));
           const missing = Object.keys(pattern).filter((k) => pattern[k] !== undefined && !(k in actual));
           const out = [...extra.map((k) => `${path}.${k}: unexpected key`), ...missing.map((k) => `${path}.${k}: missing key`)];
-          return out.length > 0 ? out : Object.entries(pattern).flatMap(([k, v]) => matchValue(isObject(v) ? Match.exact(v) : v, actual[k], `${path}.${k}`));
+          return out.length > 0
+            ? out
+            : Object.entries(pattern).flatMap(([k, v]) => matchValue(isObject(v) && !(v instanceof Matcher) ? Match.exact(v) : v, actual[k], `${path}.${k}`));
         }
         return matchValue(pattern, actual, path);
       }

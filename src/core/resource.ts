@@ -80,6 +80,7 @@ export class HeatResource extends HeatElement {
 
   /**
    * Set any value of the rendered entry by a dotted path (`properties.networks`, `metadata.a\.b`), after rendering.
+   * A numeric part indexes into a list that is already there (`properties.block_device_mapping_v2.0.volume_type`).
    * Escape hatch for what the typed props do not cover.
    */
   addOverride(path: string, value: unknown): void {
@@ -127,17 +128,26 @@ export class HeatResource extends HeatElement {
 }
 
 function applyOverride(target: Record<string, unknown>, path: string[], value: unknown): void {
-  let cur: Record<string, unknown> = target;
+  // A numeric part indexes into a list that is already there (`properties.networks.0.port`); otherwise parts are keys.
+  type Container = Record<string, unknown> | unknown[];
+  const isIndex = (c: Container, key: string) => Array.isArray(c) && /^(0|[1-9][0-9]*)$/.test(key);
+  const get = (c: Container, key: string): unknown => (isIndex(c, key) ? (c as unknown[])[Number(key)] : (c as Record<string, unknown>)[key]);
+  const set = (c: Container, key: string, v: unknown) => {
+    if (isIndex(c, key)) (c as unknown[])[Number(key)] = v;
+    else (c as Record<string, unknown>)[key] = v;
+  };
+  let cur: Container = target;
   for (let i = 0; i < path.length - 1; i++) {
     const key = path[i]!;
-    const next = cur[key];
-    if (typeof next !== 'object' || next === null || Array.isArray(next)) {
+    const next = get(cur, key);
+    if (typeof next !== 'object' || next === null) {
       if (value === undefined) return;
-      cur[key] = {};
+      set(cur, key, {});
     }
-    cur = cur[key] as Record<string, unknown>;
+    cur = get(cur, key) as Container;
   }
   const last = path[path.length - 1]!;
-  if (value === undefined) delete cur[last];
-  else cur[last] = value;
+  if (value !== undefined) set(cur, last, value);
+  else if (isIndex(cur, last)) (cur as unknown[]).splice(Number(last), 1);
+  else delete (cur as Record<string, unknown>)[last];
 }

@@ -363,3 +363,28 @@ describe('synth output contract', () => {
     await expect(synthesize(new App(), { write: false, checkers: [] })).rejects.toThrow(/there is no HeatStack to synthesize/);
   });
 });
+
+describe('overrides into lists and exact matching with matchers', () => {
+  it('indexes into an existing list with a numeric path part', () => {
+    const { stack: s } = stack();
+    const r = new HeatResource(s, 'Server', {
+      type: 'OS::Nova::Server',
+      properties: { block_device_mapping_v2: [{ boot_index: 0, image: 'img' }], networks: [{ port: 'a' }, { port: 'b' }] },
+    });
+    r.addPropertyOverride('block_device_mapping_v2.0.volume_type', 'fast');
+    r.addDeletionOverride('properties.networks.0');
+    r.addPropertyOverride('metadata.0', 'key'); // not a list: a plain key
+    HotTemplate.fromStack(s).hasResourceProperties(
+      'OS::Nova::Server',
+      Match.exact({ block_device_mapping_v2: [{ boot_index: 0, image: 'img', volume_type: 'fast' }], networks: [{ port: 'b' }], metadata: { '0': 'key' } }),
+    );
+  });
+
+  it('Match.exact keeps nested matchers', () => {
+    const { stack: s } = stack();
+    new HeatResource(s, 'R', { type: 'OS::Heat::RandomString', properties: { length: 8, salt: 'x' } });
+    const t = HotTemplate.fromStack(s);
+    t.hasResourceProperties('OS::Heat::RandomString', Match.exact({ length: Match.anyValue(), salt: 'x' }));
+    expect(() => t.hasResourceProperties('OS::Heat::RandomString', Match.exact({ length: Match.anyValue() }))).toThrow(/unexpected key/);
+  });
+});
