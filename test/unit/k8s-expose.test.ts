@@ -127,6 +127,10 @@ describe('exposeNodePort: options', () => {
     t.hasOutput('app_web_url', { value: { str_replace: { template: 'http://HOST' } } });
   });
 
+  it('HTTP monitor method and defaults (GET /, 200) when only the type is given', () => {
+    exposed({ protocol: 'HTTP', healthMonitor: { httpMethod: 'HEAD' } }).t.hasResourceProperties('OS::Octavia::HealthMonitor', { type: 'HTTP', http_method: 'HEAD', url_path: '/', expected_codes: '200' });
+  });
+
   it('HTTP on another port keeps the port in the URL', () => {
     exposed({ port: 8000, protocol: 'HTTP' }).t.hasOutput('app_web_url', { value: { str_replace: { template: 'http://HOST:8000' } } });
   });
