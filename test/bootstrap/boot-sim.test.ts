@@ -308,6 +308,21 @@ describe('boot simulation', () => {
     });
   });
 
+  it('a malformed deploy-time value fails check-inputs without echoing the secret', () => {
+    const ud = renderWorkerUserData(BASE);
+    const values = { ...heatValues(ud, { name: 'demo-general-1', address: '10.0.0.21' }), __BOOTSTRAP_TOKEN__: 'NOT-A-TOKEN-secret' };
+    const r = simulateBoot({ userData: ud, values, nodeName: 'demo-general-1' });
+    timings['fail worker check-inputs (bad token)'] = r.wallMs;
+    try {
+      expect(r.signals.map((s) => s.body.status)).toEqual(['FAILURE']);
+      expect(r.signals[0]!.body.reason).toBe('demo-general-1: check-inputs: bootstrap token is not shaped [a-z0-9]{6}.[a-z0-9]{16} (as kubeadm requires)');
+      expect(JSON.stringify(r.signals)).not.toContain('NOT-A-TOKEN-secret');
+      expect(r.calls.filter((c) => c.startsWith('apt-get -q') || c.startsWith('kubeadm'))).toEqual([]);
+    } finally {
+      r.cleanup();
+    }
+  });
+
   describe('injected failures signal FAILURE naming the phase', () => {
     const masterUd = (): RenderedUserData => renderMasterUserData({ ...BASE, cloudProvider: CLOUD });
     const cases: Array<{ role: 'master-0' | 'master-1' | 'worker'; fail: string; phase: string; reason: RegExp; notCalled?: string }> = [
