@@ -216,8 +216,8 @@ export class ExposedApplication extends Construct {
       throw new HotError(this.node.path, `workerGroups entries must be WorkerGroup constructs (cluster.workerGroups); got ${describeValue(group)}`);
     }
     if (this.groups.includes(group)) throw new HotError(this.node.path, `worker group ${group.name} is a member of application ${this.name} already`);
-    if (HeatStack.of(group) !== HeatStack.of(this)) {
-      throw new HotError(this.node.path, `worker group ${group.node.path} belongs to another stack; an application's members must be in its own cluster`);
+    if (group.node.scope !== this.node.scope) {
+      throw new HotError(this.node.path, `worker group ${group.node.path} belongs to another cluster; an application's members must be workers of its own cluster (${this.node.scope?.node.path})`);
     }
     group.nodes.addPoolMembership(`App-${this.name}-Members`, this.pool, this.nodePort);
     if (this.clientSecurityGroup) group.addSecurityGroup(this.clientSecurityGroup);

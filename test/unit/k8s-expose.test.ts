@@ -426,6 +426,10 @@ describe('exposeNodePort: validation', () => {
     const other = cluster({}, 'other').cluster.workerGroups[0]!;
     fails(() => exposed({ workerGroups: [other] }), /workerGroups must be groups of this cluster.*got "other\/Cluster\/Workers-default"/);
   });
+  it('fails when addWorkerGroup gets a group of another cluster', () => {
+    const other = cluster({}, 'other').cluster.workerGroups[0]!;
+    fails(() => exposed().exposed.addWorkerGroup(other), /worker group other\/Cluster\/Workers-default belongs to another cluster; an application's members must be workers of its own cluster \(test\/Cluster\)/);
+  });
   it('fails when a group is added to an application twice', () => {
     const { exposed: app, cluster: c } = exposed();
     fails(() => app.addWorkerGroup(c.workerGroups[0]!), /worker group default is a member of application web already/);
