@@ -41,6 +41,7 @@ export abstract class HeatElement extends Construct implements IHeatReferenceabl
   /** Which section of the template this element renders into. */
   public abstract readonly templateSection: TemplateSection;
   private _logicalIdOverride?: string;
+  private _defaultLogicalId?: string;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -54,7 +55,8 @@ export abstract class HeatElement extends Construct implements IHeatReferenceabl
 
   /** The name of this element in its template section. */
   get logicalId(): string {
-    return this._logicalIdOverride ?? this.stack.defaultLogicalId(this);
+    // the path below the stack is fixed once the element exists, so the default id is computed once
+    return this._logicalIdOverride ?? (this._defaultLogicalId ??= this.stack.defaultLogicalId(this));
   }
 
   /** Pin the logical id (e.g. to keep a name when a construct moves in the tree). */

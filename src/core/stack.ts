@@ -77,7 +77,8 @@ export class HeatStack extends Construct {
 
   /** The template that contains this one, for a nested template. */
   get parentStack(): HeatStack | undefined {
-    return this.node.scope ? findStack(this.node.scope) : undefined;
+    if (this._parentStack === undefined) this._parentStack = (this.node.scope ? findStack(this.node.scope) : undefined) ?? null;
+    return this._parentStack ?? undefined;
   }
 
   /** The outermost template: the one `openstack stack create -t` is given. */
@@ -86,6 +87,10 @@ export class HeatStack extends Construct {
     while (s.parentStack) s = s.parentStack;
     return s;
   }
+
+  // a construct's place in the tree never changes after it is created, so these are computed once
+  private _parentStack?: HeatStack | null;
+  private _fileName?: string;
 
   get isNested(): boolean {
     return this.parentStack !== undefined;
@@ -109,7 +114,7 @@ export class HeatStack extends Construct {
 
   /** File name of this template in the output directory (relative; nested files are referenced by it). */
   get fileName(): string {
-    return this.isNested ? `${this.stackName}.${this.templateName}.yaml` : `${this.node.id}.yaml`;
+    return (this._fileName ??= this.isNested ? `${this.stackName}.${this.templateName}.yaml` : `${this.node.id}.yaml`);
   }
 
   /** A form group for Horizon (`parameter_groups`). */

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { IConstruct } from 'constructs';
 import { collectAnnotations, type Annotation } from './annotations.js';
 import { HotError, HotValidationError, isHotError } from './errors.js';
-import { isHeatStack } from './element.js';
+import { isHeatStack, type HeatElement } from './element.js';
 import { HeatParameter, type SynthSession } from './parameter.js';
 import { HeatResource } from './resource.js';
 import type { HeatStack } from './stack.js';
@@ -109,10 +109,10 @@ export function validatePhase(root: IConstruct): HotError[] {
 }
 
 /** Phase 2: prepare. Lift construct dependencies to `depends_on` (sorted, deduplicated). */
-export function preparePhase(stack: HeatStack): HotError[] {
+export function preparePhase(stack: HeatStack, elements: readonly HeatElement[] = stack.elements()): HotError[] {
   const errors: HotError[] = [];
   const base = stack.node.scopes.length;
-  for (const el of stack.elements()) {
+  for (const el of elements) {
     if (!HeatResource.isHeatResource(el)) continue;
     const ids = new Set<string>();
     for (const scope of el.node.scopes.slice(base)) {
@@ -134,10 +134,10 @@ export function preparePhase(stack: HeatStack): HotError[] {
 }
 
 /** Phases 3-5: resolve, render and merge one template into its HOT document. */
-export function renderPhase(stack: HeatStack): { doc: Record<string, unknown>; errors: HotError[] } {
+export function renderPhase(stack: HeatStack, elements: readonly HeatElement[] = stack.elements()): { doc: Record<string, unknown>; errors: HotError[] } {
   const errors: HotError[] = [];
   const sections: Record<string, Record<string, unknown>> = { parameters: {}, conditions: {}, resources: {}, outputs: {} };
-  for (const el of stack.elements()) {
+  for (const el of elements) {
     const ctx: ResolveContext = { stack, path: el.node.path, inCondition: false };
     try {
       sections[el.templateSection]![el.logicalId] = sortBelow(el.renderEntry(ctx));
@@ -187,7 +187,7 @@ export async function checkPhase(
 }
 
 /** Phase 7: secrets. Produce each secret parameter value (reusing what the state directory holds). */
-export async function secretsPhase(stack: HeatStack, stateDir: string): Promise<Record<string, string>> {
+export async function secretsPhase(stack: HeatStack, stateDir: string, params: readonly HeatParameter[] = stackParameters(stack.elements())): Promise<Record<string, string>> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   await chmod(stateDir, 0o700);
   const memo = new Map<string, Promise<unknown>>();
@@ -199,7 +199,7 @@ export async function secretsPhase(stack: HeatStack, stateDir: string): Promise<
     },
   };
   const out: Record<string, string> = {};
-  for (const p of stackParameters(stack)) {
+  for (const p of params) {
     if (!p.props.secretValue) continue;
     const v = await p.props.secretValue(session);
     if (typeof v !== 'string' || v.length === 0) throw new HotError(p.node.path, `secretValue must produce a non-empty string; got ${typeof v}`);
@@ -233,11 +233,13 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
   // prepare, resolve, render, merge
   const docs = new Map<string, Record<string, unknown>>();
   const stacksByFile = new Map<string, HeatStack>();
-  for (const stack of allStacks(root)) {
-    errors.push(...preparePhase(stack));
+  const stacks = allStacks(root);
+  const elementsOf = new Map(stacks.map((s) => [s, s.elements()] as const));
+  for (const stack of stacks) {
+    errors.push(...preparePhase(stack, elementsOf.get(stack)));
   }
-  for (const stack of allStacks(root)) {
-    const { doc, errors: e } = renderPhase(stack);
+  for (const stack of stacks) {
+    const { doc, errors: e } = renderPhase(stack, elementsOf.get(stack));
     errors.push(...e);
     if (stacksByFile.has(stack.fileName)) {
       errors.push(new HotError(stack.node.path, `template file ${stack.fileName} is also written by ${stacksByFile.get(stack.fileName)!.node.path}; give one a different templateName`));
@@ -257,11 +259,11 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
   const manifest: Manifest = { version: 1, stacks: [] };
   for (const stack of roots) {
     const name = stack.node.id;
-    const nested = allStacks(stack).filter((s) => s !== stack).map((s) => s.fileName).sort();
+    const nested = stacks.filter((s) => s !== stack && s.rootStack === stack).map((s) => s.fileName).sort();
     files.set(stack.fileName, toYaml(docs.get(stack.fileName)));
     for (const f of nested) files.set(f, toYaml(docs.get(f)));
 
-    const params = stackParameters(stack);
+    const params = stackParameters(elementsOf.get(stack)!);
     const defaults: Record<string, unknown> = {};
     for (const p of params) if (p.props.value !== undefined) defaults[p.logicalId] = p.props.value;
     const registry: Record<string, string> = {};
@@ -276,7 +278,7 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
     const hasSecrets = params.some((p) => p.isSecret);
     const secretFile = hasSecrets ? `${name}.secrets.env.yaml` : null;
     if (secretFile && options.write !== false) {
-      const secrets = await secretsPhase(stack, stateDir);
+      const secrets = await secretsPhase(stack, stateDir, params);
       files.set(secretFile, toYaml({ parameter_defaults: sortBelow(secrets) }));
     }
     const parameters: Record<string, ParameterInfo> = {};
@@ -366,6 +368,6 @@ export function allStacks(root: IConstruct): HeatStack[] {
   return out;
 }
 
-function stackParameters(stack: HeatStack): HeatParameter[] {
-  return stack.elements().filter((e): e is HeatParameter => HeatParameter.isHeatParameter(e));
+function stackParameters(elements: readonly HeatElement[]): HeatParameter[] {
+  return elements.filter((e): e is HeatParameter => HeatParameter.isHeatParameter(e));
 }
