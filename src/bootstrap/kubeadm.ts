@@ -405,7 +405,7 @@ export function checkNodeLabels(labels: Readonly<Record<string, string>>, where:
     const permitted = allowed.has(k) || prefix === 'kubelet.kubernetes.io' || prefix === 'node.kubernetes.io' || prefix.endsWith('.kubelet.kubernetes.io') || prefix.endsWith('.node.kubernetes.io');
     if (restricted && !permitted) {
       throw new BootstrapRenderError(
-        `${where} label ${k}: a kubelet may not set labels under ${prefix} (NodeRestriction admission); use node.kubernetes.io/ or your own prefix, or label the node with kubectl after it joins`,
+        `${where} label ${k}: a kubelet may not set labels under ${prefix} (NodeRestriction admission); use node.kubernetes.io/ or your own prefix, or label the node with kubectl after it joins; got ${JSON.stringify(k)}`,
       );
     }
   }

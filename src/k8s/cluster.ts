@@ -172,11 +172,18 @@ export class Cluster extends Construct {
     const svc = parseCidr(props.serviceCidr ?? '10.96.0.0/12');
     if (typeof svc === 'string') throw new HotError(path, `serviceCidr ${svc}`);
     this.serviceCidr = svc;
-    const dnsIp = props.dnsServiceIp ?? [10].map((o) => `${(svc.network + o) >>> 24}.${((svc.network + o) >>> 16) & 255}.${((svc.network + o) >>> 8) & 255}.${(svc.network + o) & 255}`)[0]!;
-    const dnsIpNum = parseIpv4(dnsIp);
-    if (dnsIpNum === undefined || !cidrContains(svc, dnsIpNum)) {
-      throw new HotError(path, `dnsServiceIp must be an address inside serviceCidr ${svc.text}; got ${describeValue(dnsIp)}`);
+    // kubeadm puts the cluster DNS service at the tenth address of the service CIDR and gives the kubelets that address
+    const kubeadmDnsIp = [10].map((o) => `${(svc.network + o) >>> 24}.${((svc.network + o) >>> 16) & 255}.${((svc.network + o) >>> 8) & 255}.${(svc.network + o) & 255}`)[0]!;
+    if (props.dnsServiceIp !== undefined) {
+      const dnsIpNum = parseIpv4(props.dnsServiceIp);
+      if (dnsIpNum === undefined || !cidrContains(svc, dnsIpNum)) {
+        throw new HotError(path, `dnsServiceIp must be an address inside serviceCidr ${svc.text}; got ${describeValue(props.dnsServiceIp)}`);
+      }
+      if (props.dnsServiceIp !== kubeadmDnsIp) {
+        throw new HotError(path, `dnsServiceIp must be ${kubeadmDnsIp}, the tenth address of serviceCidr ${svc.text}, where kubeadm places the cluster DNS; got ${describeValue(props.dnsServiceIp)}`);
+      }
     }
+    checkShape(path, props);
     const lbOptions = props.loadBalancer === undefined ? {} : props.loadBalancer;
     const masterCount = props.masters?.count ?? (lbOptions === false ? 1 : 3);
     if (lbOptions === false && masterCount > 1) {
@@ -195,7 +202,18 @@ export class Cluster extends Construct {
       : undefined;
     const etcdFlavor = new HeatParameter(this, 'EtcdFlavor', { name: 'etcd_flavor', type: 'string', label: 'etcd flavor', description: 'Nova flavor of the etcd members', constraints: [{ customConstraint: 'nova.flavor' }], value: props.etcd?.flavor });
     const masterFlavor = new HeatParameter(this, 'MasterFlavor', { name: 'master_flavor', type: 'string', label: 'Master flavor', description: 'Nova flavor of the control-plane nodes', constraints: [{ customConstraint: 'nova.flavor' }], value: props.masters?.flavor });
-    const apiAllowed = new HeatParameter(this, 'ApiAllowedCidrs', { name: 'api_allowed_cidrs', type: 'comma_delimited_list', label: 'API clients', description: 'CIDRs allowed to reach the Kubernetes API', value: props.apiAllowedCidrs ?? ['0.0.0.0/0'] });
+    if (props.apiAllowedCidrs !== undefined && props.apiAllowedCidrs.length === 0) {
+      // Octavia reads an empty allowed_cidrs as "no restriction": an empty list would open the API to everyone
+      throw new HotError(path, `apiAllowedCidrs must name at least one CIDR (Octavia treats an empty list as allow-all); got []`);
+    }
+    const apiAllowed = new HeatParameter(this, 'ApiAllowedCidrs', {
+      name: 'api_allowed_cidrs',
+      type: 'comma_delimited_list',
+      label: 'API clients',
+      description: 'CIDRs allowed to reach the Kubernetes API',
+      value: props.apiAllowedCidrs ?? ['0.0.0.0/0'],
+      constraints: [{ length: { min: 1 }, description: 'name at least one CIDR: an empty list would allow everyone' }],
+    });
     const sshAllowed = new HeatParameter(this, 'SshAllowedCidrs', { name: 'ssh_allowed_cidrs', type: 'comma_delimited_list', label: 'SSH clients', description: 'CIDRs allowed to SSH to the nodes (empty: none)', value: props.sshAllowedCidrs ?? [] });
     for (const c of [...(props.apiAllowedCidrs ?? []), ...(props.sshAllowedCidrs ?? [])]) {
       const r = parseCidr(c);
@@ -210,7 +228,7 @@ export class Cluster extends Construct {
     this.network = new ClusterNetwork(this, 'Network', {
       namePrefix: this.name,
       cidr: props.existingNetwork ? undefined : props.nodeCidr,
-      dnsNameservers: props.existingNetwork ? undefined : props.dnsNameservers,
+      dnsNameservers: props.dnsNameservers,
       externalNetwork: props.existingNetwork ? undefined : externalNetwork?.value,
       existing: props.existingNetwork,
     });
@@ -505,5 +523,34 @@ export class Cluster extends Construct {
     new HeatOutput(this, 'EtcdAddresses', { name: 'etcd_addresses', value: this.etcd.addresses, description: 'Addresses of the etcd members' });
     new HeatOutput(this, 'MasterAddresses', { name: 'master_addresses', value: this.masters.nodes.addresses, description: 'Addresses of the masters' });
     if (this.loadBalancer) new HeatOutput(this, 'LoadBalancerId', { name: 'api_load_balancer_id', value: this.loadBalancer.loadBalancerId, description: 'Id of the API load balancer' });
+  }
+}
+
+/** Shapes of the props that later code takes apart: a wrong shape is our error, never a TypeError. */
+function checkShape(path: string, props: ClusterProps): void {
+  const isMap = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
+  const lb = props.loadBalancer as unknown;
+  if (lb !== undefined && lb !== false && !isMap(lb)) throw new HotError(path, `loadBalancer must be false or an options object; got ${describeValue(lb)}`);
+  if (isMap(lb)) {
+    const fip = (lb as { floatingIp?: unknown }).floatingIp;
+    if (fip !== undefined && typeof fip !== 'boolean' && !isMap(fip)) {
+      throw new HotError(path, `loadBalancer.floatingIp must be true, false, {address} or {existingId, address}; got ${describeValue(fip)}`);
+    }
+    const address = isMap(fip) ? (fip as { address?: unknown }).address : undefined;
+    if (address !== undefined && (typeof address !== 'string' || parseIpv4(address) === undefined)) {
+      throw new HotError(path, `loadBalancer.floatingIp.address must be an IPv4 address; got ${describeValue(address)}`);
+    }
+  }
+  if (props.workerGroups !== undefined && !Array.isArray(props.workerGroups)) {
+    throw new HotError(path, `workerGroups must be a list of worker group options; got ${describeValue(props.workerGroups)}`);
+  }
+  for (const ns of (props.dnsNameservers as unknown[] | undefined) ?? []) {
+    if (typeof ns !== 'string' || parseIpv4(ns) === undefined) throw new HotError(path, `dnsNameservers entries must be IPv4 addresses; got ${describeValue(ns)}`);
+  }
+  if (props.imageRegistry !== undefined && typeof props.imageRegistry !== 'string') {
+    throw new HotError(path, `imageRegistry must be a registry host and path prefix such as registry.example.org/k8s; got ${describeValue(props.imageRegistry)}`);
+  }
+  if (props.existingNetwork && props.dnsNameservers !== undefined) {
+    throw new HotError(path, `dnsNameservers configure a subnet hotk8s creates; with existingNetwork set them on your subnet instead; got ${describeValue(props.dnsNameservers)}`);
   }
 }

@@ -60,7 +60,7 @@ export class EtcdCluster extends Construct {
       clusterName: props.clusterName,
       kubernetesVersion: props.kubernetesVersion,
       podCidr: props.podCidr,
-      dataVolume: props.dataVolume !== undefined,
+      dataVolume: Boolean(props.dataVolume), // the same truthiness test as NodeGroup, which adds the volume
       install: props.install,
     };
     let budget: number;

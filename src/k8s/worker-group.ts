@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { HotError, describeValue } from '../core/errors.js';
 import { HeatParameter } from '../core/parameter.js';
 import type { Input } from '../core/tokens.js';
-import { DEFAULT_KUBE_NODE_BOUNDS, type KubeNodeContext } from '../bootstrap/kubeadm.js';
+import { DEFAULT_KUBE_NODE_BOUNDS, checkNodeLabels, type KubeNodeContext } from '../bootstrap/kubeadm.js';
 import { renderWorkerUserData } from '../bootstrap/worker.js';
 import type { OsNeutronSecurityGroup } from '../heat/generated/index.generated.js';
 import type { ClusterNetwork } from './cluster-network.js';
@@ -81,12 +81,20 @@ export class WorkerGroup extends Construct {
       throw new HotError(path, `size must lie within minSize..maxSize (${this.minSize}..${this.maxSize}); got ${this.size}`);
     }
     const labels = props.labels ?? {};
+    if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) {
+      throw new HotError(path, `labels must be a map of label keys to values; got ${describeValue(labels)}`);
+    }
     for (const [k, v] of Object.entries(labels)) {
       checkLabelKey(path, 'label', k);
       checkLabelValue(path, `label ${k}`, v);
-      if (/(^|\.)kubernetes\.io\/|(^|\.)k8s\.io\//.test(k) && !/^node\.kubernetes\.io\/|^node-role\.kubernetes\.io\//.test(k) && !k.startsWith('node-restriction.kubernetes.io/')) {
-        throw new HotError(path, `label ${k}: the kubelet may not set labels under kubernetes.io or k8s.io except node.kubernetes.io/* and node-restriction.kubernetes.io/* (NodeRestriction); got ${describeValue(k)}`);
-      }
+    }
+    try {
+      checkNodeLabels(labels, `worker group ${this.name}`); // the NodeRestriction rule, in one place (the bootstrap's)
+    } catch (e) {
+      throw wrap(path, e);
+    }
+    if (props.taints !== undefined && !Array.isArray(props.taints)) {
+      throw new HotError(path, `taints must be a list of {key, value?, effect}; got ${describeValue(props.taints)}`);
     }
     for (const t of props.taints ?? []) checkTaint(path, t);
     const p = `workers_${this.name.replace(/-/g, '_')}`;

@@ -1,0 +1,54 @@
+// Regression tests for defects found by the construct test sweep: each gave a TypeError, a broken template, or a silent
+// no-op before it was fixed.
+import { describe, expect, it } from 'vitest';
+import { App, Cluster, HeatStack, HotError } from '../../src/index.js';
+import { HotTemplate } from '../../src/assertions/index.js';
+
+function cluster(props: Record<string, unknown> = {}) {
+  const app = new App();
+  const stack = new HeatStack(app, 'prop');
+  const c = new Cluster(stack, 'Cluster', props as never);
+  return { app, stack, cluster: c };
+}
+
+describe('construct defects stay fixed', () => {
+  it('bootVolume.volumeType stays inside the block device mapping', () => {
+    const { stack } = cluster({ masters: { bootVolume: { sizeGiB: 40, volumeType: 'fast' } } });
+    const m = stack.nestedStacks().find((s) => s.fileName.includes('masters-nodes'))!;
+    HotTemplate.fromStack(m).hasResourceProperties('OS::Nova::Server', {
+      block_device_mapping_v2: [{ boot_index: 0, image: { get_param: 'image' }, volume_size: 40, delete_on_termination: true, volume_type: 'fast' }],
+    });
+  });
+
+  it.each([
+    [{ loadBalancer: null }, /loadBalancer must be false or an options object; got null/],
+    [{ loadBalancer: { floatingIp: 'x' } }, /loadBalancer.floatingIp must be true, false/],
+    [{ loadBalancer: { floatingIp: { address: 'bogus' } } }, /floatingIp.address must be an IPv4 address; got "bogus"/],
+    [{ workerGroups: 5 }, /workerGroups must be a list/],
+    [{ workerGroups: [{ name: 'a', taints: 5 }] }, /taints must be a list/],
+    [{ dnsNameservers: ['not-an-ip'] }, /dnsNameservers entries must be IPv4 addresses; got "not-an-ip"/],
+    [{ imageRegistry: 5 }, /imageRegistry must be a registry host/],
+    [{ apiAllowedCidrs: [] }, /apiAllowedCidrs must name at least one CIDR/],
+    [{ existingNetwork: { networkId: 'n', subnetId: 's', subnetCidr: '10.0.0.0/24' }, dnsNameservers: ['192.0.2.53'] }, /dnsNameservers configure a subnet hotk8s creates/],
+    [{ dnsServiceIp: '10.96.0.53' }, /dnsServiceIp must be 10.96.0.10, the tenth address of serviceCidr 10.96.0.0\/12/],
+  ])('gives HotError for %j', (props, message) => {
+    try {
+      cluster(props);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(HotError);
+      expect((e as HotError).message).toMatch(/^prop\/Cluster/);
+      expect((e as HotError).message).toMatch(message);
+    }
+  });
+
+  it('accepts the labels NodeRestriction lets a kubelet set, and refuses node-role', () => {
+    expect(() => cluster({ workerGroups: [{ name: 'a', labels: { 'kubelet.kubernetes.io/x': 'y', 'topology.kubernetes.io/zone': 'az1' } }] })).not.toThrow();
+    expect(() => cluster({ workerGroups: [{ name: 'a', labels: { 'node-role.kubernetes.io/worker': '' } }] })).toThrow(/NodeRestriction/);
+  });
+
+  it('keeps the API closed to an empty client list at deploy time too', () => {
+    const { stack } = cluster();
+    HotTemplate.fromStack(stack).hasParameter('api_allowed_cidrs', { constraints: [{ length: { min: 1 } }] });
+  });
+});
