@@ -235,12 +235,27 @@ describe('random invalid clusters', () => {
         etcd: fc.record({ size: junk, serverGroupPolicy: junk, dataVolume: fc.option(fc.record({ sizeGiB: junk, deletionPolicy: junk }), { nil: undefined }) }, { requiredKeys: [] }),
         masters: fc.record({ count: junk, serverGroupPolicy: junk, bootVolume: fc.option(fc.record({ sizeGiB: junk }), { nil: undefined }) }, { requiredKeys: [] }),
         flannel: fc.record({ podCidr: junk, subnetLength: junk, backend: junk }, { requiredKeys: [] }),
-        loadBalancer: fc.oneof(fc.constant(false), fc.record({ provider: junk, flavor: junk, vipAddress: junk }, { requiredKeys: [] })),
+        loadBalancer: fc.oneof(fc.constant(false), junk, fc.record({ provider: junk, flavor: junk, vipAddress: junk, floatingIp: fc.oneof(junk, fc.boolean(), fc.record({ address: junk }, { requiredKeys: [] })) }, { requiredKeys: [] })),
+        dnsNameservers: fc.array(junk, { maxLength: 2 }),
+        imageRegistry: junk,
         apiAllowedCidrs: fc.array(junk, { maxLength: 2 }),
         sshAllowedCidrs: fc.array(junk, { maxLength: 2 }),
-        workerGroups: fc.array(
-          fc.record({ name: junk, size: junk, minSize: junk, maxSize: junk, labels: fc.dictionary(fc.string({ maxLength: 5 }), junk, { maxKeys: 2 }), taints: fc.array(fc.record({ key: junk, effect: junk }), { maxLength: 1 }) }, { requiredKeys: [] }),
-          { maxLength: 2 },
+        workerGroups: fc.oneof(
+          junk,
+          fc.array(
+            fc.record(
+              {
+                name: junk,
+                size: junk,
+                minSize: junk,
+                maxSize: junk,
+                labels: fc.oneof(junk, fc.dictionary(fc.string({ maxLength: 5 }), junk, { maxKeys: 2 })),
+                taints: fc.oneof(junk, fc.array(fc.record({ key: junk, effect: junk }), { maxLength: 1 })),
+              },
+              { requiredKeys: [] },
+            ),
+            { maxLength: 2 },
+          ),
         ),
       },
       { requiredKeys: [] },
