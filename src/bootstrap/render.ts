@@ -10,14 +10,20 @@
  *
  * Templates are the `*.hbs` files under `src/bootstrap/templates/`. Every template can also be used as
  * a partial by its name (`{{> common/lib.sh}}`). Names are paths relative to the templates directory,
- * with or without the `.hbs` suffix.
+ * with or without the `.hbs` suffix. They are precompiled into `templates.generated.ts` by
+ * `npm run gen:bootstrap` (scripts/gen-bootstrap-templates.mjs), so rendering loads only
+ * `handlebars/runtime`; a unit test checks the generated module against the sources and renders every
+ * role both ways.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
-import Handlebars from 'handlebars';
+import type Handlebars from 'handlebars';
+import { contextKey, TEMPLATE_COMPILE_OPTIONS, templateSource, type TemplateSource } from './private/templates.js';
+import { BOOTSTRAP_TEMPLATE_NAMES, BOOTSTRAP_TEMPLATE_SPECS, BOOTSTRAP_TEMPLATES_HANDLEBARS_VERSION } from './templates.generated.js';
 
 /** Thrown for every rendering problem; the message names the template or part and the rule. */
 export class BootstrapRenderError extends Error {
@@ -114,11 +120,23 @@ export function templatesDir(): string {
   );
 }
 
+type HandlebarsModule = typeof import('handlebars');
 type Compiled = Handlebars.TemplateDelegate;
 
-const COMPILE_OPTIONS: CompileOptions = { strict: true, noEscape: true };
+const requireCjs = createRequire(import.meta.url);
 
-let environment: { hb: typeof Handlebars; compiled: Map<string, Compiled>; names: Set<string> } | undefined;
+/** Rendered texts kept per environment; beyond this many the cache starts over (a bound for long-lived processes). */
+const MEMO_LIMIT = 512;
+
+interface TemplateEnvironment {
+  readonly source: TemplateSource;
+  readonly compiled: ReadonlyMap<string, Compiled>;
+  readonly names: readonly string[];
+  /** Rendered text by template name and {@link contextKey}; contexts that are not plain data are never cached. */
+  readonly memo: Map<string, string>;
+}
+
+let environment: TemplateEnvironment | undefined;
 
 function listTemplates(root: string): string[] {
   const out: string[] = [];
@@ -133,26 +151,50 @@ function listTemplates(root: string): string[] {
   return out.sort();
 }
 
-/** The isolated Handlebars environment: helpers, and every template registered as a partial. */
-function env(): NonNullable<typeof environment> {
-  if (environment) return environment;
-  const hb = Handlebars.create();
-  registerHelpers(hb);
-  const root = templatesDir();
-  const names = new Set(listTemplates(root));
+/**
+ * The isolated Handlebars environment: helpers, and every template registered as a partial. Normally the
+ * precompiled templates of `templates.generated.ts` on `handlebars/runtime` (no compiler loaded); in the
+ * equivalence tests the `.hbs` sources compiled with the full compiler and the same options.
+ */
+function env(): TemplateEnvironment {
+  const source = templateSource();
+  if (environment?.source === source) return environment;
   const compiled = new Map<string, Compiled>();
-  for (const name of names) {
-    const source = readFileSync(join(root, `${name}.hbs`), 'utf8');
-    let fn: Compiled;
-    try {
-      fn = hb.compile(source, COMPILE_OPTIONS);
-    } catch (e) {
-      throw new BootstrapRenderError(`template ${name}: ${(e as Error).message}`);
+  let names: string[];
+  if (source === 'precompiled') {
+    const hb = (requireCjs('handlebars/runtime') as HandlebarsModule).create();
+    registerHelpers(hb);
+    names = [...BOOTSTRAP_TEMPLATE_NAMES];
+    for (const name of names) {
+      let fn: Compiled;
+      try {
+        fn = hb.template(BOOTSTRAP_TEMPLATE_SPECS[name] as TemplateSpecification);
+      } catch (e) {
+        throw new BootstrapRenderError(
+          `precompiled template ${name} (Handlebars ${BOOTSTRAP_TEMPLATES_HANDLEBARS_VERSION}): ${(e as Error).message}; run \`npm run gen:bootstrap\``,
+        );
+      }
+      compiled.set(name, fn);
+      hb.registerPartial(name, fn);
     }
-    compiled.set(name, fn);
-    hb.registerPartial(name, fn);
+  } else {
+    const hb = (requireCjs('handlebars') as HandlebarsModule).create();
+    registerHelpers(hb);
+    const root = templatesDir();
+    names = listTemplates(root);
+    for (const name of names) {
+      const text = readFileSync(join(root, `${name}.hbs`), 'utf8');
+      let fn: Compiled;
+      try {
+        fn = hb.compile(text, { ...TEMPLATE_COMPILE_OPTIONS });
+      } catch (e) {
+        throw new BootstrapRenderError(`template ${name}: ${(e as Error).message}`);
+      }
+      compiled.set(name, fn);
+      hb.registerPartial(name, fn);
+    }
   }
-  environment = { hb, compiled, names };
+  environment = { source, compiled, names, memo: new Map() };
   return environment;
 }
 
@@ -163,21 +205,34 @@ export function templateNames(): string[] {
 
 /**
  * Renders the template `name` (a path under the templates directory, `.hbs` optional) with
- * `context`. Compiled once per process, strict: a field the template uses and the context lacks is
- * an error naming the template and the field.
+ * `context`. Strict: a field the template uses and the context lacks is an error naming the template
+ * and the field. Templates are precompiled at build time (`npm run gen:bootstrap`); a context of plain
+ * data is rendered once per process and its text reused (templates and helpers are pure).
  */
 export function renderTemplate(name: string, context: object): string {
   const key = name.replace(/\.hbs$/, '');
-  const { compiled, names } = env();
+  const { compiled, names, memo } = env();
   const fn = compiled.get(key);
   if (!fn) {
-    throw new BootstrapRenderError(`no bootstrap template named ${JSON.stringify(name)}; known: ${[...names].join(', ')}`);
+    throw new BootstrapRenderError(`no bootstrap template named ${JSON.stringify(name)}; known: ${names.join(', ')}`);
   }
+  const ctxKey = contextKey(context);
+  const memoKey = ctxKey === undefined ? undefined : `${key}\0${ctxKey}`;
+  if (memoKey !== undefined) {
+    const hit = memo.get(memoKey);
+    if (hit !== undefined) return hit;
+  }
+  let text: string;
   try {
-    return fn(context);
+    text = fn(context);
   } catch (e) {
     throw new BootstrapRenderError(`template ${key}: ${(e as Error).message}`);
   }
+  if (memoKey !== undefined) {
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(memoKey, text);
+  }
+  return text;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,17 +296,28 @@ function stringOf(helper: string, value: unknown): string {
 
 /**
  * gzip (fixed header: no file name, mtime 0, so the output depends only on the input) then base64,
- * for cloud-init's `write_files` `encoding: gz+b64`. Never use it on text that holds a placeholder:
+ * for cloud-init's `write_files` `encoding: gz+b64`; computed once per distinct text per process. Never use it on text that holds a placeholder:
  * Heat could not substitute inside it.
  */
 export function gzipBase64(text: string): string {
+  const cached = gzipMemo.get(text);
+  if (cached !== undefined) return cached;
   const found = findPlaceholders(text);
   if (found.length > 0) {
     throw new BootstrapRenderError(`cannot compress text that holds deploy-time placeholders (${found.join(', ')}): Heat's str_replace could not reach them`);
   }
   // Node's gzip writes mtime 0 and no name; level fixed so output is stable across runs.
-  return gzipSync(Buffer.from(text, 'utf8'), { level: 9 }).toString('base64');
+  const b64 = gzipSync(Buffer.from(text, 'utf8'), { level: 9 }).toString('base64');
+  if (gzipMemo.size >= MEMO_LIMIT) gzipMemo.clear();
+  gzipMemo.set(text, b64);
+  return b64;
 }
+
+/**
+ * Compressed texts by content: every worker group and master carries the same libraries and manifests, and
+ * the output depends only on the text.
+ */
+const gzipMemo = new Map<string, string>();
 
 /**
  * Builds a MIME multipart/mixed user-data the way `cloud-init devel make-mime` does, with a
