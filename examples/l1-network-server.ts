@@ -12,7 +12,7 @@ import {
   OsNeutronSecurityGroup,
   OsNeutronSubnet,
   OsNovaServer,
-} from '../src/heat/generated/index.generated.js';
+} from '../src/heat/index.js';
 
 export default function (): App {
   const app = new App();

@@ -7,7 +7,7 @@ import { HeatStack } from '../core/stack.js';
 import type { Input } from '../core/tokens.js';
 import { resolveCloudProvider, type CloudProviderConfig, type CloudProviderMonitor, type ResolvedCloudProvider } from '../bootstrap/addons.js';
 import { placeholder } from '../bootstrap/render.js';
-import type { OsNeutronSecurityGroup } from '../heat/generated/index.generated.js';
+import type { OsNeutronSecurityGroup } from '../heat/generated/neutron.generated.js';
 import type { ClusterNetwork } from './cluster-network.js';
 import type { ClusterSecurityGroups } from './cluster-security-groups.js';
 import { wrap } from './etcd-cluster.js';

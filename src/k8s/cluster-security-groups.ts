@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { HotError, describeValue } from '../core/errors.js';
 import { Fn } from '../core/intrinsics.js';
 import type { IResolvable, Input } from '../core/tokens.js';
-import { OsNeutronSecurityGroup, OsNeutronSecurityGroupRule } from '../heat/generated/index.generated.js';
+import { OsNeutronSecurityGroup, OsNeutronSecurityGroupRule } from '../heat/generated/neutron.generated.js';
 
 /** The node roles that get a security group of their own. */
 export type NodeRole = 'etcd' | 'master' | 'worker';

@@ -5,7 +5,7 @@ import { HeatOutput } from '../core/output.js';
 import { HeatParameter } from '../core/parameter.js';
 import { HeatStack } from '../core/stack.js';
 import type { IResolvable, Input } from '../core/tokens.js';
-import type { OsNeutronSecurityGroup } from '../heat/generated/index.generated.js';
+import type { OsNeutronSecurityGroup } from '../heat/generated/neutron.generated.js';
 import type { ClusterNetwork } from './cluster-network.js';
 import type { ClusterSecurityGroups } from './cluster-security-groups.js';
 import { LoadBalancer, OCTAVIA_PROVIDERS, type LoadBalancerFloatingIp, type OctaviaProvider } from './load-balancer.js';

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { HotError, describeValue } from '../core/errors.js';
 import type { Input } from '../core/tokens.js';
-import { OsOctaviaListener } from '../heat/generated/index.generated.js';
+import { OsOctaviaListener } from '../heat/generated/octavia.generated.js';
 import type { OctaviaProvider } from './load-balancer.js';
 import { LoadBalancerPool, type LoadBalancerPoolProps } from './load-balancer-pool.js';
 import { checkInt, checkOneOf } from './private/names.js';

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { HotError, describeValue } from '../core/errors.js';
 import type { IResolvable, Input } from '../core/tokens.js';
-import { OsOctaviaHealthMonitor, OsOctaviaPool, OsOctaviaPoolMember } from '../heat/generated/index.generated.js';
+import { OsOctaviaHealthMonitor, OsOctaviaPool, OsOctaviaPoolMember } from '../heat/generated/octavia.generated.js';
 import type { OctaviaProvider } from './load-balancer.js';
 import { checkInt, checkOneOf } from './private/names.js';
 

@@ -2,7 +2,8 @@ import { Construct } from 'constructs';
 import { HotError, describeValue } from '../core/errors.js';
 import type { HeatResource } from '../core/resource.js';
 import type { IResolvable, Input } from '../core/tokens.js';
-import { OsNeutronFloatingIP, OsNeutronFloatingIPAssociation, OsOctaviaLoadBalancer } from '../heat/generated/index.generated.js';
+import { OsNeutronFloatingIP, OsNeutronFloatingIPAssociation } from '../heat/generated/neutron.generated.js';
+import { OsOctaviaLoadBalancer } from '../heat/generated/octavia.generated.js';
 import { LoadBalancerListener, type LoadBalancerListenerProps } from './load-balancer-listener.js';
 import { checkOneOf } from './private/names.js';
 

@@ -5,16 +5,11 @@ import type { HeatParameter, HeatParameterProps } from '../core/parameter.js';
 import type { DeletionPolicy } from '../core/resource.js';
 import { Lazy, type IResolvable, type Input } from '../core/tokens.js';
 import type { RenderedUserData } from '../bootstrap/render.js';
-import {
-  OsCinderVolume,
-  OsCinderVolumeAttachment,
-  OsHeatWaitCondition,
-  OsHeatWaitConditionHandle,
-  OsNeutronPort,
-  OsNovaServer,
-  OsNovaServerGroup,
-  OsOctaviaPoolMember,
-} from '../heat/generated/index.generated.js';
+import { OsCinderVolume, OsCinderVolumeAttachment } from '../heat/generated/cinder.generated.js';
+import { OsHeatWaitCondition, OsHeatWaitConditionHandle } from '../heat/generated/heat.generated.js';
+import { OsNeutronPort } from '../heat/generated/neutron.generated.js';
+import { OsNovaServer, OsNovaServerGroup } from '../heat/generated/nova.generated.js';
+import { OsOctaviaPoolMember } from '../heat/generated/octavia.generated.js';
 import type { NodeRole } from './cluster-security-groups.js';
 import type { LoadBalancerPool } from './load-balancer-pool.js';
 import { checkInt, checkOneOf } from './private/names.js';

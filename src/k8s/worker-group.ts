@@ -4,7 +4,7 @@ import { HeatParameter } from '../core/parameter.js';
 import type { Input } from '../core/tokens.js';
 import { DEFAULT_KUBE_NODE_BOUNDS, checkNodeLabels, type KubeNodeContext } from '../bootstrap/kubeadm.js';
 import { renderWorkerUserData } from '../bootstrap/worker.js';
-import type { OsNeutronSecurityGroup } from '../heat/generated/index.generated.js';
+import type { OsNeutronSecurityGroup } from '../heat/generated/neutron.generated.js';
 import type { ClusterNetwork } from './cluster-network.js';
 import type { ClusterSecurityGroups } from './cluster-security-groups.js';
 import { SERVER_BOOT_ALLOWANCE_SEC, wrap } from './etcd-cluster.js';

@@ -12,7 +12,7 @@ import { HeatOutput } from '../../core/output.js';
 import { HeatParameter, type HeatParameterProps } from '../../core/parameter.js';
 import { HeatStack } from '../../core/stack.js';
 import { Lazy, type IResolvable, type Input } from '../../core/tokens.js';
-import { OsHeatResourceGroup } from '../../heat/generated/index.generated.js';
+import { OsHeatResourceGroup } from '../../heat/generated/heat.generated.js';
 
 export interface TemplateGroupProps {
   /** Number of members: a number or a `get_param` of a number parameter. */
