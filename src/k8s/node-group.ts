@@ -84,7 +84,11 @@ export interface NodeGroupProps {
   readonly dataVolume?: DataVolume;
   /** Seconds the member's WaitCondition waits for its node's signal. */
   readonly waitTimeoutSec: number;
-  /** What to do with the server when its user-data changes on update. @default 'REPLACE' */
+  /**
+   * What to do with the server when its user-data changes on a stack update. IGNORE keeps running nodes (a new
+   * hotk8s release or a rotated token reaches only nodes created afterwards); REPLACE rebuilds every node.
+   * @default 'IGNORE'
+   */
   readonly userDataUpdatePolicy?: 'REPLACE' | 'IGNORE';
   /** The node's user-data, written in the member template's terms. */
   readonly userData: (m: MemberContext) => NodeUserData;
@@ -207,7 +211,7 @@ export class NodeGroup extends Construct {
       networks: [{ port: Fn.getParam(portIdsParam, index) }],
       userDataFormat: 'RAW',
       userData: Fn.strReplace(ud.rendered.text, sortedValues(ud.values)) as unknown as string,
-      userDataUpdatePolicy: props.userDataUpdatePolicy,
+      userDataUpdatePolicy: props.userDataUpdatePolicy ?? 'IGNORE',
       metadata: { 'hotk8s-role': props.role },
     });
     if (props.bootVolume?.volumeType !== undefined) {

@@ -50,10 +50,10 @@ describe('WorkerGroup', () => {
     expect(g.countParameter.props.value).toBe(3);
   });
 
-  it('every worker: RAW user-data, REPLACE on user-data change (default), own TOKEN_SIGNAL wait condition, worker role', () => {
+  it('every worker: RAW user-data, IGNORE on user-data change (running workers are kept on update), own TOKEN_SIGNAL wait condition, worker role', () => {
     const { stack, cluster: c } = cluster();
     const t = HotTemplate.fromStack(member(stack, 'workers-default-workers-nodes'));
-    t.hasResourceProperties('OS::Nova::Server', { user_data_format: 'RAW', user_data_update_policy: Match.absent(), metadata: { 'hotk8s-role': 'worker' }, availability_zone: Match.absent() });
+    t.hasResourceProperties('OS::Nova::Server', { user_data_format: 'RAW', user_data_update_policy: 'IGNORE', metadata: { 'hotk8s-role': 'worker' }, availability_zone: Match.absent() });
     t.hasResourceProperties('OS::Heat::WaitCondition', { handle: { get_resource: 'WaitHandle' }, count: 1, timeout: c.workerGroups[0]!.nodes.waitTimeoutSec });
     t.hasResourceProperties('OS::Heat::WaitConditionHandle', { signal_transport: 'TOKEN_SIGNAL' });
   });
