@@ -3,9 +3,12 @@
  * the client certificates that carry no address. Kept in the state directory and reused on every
  * re-synth; never rotated by accident.
  *
- * Library: @peculiar/x509 on Node's WebCrypto. node:crypto can make keys but cannot issue X.509
- * certificates; @peculiar/x509 is maintained, pure TypeScript over WebCrypto (no native code, no
- * openssl subprocess) and issues ECDSA P-256 certificates in milliseconds.
+ * Libraries: node:crypto loads and checks what is on disk (X509Certificate: key match, CA flag,
+ * signatures, validity), so a re-synth loads nothing else. Only creating a certificate needs
+ * @peculiar/x509 (node:crypto can make keys but cannot issue X.509 certificates), loaded on first
+ * use with `import()`: it is maintained, pure TypeScript over WebCrypto (no native code, no openssl
+ * subprocess) and issues ECDSA P-256 certificates in milliseconds, but it and its reflect-metadata
+ * polyfill cost ~150 ms to load.
  *
  * Algorithms: ECDSA P-256 everywhere. Every consumer accepts it: kubeadm loads EC CA keys for the
  * cluster, etcd and front-proxy CAs; etcd and Go's TLS take EC client certificates; kube-apiserver
@@ -14,15 +17,12 @@
  * generates exactly that when `encryptionAlgorithm: ECDSA-P256` is set, so it loads an EC `sa.key`.
  * Masters should set `encryptionAlgorithm: ECDSA-P256` so the leaves kubeadm makes match.
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
-import { createHash, createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadX509 } from './private/x509.js';
 
 type CryptoKey = webcrypto.CryptoKey;
-// The library's types name DOM's Crypto; Node's webcrypto implements it.
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 /** Thrown when PKI material cannot be created, loaded or trusted; names the file and the rule. */
 export class PkiError extends Error {
@@ -119,7 +119,7 @@ export async function loadOrCreateClusterPki(stateDir: string, clusterName: stri
     const [crt, key] = PKI_FILES[item];
     const got = readPair(dir, crt, key);
     if (got) return validateCa(dir, crt, key, got.cert, got.key);
-    const made = await makeCa(cn, now, caDays);
+    const made = await makeCa(cn, now, caDays, join(dir, key));
     writePrivate(dir, key, made.keyPem);
     writePrivate(dir, crt, made.certPem);
     created.push(item);
@@ -140,7 +140,7 @@ export async function loadOrCreateClusterPki(stateDir: string, clusterName: stri
       else if (left < 30 * DAY_MS) warnings.push(`${join(dir, crt)} expires on ${loaded.notAfter.toISOString()} (in ${Math.floor(left / DAY_MS)} days)`);
       return loaded;
     }
-    const made = await makeClientCert(subject, issuer, now, clientDays);
+    const made = await makeClientCert(subject, issuer, now, clientDays, join(dir, key));
     writePrivate(dir, key, made.keyPem);
     writePrivate(dir, crt, made.certPem);
     created.push(item);
@@ -164,6 +164,7 @@ export async function loadOrCreateClusterPki(stateDir: string, clusterName: stri
     }
     serviceAccount = { privateKeyPem: saPair.key, publicKeyPem: saPair.cert };
   } else {
+    const x509 = await loadX509();
     const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
     const privateKeyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
     const publicKeyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('spki', keys.publicKey), 'PUBLIC KEY');
@@ -214,9 +215,11 @@ export function discoveryHashOf(caCertPem: string): string {
 // ---------------------------------------------------------------------------------------------
 
 interface Loaded extends CertAndKey {
-  readonly cert: x509.X509Certificate;
-  /** Present for CAs (they sign); client keys are not imported. */
-  readonly privateKey: CryptoKey | undefined;
+  readonly cert: NodeX509;
+  /** Where the key came from, for messages; a CA's key is imported for signing only when a certificate must be issued. */
+  readonly keyFile: string;
+  /** Set when the key was made in this run (already a WebCrypto key). */
+  readonly signingKey: CryptoKey | undefined;
 }
 
 function pub(l: Loaded): CertAndKey {
@@ -228,7 +231,8 @@ function positive(what: string, n: number): number {
   return n;
 }
 
-async function makeCa(cn: string, now: Date, days: number): Promise<Loaded> {
+async function makeCa(cn: string, now: Date, days: number, keyFile: string): Promise<Loaded> {
+  const x509 = await loadX509();
   const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -243,37 +247,53 @@ async function makeCa(cn: string, now: Date, days: number): Promise<Loaded> {
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return loaded(cert, keys.privateKey, await exportPkcs8(keys.privateKey));
+  return issued(cert.toString('pem'), keys.privateKey, await exportPkcs8(keys.privateKey), keyFile);
 }
 
-async function makeClientCert(subject: string, issuer: Loaded, now: Date, days: number): Promise<Loaded> {
-  if (!issuer.privateKey) throw new PkiError(`internal: issuer ${issuer.cert.subject} has no signing key`);
+async function makeClientCert(subject: string, issuer: Loaded, now: Date, days: number, keyFile: string): Promise<Loaded> {
+  const x509 = await loadX509();
+  const signingKey = issuer.signingKey ?? (await importSigningKey(issuer));
+  // The issuer as the library sees it: its subject name and public key go into the new certificate.
+  const issuerCert = new x509.X509Certificate(issuer.certPem);
   const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject,
-    issuer: issuer.cert.subject,
+    issuer: issuerCert.subject,
     notBefore: new Date(now.getTime() - 5 * 60_000),
     notAfter: new Date(Math.min(now.getTime() + days * DAY_MS, issuer.notAfter.getTime())),
     signingAlgorithm: SIGN,
     publicKey: keys.publicKey,
-    signingKey: issuer.privateKey,
+    signingKey,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-      await x509.AuthorityKeyIdentifierExtension.create(issuer.cert.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(issuerCert.publicKey),
     ],
   });
-  return loaded(cert, keys.privateKey, await exportPkcs8(keys.privateKey));
+  return issued(cert.toString('pem'), undefined, await exportPkcs8(keys.privateKey), keyFile);
 }
 
-function loaded(cert: x509.X509Certificate, privateKey: CryptoKey | undefined, keyPem: string): Loaded {
-  return { cert, privateKey, keyPem, certPem: cert.toString('pem') + '\n', notAfter: cert.notAfter };
+/** A certificate made in this run, in the PEM form a re-synth reads back (Node's: 64-column base64, trailing newline). */
+function issued(pem: string, signingKey: CryptoKey | undefined, keyPem: string, keyFile: string): Loaded {
+  const cert = new NodeX509(pem);
+  return { cert, signingKey, keyFile, keyPem, certPem: cert.toString(), notAfter: notAfterOf('', cert) };
 }
 
 async function exportPkcs8(key: CryptoKey): Promise<string> {
-  return `${x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY')}\n`;
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
+  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }).toString();
+}
+
+/** The CA's key as a WebCrypto signing key (checked to be ECDSA P-256 when the CA was loaded). */
+async function importSigningKey(ca: Loaded): Promise<CryptoKey> {
+  const der = createPrivateKey(ca.keyPem).export({ type: 'pkcs8', format: 'der' });
+  try {
+    return await webcrypto.subtle.importKey('pkcs8', der, EC, true, ['sign']);
+  } catch (e) {
+    throw new PkiError(`${ca.keyFile} must be an ECDSA P-256 key: ${(e as Error).message}`);
+  }
 }
 
 /** A positive 128-bit serial (high bit clear, so DER needs no sign byte). */
@@ -298,53 +318,62 @@ function readPair(dir: string, crt: string, key: string): { cert: string; key: s
   return { cert: readFileSync(join(dir, crt), 'utf8'), key: readFileSync(join(dir, key), 'utf8') };
 }
 
-function parseCert(dir: string, file: string, pem: string): x509.X509Certificate {
+function parseCert(dir: string, file: string, pem: string): NodeX509 {
   try {
-    return new x509.X509Certificate(pem);
+    return new NodeX509(pem);
   } catch (e) {
     throw new PkiError(`${join(dir, file)} is not a PEM certificate: ${(e as Error).message}`);
   }
 }
 
+function privateKeyOf(dir: string, file: string, keyPem: string): KeyObject {
+  try {
+    return createPrivateKey(keyPem);
+  } catch (e) {
+    throw new PkiError(`${join(dir, file)} is not a PEM private key: ${(e as Error).message}`);
+  }
+}
+
 function publicPemOf(dir: string, file: string, keyPem: string): string {
-  try {
-    return createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'pem' }).toString();
-  } catch (e) {
-    throw new PkiError(`${join(dir, file)} is not a PEM private key: ${(e as Error).message}`);
-  }
+  return createPublicKey(privateKeyOf(dir, file, keyPem)).export({ type: 'spki', format: 'pem' }).toString();
 }
 
-function spkiDerOfKey(dir: string, file: string, keyPem: string): Buffer {
-  try {
-    return createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' });
-  } catch (e) {
-    throw new PkiError(`${join(dir, file)} is not a PEM private key: ${(e as Error).message}`);
-  }
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** OpenSSL's printed time, as Node's `validTo` gives it: `Nov 27 09:21:21 2027 GMT` (day space-padded, optional fraction). */
+const OPENSSL_TIME = /^([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d+)? (\d{4}) GMT$/;
+
+/** The certificate's notAfter (whole seconds, as X.509 stores it). */
+function notAfterOf(file: string, cert: NodeX509): Date {
+  const m = OPENSSL_TIME.exec(cert.validTo);
+  const month = m ? MONTHS.indexOf(m[1] as string) : -1;
+  if (!m || month < 0) throw new PkiError(`${file || 'certificate'}: cannot read its expiry (notAfter) ${JSON.stringify(cert.validTo)}`);
+  return new Date(Date.UTC(Number(m[6]), month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5])));
 }
 
-async function importKey(dir: string, file: string, keyPem: string): Promise<CryptoKey> {
-  const der = createPrivateKey(keyPem).export({ type: 'pkcs8', format: 'der' });
-  try {
-    return await webcrypto.subtle.importKey('pkcs8', der, EC, true, ['sign']);
-  } catch (e) {
-    throw new PkiError(`${join(dir, file)} must be an ECDSA P-256 key: ${(e as Error).message}`);
-  }
-}
-
-function checkMatch(dir: string, crt: string, key: string, cert: x509.X509Certificate, keyPem: string): void {
-  const fromKey = spkiDerOfKey(dir, key, keyPem);
-  if (!Buffer.from(cert.publicKey.rawData).equals(fromKey)) {
+function checkMatch(dir: string, crt: string, key: string, cert: NodeX509, keyPem: string): KeyObject {
+  const privateKey = privateKeyOf(dir, key, keyPem);
+  const fromKey = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+  if (!cert.publicKey.export({ type: 'spki', format: 'der' }).equals(fromKey)) {
     throw new PkiError(`${join(dir, crt)} does not match ${join(dir, key)}: the certificate's public key is not the key's (was one of them replaced?)`);
   }
+  return privateKey;
 }
 
-async function validateCa(dir: string, crt: string, key: string, certPem: string, keyPem: string): Promise<Loaded> {
+function validateCa(dir: string, crt: string, key: string, certPem: string, keyPem: string): Loaded {
   const cert = parseCert(dir, crt, certPem);
-  checkMatch(dir, crt, key, cert, keyPem);
-  const bc = cert.getExtension(x509.BasicConstraintsExtension);
-  if (!bc?.ca) throw new PkiError(`${join(dir, crt)} is not a CA certificate (basicConstraints CA:TRUE missing)`);
-  if (!(await cert.isSelfSigned())) throw new PkiError(`${join(dir, crt)} is not self-signed; a cluster CA must be a root`);
-  return loaded(cert, await importKey(dir, key, keyPem), keyPem);
+  const privateKey = checkMatch(dir, crt, key, cert, keyPem);
+  // Node's `ca` is OpenSSL's X509_check_ca() == 1: basicConstraints CA:TRUE (and keyCertSign if keyUsage is present).
+  if (!cert.ca) throw new PkiError(`${join(dir, crt)} is not a CA certificate (basicConstraints CA:TRUE missing)`);
+  if (cert.subject !== cert.issuer || !cert.verify(cert.publicKey)) {
+    throw new PkiError(`${join(dir, crt)} is not self-signed; a cluster CA must be a root`);
+  }
+  const details = privateKey.asymmetricKeyDetails;
+  if (privateKey.asymmetricKeyType !== 'ec' || details?.namedCurve !== 'prime256v1') {
+    const got = privateKey.asymmetricKeyType === 'ec' ? `EC on curve ${details?.namedCurve ?? 'unknown'}` : `${privateKey.asymmetricKeyType ?? 'unknown'} key`;
+    throw new PkiError(`${join(dir, key)} must be an ECDSA P-256 key: got ${got}`);
+  }
+  // Re-encoded, as a freshly issued CA is: the PEM that reaches the nodes is the same whatever wrapping the file has.
+  return { cert, signingKey: undefined, keyFile: join(dir, key), keyPem, certPem: cert.toString(), notAfter: notAfterOf(join(dir, crt), cert) };
 }
 
 function validateLeaf(
@@ -358,11 +387,10 @@ function validateLeaf(
 ): Loaded {
   const cert = parseCert(dir, crt, certPem);
   checkMatch(dir, crt, key, cert, keyPem);
-  const nodeCert = new NodeX509(certPem);
-  if (!nodeCert.verify(new NodeX509(issuer.certPem).publicKey)) {
+  if (!cert.verify(issuer.cert.publicKey)) {
     throw new PkiError(`${join(dir, crt)} was not signed by ${join(dir, issuerFile)} (was the CA replaced?)`);
   }
-  return { cert, privateKey: undefined, keyPem, certPem, notAfter: cert.notAfter };
+  return { cert, signingKey: undefined, keyFile: join(dir, key), keyPem, certPem, notAfter: notAfterOf(join(dir, crt), cert) };
 }
 
 function ensurePrivateDir(dir: string): void {

@@ -1,0 +1,27 @@
+/**
+ * @peculiar/x509, loaded on first use. Only issuing certificates needs it; loading and checking what the state
+ * directory holds is done with node:crypto, so a re-synth never pays for this library and the reflect-metadata
+ * polyfill its dependency tsyringe requires (together ~150 ms of module loading).
+ */
+import { webcrypto } from 'node:crypto';
+import type * as X509 from '@peculiar/x509';
+
+let loading: Promise<typeof X509> | undefined;
+
+/** The library, with Node's WebCrypto as its provider. */
+export function loadX509(): Promise<typeof X509> {
+  loading ??= (async () => {
+    // tsyringe (a dependency of @peculiar/x509) throws at load unless the Reflect metadata polyfill is present.
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    // The library's types name DOM's Crypto; Node's webcrypto implements it.
+    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+    return x509;
+  })();
+  return loading;
+}
+
+/** Whether {@link loadX509} has been called in this process (for the test that a re-synth never loads it). */
+export function x509Requested(): boolean {
+  return loading !== undefined;
+}
