@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import type Handlebars from 'handlebars';
-import { contextKey, TEMPLATE_COMPILE_OPTIONS, templateSource, type TemplateSource } from './private/templates.js';
+import { MEMO_LIMIT, memoized, TEMPLATE_COMPILE_OPTIONS, templateSource, type TemplateSource } from './private/templates.js';
 import { BOOTSTRAP_TEMPLATE_NAMES, BOOTSTRAP_TEMPLATE_SPECS, BOOTSTRAP_TEMPLATES_HANDLEBARS_VERSION } from './templates.generated.js';
 
 /** Thrown for every rendering problem; the message names the template or part and the rule. */
@@ -125,15 +125,10 @@ type Compiled = Handlebars.TemplateDelegate;
 
 const requireCjs = createRequire(import.meta.url);
 
-/** Rendered texts kept per environment; beyond this many the cache starts over (a bound for long-lived processes). */
-const MEMO_LIMIT = 512;
-
 interface TemplateEnvironment {
   readonly source: TemplateSource;
   readonly compiled: ReadonlyMap<string, Compiled>;
   readonly names: readonly string[];
-  /** Rendered text by template name and {@link contextKey}; contexts that are not plain data are never cached. */
-  readonly memo: Map<string, string>;
 }
 
 let environment: TemplateEnvironment | undefined;
@@ -194,7 +189,7 @@ function env(): TemplateEnvironment {
       hb.registerPartial(name, fn);
     }
   }
-  environment = { source, compiled, names, memo: new Map() };
+  environment = { source, compiled, names };
   return environment;
 }
 
@@ -211,28 +206,18 @@ export function templateNames(): string[] {
  */
 export function renderTemplate(name: string, context: object): string {
   const key = name.replace(/\.hbs$/, '');
-  const { compiled, names, memo } = env();
+  const { compiled, names } = env();
   const fn = compiled.get(key);
   if (!fn) {
     throw new BootstrapRenderError(`no bootstrap template named ${JSON.stringify(name)}; known: ${names.join(', ')}`);
   }
-  const ctxKey = contextKey(context);
-  const memoKey = ctxKey === undefined ? undefined : `${key}\0${ctxKey}`;
-  if (memoKey !== undefined) {
-    const hit = memo.get(memoKey);
-    if (hit !== undefined) return hit;
-  }
-  let text: string;
-  try {
-    text = fn(context);
-  } catch (e) {
-    throw new BootstrapRenderError(`template ${key}: ${(e as Error).message}`);
-  }
-  if (memoKey !== undefined) {
-    if (memo.size >= MEMO_LIMIT) memo.clear();
-    memo.set(memoKey, text);
-  }
-  return text;
+  return memoized(`template ${key}`, context, () => {
+    try {
+      return fn(context);
+    } catch (e) {
+      throw new BootstrapRenderError(`template ${key}: ${(e as Error).message}`);
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import {
   type ResolvedKubeNode,
   type WriteFile,
 } from './kubeadm.js';
+import { memoized } from './private/templates.js';
 
 /** Synth-time settings of one worker group's user-data (deploy-time values: see {@link WORKER_PLACEHOLDERS}). */
 export interface WorkerUserDataContext extends KubeNodeContext {
@@ -77,8 +78,19 @@ export function workerFiles(w: ResolvedWorker): WriteFile[] {
   ];
 }
 
-/** Renders one worker group's user-data (shared by every member of the group). */
+/**
+ * Renders one worker group's user-data (shared by every member of the group). Groups with the same settings get
+ * the same (frozen) result, rendered once per process.
+ */
 export function renderWorkerUserData(ctx: WorkerUserDataContext): RenderedUserData {
+  return memoized('worker user-data', ctx, () => {
+    const rendered = renderWorker(ctx);
+    Object.freeze(rendered.placeholders);
+    return Object.freeze(rendered);
+  });
+}
+
+function renderWorker(ctx: WorkerUserDataContext): RenderedUserData {
   const w = resolveWorker(ctx);
   const common = commonTemplateFields(commonContext('worker', w.node.podCidr));
   const cloudConfig = renderNodeCloudConfig('worker', distroPackages(w.node), workerFiles(w), common);

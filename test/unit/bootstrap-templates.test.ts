@@ -268,6 +268,19 @@ describe('render cache', () => {
     expect(renderTemplate('kube/containerd-config.toml', { pauseImage: 'registry.k8s.io/pause:3.10' })).toBe(a);
   });
 
+  it('renders a worker group once per distinct settings, sharing a frozen result', () => {
+    const a = renderWorkerUserData({ ...kube, labels: { 'example.org/pool': 'a' } });
+    const again = renderWorkerUserData({ ...kube, labels: { 'example.org/pool': 'a' } });
+    const b = renderWorkerUserData({ ...kube, labels: { 'example.org/pool': 'b' } });
+    expect(again).toBe(a);
+    expect(Object.isFrozen(a) && Object.isFrozen(a.placeholders)).toBe(true);
+    expect(b.text).not.toBe(a.text);
+    expect(b.text.replaceAll('example.org/pool=b', 'example.org/pool=a')).not.toBe(a.text); // the multipart boundary follows the content
+    expect(() => renderWorkerUserData({ ...kube, labels: { 'example.org/pool': 'a' }, podCidr: '10.244.1.0/16' })).toThrow(
+      /podCidr has host bits set/,
+    );
+  });
+
   it('keys distinguish what Handlebars distinguishes', () => {
     const distinct = [
       { a: 0 },

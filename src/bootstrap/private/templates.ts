@@ -35,6 +35,28 @@ export function withTemplateSource<T>(source: TemplateSource, fn: () => T): T {
   }
 }
 
+/** Results kept per template source; beyond this many a cache starts over (a bound for long-lived processes). */
+export const MEMO_LIMIT = 512;
+
+const memos: Record<TemplateSource, Map<string, unknown>> = { precompiled: new Map(), sources: new Map() };
+
+/**
+ * `make()`, computed once per process for each `scope` and context value ({@link contextKey}) and template source;
+ * a context that is not plain data is never cached. `make` must be a pure function of the context (templates and
+ * helpers are). Errors are not cached. Cached objects are shared: return frozen ones.
+ */
+export function memoized<T>(scope: string, context: object, make: () => T): T {
+  const key = contextKey(context);
+  if (key === undefined) return make();
+  const memo = memos[current];
+  const full = `${scope}\0${key}`;
+  if (memo.has(full)) return memo.get(full) as T;
+  const value = make();
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(full, value);
+  return value;
+}
+
 const MAX_KEY_DEPTH = 32;
 
 /**
