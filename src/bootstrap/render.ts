@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import type Handlebars from 'handlebars';
-import { MEMO_LIMIT, memoized, TEMPLATE_COMPILE_OPTIONS, templateSource, type TemplateSource } from './private/templates.js';
+import { BoundedMemo, memoized, TEMPLATE_COMPILE_OPTIONS, templateSource, type TemplateSource } from './private/templates.js';
 import { BOOTSTRAP_TEMPLATE_NAMES, BOOTSTRAP_TEMPLATE_SPECS, BOOTSTRAP_TEMPLATES_HANDLEBARS_VERSION } from './templates.generated.js';
 
 /** Thrown for every rendering problem; the message names the template or part and the rule. */
@@ -293,7 +293,6 @@ export function gzipBase64(text: string): string {
   }
   // Node's gzip writes mtime 0 and no name; level fixed so output is stable across runs.
   const b64 = gzipSync(Buffer.from(text, 'utf8'), { level: 9 }).toString('base64');
-  if (gzipMemo.size >= MEMO_LIMIT) gzipMemo.clear();
   gzipMemo.set(text, b64);
   return b64;
 }
@@ -302,7 +301,7 @@ export function gzipBase64(text: string): string {
  * Compressed texts by content: every worker group and master carries the same libraries and manifests, and
  * the output depends only on the text.
  */
-const gzipMemo = new Map<string, string>();
+const gzipMemo = new BoundedMemo<string>();
 
 /**
  * Builds a MIME multipart/mixed user-data the way `cloud-init devel make-mime` does, with a

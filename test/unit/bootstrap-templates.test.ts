@@ -15,7 +15,13 @@ import {
   resolveMaster,
   type MasterUserDataContext,
 } from '../../src/bootstrap/master.js';
-import { contextKey, TEMPLATE_COMPILE_OPTIONS, templateSource, withTemplateSource } from '../../src/bootstrap/private/templates.js';
+import {
+  BoundedMemo,
+  contextKey,
+  TEMPLATE_COMPILE_OPTIONS,
+  templateSource,
+  withTemplateSource,
+} from '../../src/bootstrap/private/templates.js';
 import { renderCommonLibrary, renderTemplate, templateNames } from '../../src/bootstrap/render.js';
 import { BOOTSTRAP_TEMPLATE_NAMES } from '../../src/bootstrap/templates.generated.js';
 import { renderWorkerUserData, type WorkerUserDataContext } from '../../src/bootstrap/worker.js';
@@ -279,6 +285,21 @@ describe('render cache', () => {
     expect(() => renderWorkerUserData({ ...kube, labels: { 'example.org/pool': 'a' }, podCidr: '10.244.1.0/16' })).toThrow(
       /podCidr has host bits set/,
     );
+  });
+
+  it('stays bounded: starts over beyond its entry count or character budget, never keeps an oversized text', () => {
+    const m = new BoundedMemo<string>(3, 100);
+    for (const k of ['a', 'b', 'c']) m.set(k, 'x');
+    expect(m.size).toBe(3);
+    m.set('d', 'x');
+    expect([m.size, m.get('a'), m.get('d')]).toEqual([1, undefined, 'x']);
+    m.set('e', 'y'.repeat(98)); // 2 + 99 characters > 100
+    expect([m.size, m.get('d'), m.has('e')]).toEqual([1, undefined, true]);
+    m.set('f', 'z'.repeat(100));
+    expect([m.has('f'), m.has('e')]).toEqual([false, true]);
+    const objects = new BoundedMemo<{ text: string }>(10, 50);
+    objects.set('k', { text: 'w'.repeat(60) });
+    expect(objects.has('k')).toBe(false);
   });
 
   it('keys distinguish what Handlebars distinguishes', () => {

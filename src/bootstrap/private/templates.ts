@@ -35,10 +35,47 @@ export function withTemplateSource<T>(source: TemplateSource, fn: () => T): T {
   }
 }
 
-/** Results kept per template source; beyond this many a cache starts over (a bound for long-lived processes). */
-export const MEMO_LIMIT = 512;
+/**
+ * A bounded cache of strings (or objects with a `text`), cleared when full: a bound for long-lived processes
+ * (watchers, test runners). A synth of one cluster keeps a few dozen entries, far below either limit.
+ */
+export class BoundedMemo<V> {
+  private readonly map = new Map<string, V>();
+  private chars = 0;
+  constructor(
+    /** At most this many entries. */
+    readonly maxEntries = 256,
+    /** At most this many characters of keys and texts together (~16 MiB of one-byte strings by default). */
+    readonly maxChars = 16 * 1024 * 1024,
+  ) {}
+  get size(): number {
+    return this.map.size;
+  }
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+  set(key: string, value: V): void {
+    const size = key.length + textLength(value);
+    if (size > this.maxChars) return;
+    if (this.map.size >= this.maxEntries || this.chars + size > this.maxChars) {
+      this.map.clear();
+      this.chars = 0;
+    }
+    this.map.set(key, value);
+    this.chars += size;
+  }
+}
 
-const memos: Record<TemplateSource, Map<string, unknown>> = { precompiled: new Map(), sources: new Map() };
+function textLength(value: unknown): number {
+  if (typeof value === 'string') return value.length;
+  const text = (value as { text?: unknown } | null)?.text;
+  return typeof text === 'string' ? text.length : 0;
+}
+
+const memos: Record<TemplateSource, BoundedMemo<unknown>> = { precompiled: new BoundedMemo(), sources: new BoundedMemo() };
 
 /**
  * `make()`, computed once per process for each `scope` and context value ({@link contextKey}) and template source;
@@ -52,7 +89,6 @@ export function memoized<T>(scope: string, context: object, make: () => T): T {
   const full = `${scope}\0${key}`;
   if (memo.has(full)) return memo.get(full) as T;
   const value = make();
-  if (memo.size >= MEMO_LIMIT) memo.clear();
   memo.set(full, value);
   return value;
 }
