@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HotTemplate, Match } from '../../src/assertions/index.js';
 import { App, ClusterNetwork, ClusterSecurityGroups, EtcdCluster, HeatStack, HotError, SERVER_BOOT_ALLOWANCE_SEC, type EtcdClusterProps } from '../../src/index.js';
 import { ClusterSecrets } from '../../src/k8s/private/secrets.js';
-import { cluster } from './k8s-helpers.js';
+import { cluster, failsWith } from './k8s-helpers.js';
 
 type Doc = Record<string, unknown>;
 type Res = { type: string; deletion_policy?: string; properties: Record<string, unknown> };
@@ -28,17 +28,6 @@ function etcd(props: Partial<EtcdClusterProps> = {}) {
   return { stack, etcd: e, nodes: member('etcd-members-nodes'), ports: member('etcd-members-ports') };
 }
 
-function failsWith(f: () => unknown, path: string, detail: RegExp): void {
-  let err: unknown;
-  try {
-    f();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'expected a HotError').toBeInstanceOf(HotError);
-  expect((err as HotError).message.startsWith(`${path}: `), (err as Error).message).toBe(true);
-  expect((err as HotError).detail).toMatch(detail);
-}
 
 const resources = (doc: Doc) => doc.resources as Record<string, Res>;
 const groupOf = (doc: Doc, prefix: string) => Object.entries(resources(doc)).find(([id]) => id.startsWith(prefix))!;

@@ -1,8 +1,8 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { HotTemplate, Match } from '../../src/assertions/index.js';
-import { App, ClusterSecurityGroups, FlannelNetwork, HeatStack, HotError, type FlannelNetworkProps } from '../../src/index.js';
-import { cluster } from './k8s-helpers.js';
+import { App, ClusterSecurityGroups, FlannelNetwork, HeatStack, type FlannelNetworkProps } from '../../src/index.js';
+import { cluster, failsWith } from './k8s-helpers.js';
 
 function flannel(props: FlannelNetworkProps = {}) {
   const stack = new HeatStack(new App(), 's');
@@ -19,17 +19,6 @@ function withGroups(props: Omit<FlannelNetworkProps, 'securityGroups'> = {}) {
   return { stack, flannel: f, added: Object.values(added).map((r) => r.properties as Record<string, unknown>) };
 }
 
-function failsWith(f: () => unknown, path: string, detail: RegExp): void {
-  let err: unknown;
-  try {
-    f();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'expected a HotError').toBeInstanceOf(HotError);
-  expect((err as HotError).message.startsWith(`${path}: `), (err as Error).message).toBe(true);
-  expect((err as HotError).detail).toMatch(detail);
-}
 
 /** A member template's user-data text with every gzip+base64 file expanded. */
 function expandedUserData(doc: Record<string, unknown>): string {

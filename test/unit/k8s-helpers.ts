@@ -1,4 +1,5 @@
-import { App, Cluster, HeatStack, type ClusterProps } from '../../src/index.js';
+import { expect } from 'vitest';
+import { App, Cluster, HeatStack, HotError, type ClusterProps } from '../../src/index.js';
 
 /** A root stack with one Cluster (site values filled so that nothing is required). */
 export function cluster(props: ClusterProps = {}, stackName = 'test'): { app: App; stack: HeatStack; cluster: Cluster } {
@@ -17,4 +18,22 @@ export function templates(stack: HeatStack): Map<string, Record<string, unknown>
   };
   visit(stack);
   return out;
+}
+
+/**
+ * Asserts that `f` throws our HotError for exactly this construct path, with a detail (rule and value received)
+ * matching `detail`.
+ */
+export function failsWith(f: () => unknown, path: string, detail: RegExp): void {
+  let err: unknown;
+  try {
+    f();
+  } catch (e) {
+    err = e;
+  }
+  expect(err, 'expected a HotError').toBeInstanceOf(HotError);
+  const h = err as HotError;
+  expect(h.constructPath).toBe(path);
+  expect(h.message.startsWith(`${path}: `), h.message).toBe(true);
+  expect(h.detail).toMatch(detail);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HotTemplate, Match } from '../../src/assertions/index.js';
-import { App, ClusterNetwork, HeatStack, HotError, type ClusterNetworkProps } from '../../src/index.js';
-import { cluster } from './k8s-helpers.js';
+import { App, ClusterNetwork, HeatStack, type ClusterNetworkProps } from '../../src/index.js';
+import { cluster, failsWith } from './k8s-helpers.js';
 
 /** A ClusterNetwork alone in a root stack `s` (construct path `s/Net`). */
 function network(props: Partial<ClusterNetworkProps> = {}): { stack: HeatStack; net: ClusterNetwork } {
@@ -11,19 +11,6 @@ function network(props: Partial<ClusterNetworkProps> = {}): { stack: HeatStack; 
 }
 
 /** Expect `f` to throw a HotError `<path>: <rule>` whose detail matches `detail`. */
-function failsWith(f: () => unknown, path: string, detail: RegExp): void {
-  let err: unknown;
-  try {
-    f();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'expected a HotError').toBeInstanceOf(HotError);
-  const h = err as HotError;
-  expect(h.constructPath).toBe(path);
-  expect(h.message.startsWith(`${path}: `), h.message).toBe(true);
-  expect(h.detail).toMatch(detail);
-}
 
 const ip = (s: string) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
 

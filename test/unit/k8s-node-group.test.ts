@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { HotTemplate, Match } from '../../src/assertions/index.js';
-import { App, HeatStack, HotError, LoadBalancer, NodeGroup, type NodeGroupProps } from '../../src/index.js';
+import { App, HeatStack, LoadBalancer, NodeGroup, type NodeGroupProps } from '../../src/index.js';
 import { userData } from '../../src/bootstrap/render.js';
-import { templates } from './k8s-helpers.js';
+import { templates, failsWith } from './k8s-helpers.js';
 
 type Doc = Record<string, unknown>;
 type Res = { type: string; deletion_policy?: string; properties: Record<string, unknown> };
@@ -30,17 +30,6 @@ function group(props: Partial<NodeGroupProps> = {}) {
   return { stack, group: g, nodes: () => member('nodes-nodes'), ports: () => member('nodes-ports') };
 }
 
-function failsWith(f: () => unknown, path: string, detail: RegExp): void {
-  let err: unknown;
-  try {
-    f();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'expected a HotError').toBeInstanceOf(HotError);
-  expect((err as HotError).message.startsWith(`${path}: `), (err as Error).message).toBe(true);
-  expect((err as HotError).detail).toMatch(detail);
-}
 
 const resources = (doc: Doc) => doc.resources as Record<string, Res>;
 const groupOf = (doc: Doc, prefix: string) => Object.entries(resources(doc)).find(([id]) => id.startsWith(prefix))!;

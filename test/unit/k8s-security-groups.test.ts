@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HotTemplate, Match } from '../../src/assertions/index.js';
-import { App, ClusterSecurityGroups, HeatStack, HotError, type ClusterSecurityGroupsProps } from '../../src/index.js';
-import { cluster } from './k8s-helpers.js';
+import { App, ClusterSecurityGroups, HeatStack, type ClusterSecurityGroupsProps } from '../../src/index.js';
+import { cluster, failsWith } from './k8s-helpers.js';
 
 type Res = { type: string; properties?: Record<string, unknown> };
 
@@ -66,17 +66,6 @@ function sgs(props: Partial<ClusterSecurityGroupsProps> = {}) {
   return { stack, sgs: g };
 }
 
-function failsWith(f: () => unknown, path: string, detail: RegExp): void {
-  let err: unknown;
-  try {
-    f();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'expected a HotError').toBeInstanceOf(HotError);
-  expect((err as HotError).message.startsWith(`${path}: `), (err as Error).message).toBe(true);
-  expect((err as HotError).detail).toMatch(detail);
-}
 
 describe('ClusterSecurityGroups', () => {
   it('creates one group per role, named by the prefix, and no SSH group without sshCidrs', () => {

@@ -1,23 +1,12 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { HotTemplate, Match } from '../../src/assertions/index.js';
-import { HotError, type HeatStack, type WorkerGroupOptions } from '../../src/index.js';
-import { cluster } from './k8s-helpers.js';
+import { type HeatStack, type WorkerGroupOptions } from '../../src/index.js';
+import { cluster, failsWith } from './k8s-helpers.js';
 
 type Doc = Record<string, unknown>;
 type Res = { type: string; properties: Record<string, unknown> };
 
-function failsWith(f: () => unknown, path: string, detail: RegExp): void {
-  let err: unknown;
-  try {
-    f();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, 'expected a HotError').toBeInstanceOf(HotError);
-  expect((err as HotError).message.startsWith(`${path}: `), (err as Error).message).toBe(true);
-  expect((err as HotError).detail).toMatch(detail);
-}
 
 const resources = (doc: Doc) => doc.resources as Record<string, Res>;
 const groupOf = (doc: Doc, prefix: string) => Object.entries(resources(doc)).find(([id]) => id.startsWith(prefix));
