@@ -27,7 +27,7 @@ const SCENARIOS = [
   { name: 'groups-100', groups: 100, workers: 1, etcd: 3 },
   { name: 'workers-3', groups: 1, workers: 3, etcd: 3 },
   { name: 'workers-50', groups: 1, workers: 50, etcd: 3 },
-  { name: 'workers-200', groups: 1, workers: 200, etcd: 3 },
+  { name: 'workers-200', groups: 1, workers: 200, etcd: 3, maxResources: 2000 },
   { name: 'etcd-3', groups: 1, workers: 3, etcd: 3 },
   { name: 'etcd-5', groups: 1, workers: 3, etcd: 5 },
 ];
@@ -115,7 +115,7 @@ const bin = join(ROOT, 'bin', 'hotk8s.js');
 const rows = [];
 const nodeStart = measure('node -e 0', process.execPath, ['-e', '0']);
 for (const s of SCENARIOS) {
-  const env = { BENCH_GROUPS: String(s.groups), BENCH_WORKERS: String(s.workers), BENCH_ETCD: String(s.etcd) };
+  const env = { BENCH_GROUPS: String(s.groups), BENCH_WORKERS: String(s.workers), BENCH_ETCD: String(s.etcd), BENCH_MAX_RESOURCES: String(s.maxResources ?? 1000) };
   const out = join(WORK, s.name, 'out');
   const state = join(WORK, s.name, 'state');
   const program = measure('program', process.execPath, [programJs, out, state], env);

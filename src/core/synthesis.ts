@@ -10,7 +10,8 @@
  *   secrets   -> secret parameter values produced (or reused) from the private state directory
  *   write     -> deterministic YAML files, environment files and manifest.json
  */
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IConstruct } from 'constructs';
 import { collectAnnotations, type Annotation } from './annotations.js';
@@ -256,12 +257,20 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
 
   // secrets + write
   const files = new Map<string, string>();
+  // groups of the same shape have identical member templates: dump each distinct document once (JSON is ~10x cheaper)
+  const dumped = new Map<string, string>();
+  const yamlOf = (doc: unknown): string => {
+    const key = JSON.stringify(doc);
+    let text = dumped.get(key);
+    if (text === undefined) dumped.set(key, (text = toYaml(doc)));
+    return text;
+  };
   const manifest: Manifest = { version: 1, stacks: [] };
   for (const stack of roots) {
     const name = stack.node.id;
     const nested = stacks.filter((s) => s !== stack && s.rootStack === stack).map((s) => s.fileName).sort();
-    files.set(stack.fileName, toYaml(docs.get(stack.fileName)));
-    for (const f of nested) files.set(f, toYaml(docs.get(f)));
+    files.set(stack.fileName, yamlOf(docs.get(stack.fileName)));
+    for (const f of nested) files.set(f, yamlOf(docs.get(f)));
 
     const params = stackParameters(elementsOf.get(stack)!);
     const defaults: Record<string, unknown> = {};
@@ -303,15 +312,18 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
   return { outdir, manifest, files, annotations: collectAnnotations(root) };
 }
 
-/** Phase 8: write. Secret environment files get mode 0600; files a previous run wrote and this one did not are removed. */
+/**
+ * Phase 8: write. Secret environment files get mode 0600; files a previous run wrote and this one did not are removed.
+ * Synchronous writes: a stack is a few hundred small files, which the event loop would only slow down.
+ */
 export async function writePhase(outdir: string, files: ReadonlyMap<string, string>, manifest: Manifest): Promise<void> {
-  await mkdir(outdir, { recursive: true });
+  mkdirSync(outdir, { recursive: true });
   const secretFiles = new Set(manifest.stacks.map((s) => s.secretEnvironment).filter((f): f is string => f !== null));
   try {
-    const previous = JSON.parse(await readFile(join(outdir, 'manifest.json'), 'utf8')) as Manifest;
+    const previous = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as Manifest;
     for (const s of previous.stacks ?? []) {
       for (const f of [s.template, s.environment, s.secretEnvironment, ...(s.files ?? [])]) {
-        if (f && !files.has(f) && !f.includes('/')) await rm(join(outdir, f), { force: true });
+        if (f && !files.has(f) && !f.includes('/')) rmSync(join(outdir, f), { force: true });
       }
     }
   } catch {
@@ -319,9 +331,12 @@ export async function writePhase(outdir: string, files: ReadonlyMap<string, stri
   }
   for (const [name, text] of files) {
     const path = join(outdir, name);
-    const mode = secretFiles.has(name) ? 0o600 : 0o644;
-    await writeFile(path, text, { mode });
-    await chmod(path, mode);
+    if (secretFiles.has(name)) {
+      writeFileSync(path, text, { mode: 0o600 });
+      chmodSync(path, 0o600); // also when the file was already there with another mode
+    } else {
+      writeFileSync(path, text, { mode: 0o644 });
+    }
   }
 }
 

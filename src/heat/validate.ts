@@ -818,11 +818,18 @@ export async function validateHotBundle(
   }
   const issues = await withValidators(files.values(), (needs) => {
     const found: TemplateIssue[] = [];
+    // Groups of the same shape have byte-identical member templates: a document identical to one found clean is
+    // clean too, so only the first of them is checked (one with findings is checked again under its own name).
+    const clean = new Set<string>();
     for (const [file, doc] of files) {
       if (isEnvironment(doc) || (!/\.(ya?ml|template|hot|json)$/i.test(file) && !isMap(doc))) continue;
       if (/\.json$/i.test(file) && isMap(doc) && !('heat_template_version' in doc)) continue; // manifests and other data
+      const key = JSON.stringify(doc);
+      if (clean.has(key)) continue;
       const describe = options.describe ? (id: string) => options.describe!(file, id) : undefined;
-      found.push(...new DocumentChecker(doc, { file, nested: files, parameterDefaults: defaults, [NEEDS]: needs, ...(describe ? { describe } : {}) }).check());
+      const mine = new DocumentChecker(doc, { file, nested: files, parameterDefaults: defaults, [NEEDS]: needs, ...(describe ? { describe } : {}) }).check();
+      if (mine.length === 0) clean.add(key);
+      found.push(...mine);
     }
     return found;
   });

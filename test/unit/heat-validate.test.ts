@@ -435,3 +435,22 @@ describe('validators are loaded for what the documents use', () => {
     expect(loadedValidatorCount()).toBeGreaterThan(before);
   });
 });
+
+describe('identical member templates', () => {
+  const member = (flavorKey: string) => ({
+    heat_template_version: '2018-08-31',
+    resources: { Server: { type: 'OS::Nova::Server', properties: { [flavorKey]: 'm1', image: 'img' } } },
+  });
+  it('reports a finding in every file that holds the same broken document, each with its own construct path', async () => {
+    const files = new Map<string, unknown>([
+      ['a.yaml', member('flavr')],
+      ['b.yaml', member('flavr')],
+      ['c.yaml', member('flavor')],
+      ['d.yaml', member('flavor')],
+    ]);
+    const describe = (file: string, id: string) => `App/${file.replace('.yaml', '')}/${id}`;
+    const issues = await validateHotBundle(files, { describe });
+    const where = [...new Set(issues.map((i) => `${i.file} ${i.location}`))];
+    expect(where).toEqual(['a.yaml App/a/Server', 'b.yaml App/b/Server']);
+  });
+});
