@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // `npm test` (scripts/test-all.sh) prepares the machine and runs every project.
 export default defineConfig({
   test: {
+    // programs the CLI compiles for the moment of their import load natively, as they do outside the tests
+    server: { deps: { external: [/\.hotk8s\.mjs$/] } },
     projects: [
       {
         extends: true,

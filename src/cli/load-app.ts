@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { IConstruct } from 'constructs';
 import { App } from '../core/app.js';
@@ -19,8 +19,7 @@ export async function loadApp(file: string): Promise<IConstruct> {
   let mod: { default?: unknown };
   try {
     if (TS_EXTENSIONS.has(extname(path))) {
-      const { tsImport } = await import('tsx/esm/api');
-      mod = (await tsImport(url, import.meta.url)) as { default?: unknown };
+      mod = await importTypeScript(path, url);
     } else {
       mod = (await import(url)) as { default?: unknown };
     }
@@ -50,4 +49,48 @@ export async function loadApp(file: string): Promise<IConstruct> {
     file,
     `the default export must be an App, a HeatStack, or a function returning one; got ${exported === undefined ? 'no default export' : typeof exported}`,
   );
+}
+
+/**
+ * Load a TypeScript program. Its own files (the entry and what it imports by relative path) are compiled by esbuild
+ * into one ES module written beside the entry for the moment of the import, so that packages (`hotk8s`, `constructs`)
+ * and `import.meta.url`'s directory resolve exactly as for the app itself; packages stay external and load as plain
+ * JavaScript. Measured on the benchmark's app: about 90 ms against 215 ms through tsx's loader hooks, which also run
+ * for every package module. Where the directory is not writable or esbuild cannot compile the program, tsx loads it
+ * file by file (and reports what is wrong).
+ */
+async function importTypeScript(path: string, url: string): Promise<{ default?: unknown }> {
+  let text: string | undefined;
+  try {
+    const esbuild = await import('esbuild');
+    const out = await esbuild.build({
+      entryPoints: [path],
+      bundle: true,
+      packages: 'external',
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      write: false,
+      logLevel: 'silent',
+      sourcemap: 'inline',
+    });
+    text = out.outputFiles[0]?.text;
+  } catch {
+    text = undefined;
+  }
+  if (text !== undefined) {
+    const file = join(dirname(path), `.${basename(path)}.${process.pid}.hotk8s.mjs`);
+    let written = false;
+    try {
+      writeFileSync(file, text, { flag: 'wx' });
+      written = true;
+      return (await import(pathToFileURL(file).href)) as { default?: unknown };
+    } catch (e) {
+      if (written) throw e; // the program itself failed to load
+    } finally {
+      if (written) rmSync(file, { force: true });
+    }
+  }
+  const { tsImport } = await import('tsx/esm/api');
+  return (await tsImport(url, import.meta.url)) as { default?: unknown };
 }

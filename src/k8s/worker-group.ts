@@ -102,7 +102,8 @@ export class WorkerGroup extends Construct {
       name: `${p}_count`,
       type: 'number',
       label: `Workers in group ${this.name}`,
-      description: `Number of worker nodes in group ${this.name} (${this.minSize}-${this.maxSize}); change it to scale the group`,
+      // the range lives only in the constraint, so a template differs from a larger group's only there
+      description: `Number of worker nodes in group ${this.name}; change it to scale the group`,
       constraints: [{ range: { min: this.minSize, max: this.maxSize }, description: `group ${this.name} holds ${this.minSize} to ${this.maxSize} workers` }],
       value: this.size,
     });
