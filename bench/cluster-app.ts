@@ -12,7 +12,7 @@ export default function (): App {
     name: 'bench',
     etcd: { size: etcd },
     // 200 workers need about 1300 Heat resources: the scenario stands for a cloud that raised max_resources_per_stack
-  maxResourcesPerStack: Number(process.env.BENCH_MAX_RESOURCES ?? 1000),
+    maxResourcesPerStack: Number(process.env.BENCH_MAX_RESOURCES ?? 1000),
     workerGroups: Array.from({ length: groups }, (_, i) => ({ name: `pool${i}`, size: workers, maxSize: workers })),
   });
   return app;

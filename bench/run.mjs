@@ -88,13 +88,16 @@ function outputStats(outdir) {
   const root = docs[manifest.stacks[0].template];
   // Heat's count: root resources, plus each group's member resources times its size (params at their values)
   const env = yaml.load(readFileSync(join(outdir, manifest.stacks[0].environment), 'utf8')) ?? {};
-  const params = { ...Object.fromEntries(Object.entries(root.parameters ?? {}).map(([k, v]) => [k, v.default])), ...(env.parameter_defaults ?? {}) };
+  const params = {
+    ...Object.fromEntries(Object.entries(root.parameters ?? {}).map(([k, v]) => [k, v.default])),
+    ...(env.parameter_defaults ?? {}),
+  };
   const count = (doc) => {
     let n = 0;
     for (const r of Object.values(doc.resources ?? {})) {
       n += 1;
       const def = r.properties?.resource_def;
-      if ((r.type === 'OS::Heat::ResourceGroup') && def && docs[def.type]) {
+      if (r.type === 'OS::Heat::ResourceGroup' && def && docs[def.type]) {
         let c = r.properties.count;
         if (c && typeof c === 'object' && 'get_param' in c) c = params[c.get_param];
         n += Number(c ?? 1) * count(docs[def.type]);
@@ -115,7 +118,12 @@ const bin = join(ROOT, 'bin', 'hotk8s.js');
 const rows = [];
 const nodeStart = measure('node -e 0', process.execPath, ['-e', '0']);
 for (const s of SCENARIOS) {
-  const env = { BENCH_GROUPS: String(s.groups), BENCH_WORKERS: String(s.workers), BENCH_ETCD: String(s.etcd), BENCH_MAX_RESOURCES: String(s.maxResources ?? 1000) };
+  const env = {
+    BENCH_GROUPS: String(s.groups),
+    BENCH_WORKERS: String(s.workers),
+    BENCH_ETCD: String(s.etcd),
+    BENCH_MAX_RESOURCES: String(s.maxResources ?? 1000),
+  };
   const out = join(WORK, s.name, 'out');
   const state = join(WORK, s.name, 'state');
   const program = measure('program', process.execPath, [programJs, out, state], env);
@@ -138,7 +146,9 @@ for (const s of SCENARIOS) {
 
 const f2 = (x) => x.toFixed(2);
 const f0 = (x) => x.toFixed(0);
-console.log(`\nhotk8s synth benchmark — ${RUNS} runs after a warm-up, median wall/CPU, max RSS; Node ${process.version}, ${process.platform}`);
+console.log(
+  `\nhotk8s synth benchmark — ${RUNS} runs after a warm-up, median wall/CPU, max RSS; Node ${process.version}, ${process.platform}`,
+);
 console.log(`node -e 0: ${f2(nodeStart.wall)} s wall, ${f0(nodeStart.rssMiB)} MiB\n`);
 const header = ['scenario', 'resources', 'bytes', 'mode', 'wall s', 'cpu s', 'rss MiB', 'wall/floor', 'rss/floor'];
 const lines = [header];

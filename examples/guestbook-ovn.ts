@@ -9,7 +9,9 @@ import { App, Cluster, HeatStack } from '../src/index.js';
 
 export default function (): App {
   const app = new App();
-  const stack = new HeatStack(app, 'guestbook-ovn', { description: 'hotk8s: guestbook behind ovn load balancers, and the cloud provider for Service type=LoadBalancer' });
+  const stack = new HeatStack(app, 'guestbook-ovn', {
+    description: 'hotk8s: guestbook behind ovn load balancers, and the cloud provider for Service type=LoadBalancer',
+  });
   const cluster = new Cluster(stack, 'Cluster', {
     name: 'gbovn',
     loadBalancer: { provider: 'ovn' },

@@ -30,7 +30,11 @@ export default function (): App {
     value: 'm1.small',
     constraints: [{ customConstraint: 'nova.flavor' }],
   });
-  const key = new HeatParameter(stack, 'key_name', { type: 'string', label: 'Key pair', constraints: [{ customConstraint: 'nova.keypair' }] });
+  const key = new HeatParameter(stack, 'key_name', {
+    type: 'string',
+    label: 'Key pair',
+    constraints: [{ customConstraint: 'nova.keypair' }],
+  });
   const external = new HeatParameter(stack, 'external_network', {
     type: 'string',
     label: 'External network',
@@ -48,7 +52,7 @@ export default function (): App {
     dnsNameservers: ['192.0.2.53'],
   });
   const router = new OsNeutronRouter(stack, 'Router', { externalGatewayInfo: { network: external.value } });
-  const routerInterface = new OsNeutronRouterInterface(stack, "RouterInterface", { router: router.ref(), subnet: subnet.ref() });
+  const routerInterface = new OsNeutronRouterInterface(stack, 'RouterInterface', { router: router.ref(), subnet: subnet.ref() });
   const sg = new OsNeutronSecurityGroup(stack, 'SecurityGroup', {
     description: 'SSH from the given range only',
     rules: [{ direction: 'ingress', protocol: 'tcp', portRangeMin: 22, portRangeMax: 22, remoteIpPrefix: sshFrom.value }],
@@ -70,7 +74,10 @@ export default function (): App {
   fip.addDependency(routerInterface);
 
   new HeatOutput(stack, 'address', { description: 'Public address', value: fip.attrFloatingIpAddress });
-  new HeatOutput(stack, 'ssh', { description: 'SSH command', value: Fn.strReplace('ssh ubuntu@ADDR', { ADDR: fip.attrFloatingIpAddress }) });
+  new HeatOutput(stack, 'ssh', {
+    description: 'SSH command',
+    value: Fn.strReplace('ssh ubuntu@ADDR', { ADDR: fip.attrFloatingIpAddress }),
+  });
   new HeatOutput(stack, 'server_id', { value: server.ref() });
   return app;
 }

@@ -2,7 +2,7 @@
 # The test command (`npm test`): everything CI runs, on a fresh Debian machine as root.
 #  1. prepares the machine (installs the Debian packages the test layers need when they are missing, builds and
 #     caches a debootstrapped root for the boot simulation),
-#  2. builds the library (the CLI tests run the compiled bin),
+#  2. builds the library (the CLI tests run the compiled bin) and lints it,
 #  3. runs every vitest project: unit (which also checks that the committed generated Heat layer equals a fresh
 #     `npm run gen:heat`), golden, property, heat (real engine), bootstrap.
 # A prerequisite that cannot be had is a failure that says what is missing; no test skips silently.
@@ -16,6 +16,9 @@ bash scripts/prepare-test-env.sh
 
 step "build"
 npm run --silent build
+
+step "lint (eslint, prettier)"
+npm run --silent lint
 
 step "tests"
 mkdir -p .cache

@@ -6,7 +6,9 @@ import { App, Cluster, HeatStack } from '../src/index.js';
 
 export default function (): App {
   const app = new App();
-  const stack = new HeatStack(app, 'default', { description: 'hotk8s: a highly available Kubernetes cluster (3 etcd, 3 masters, API load balancer, 3 workers)' });
+  const stack = new HeatStack(app, 'default', {
+    description: 'hotk8s: a highly available Kubernetes cluster (3 etcd, 3 masters, API load balancer, 3 workers)',
+  });
   new Cluster(stack, 'Cluster', { name: 'k8s' });
   return app;
 }

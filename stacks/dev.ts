@@ -3,7 +3,9 @@ import { App, Cluster, HeatStack } from '../src/index.js';
 
 export default function (): App {
   const app = new App();
-  const stack = new HeatStack(app, 'dev', { description: 'hotk8s: a development Kubernetes cluster (1 etcd, 1 master, no load balancer, 1 worker)' });
+  const stack = new HeatStack(app, 'dev', {
+    description: 'hotk8s: a development Kubernetes cluster (1 etcd, 1 master, no load balancer, 1 worker)',
+  });
   new Cluster(stack, 'Cluster', {
     name: 'dev',
     etcd: { size: 1 },

@@ -46,7 +46,9 @@ export class Match {
           const out = [...extra.map((k) => `${path}.${k}: unexpected key`), ...missing.map((k) => `${path}.${k}: missing key`)];
           return out.length > 0
             ? out
-            : Object.entries(pattern).flatMap(([k, v]) => matchValue(isObject(v) && !(v instanceof Matcher) ? Match.exact(v) : v, actual[k], `${path}.${k}`));
+            : Object.entries(pattern).flatMap(([k, v]) =>
+                matchValue(isObject(v) && !(v instanceof Matcher) ? Match.exact(v) : v, actual[k], `${path}.${k}`),
+              );
         }
         return matchValue(pattern, actual, path);
       }
@@ -96,7 +98,9 @@ export class Match {
     return new (class extends Matcher {
       readonly name = 'stringLikeRegexp';
       test(actual: unknown, path: string): string[] {
-        return typeof actual === 'string' && re.test(actual) ? [] : [`${path}: expected a string matching ${re}, got ${JSON.stringify(actual)}`];
+        return typeof actual === 'string' && re.test(actual)
+          ? []
+          : [`${path}: expected a string matching ${re}, got ${JSON.stringify(actual)}`];
       }
     })();
   }

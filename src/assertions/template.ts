@@ -79,13 +79,20 @@ export class HotTemplate {
   private expectNamed(section: string, name: string, definition: Record<string, unknown>): void {
     const entry = this.section(section)[name];
     if (entry === undefined) {
-      throw new AssertionError(`no ${section.slice(0, -1)} named ${name}; have: ${Object.keys(this.section(section)).join(', ') || '(none)'}`);
+      throw new AssertionError(
+        `no ${section.slice(0, -1)} named ${name}; have: ${Object.keys(this.section(section)).join(', ') || '(none)'}`,
+      );
     }
     const m = matchValue(definition, entry, name);
     if (m.length > 0) throw new AssertionError(`${section.slice(0, -1)} ${name} does not match:\n  ${m.join('\n  ')}`);
   }
 
-  private expectOne(section: string, filter: (e: Record<string, unknown>) => boolean, pattern: Record<string, unknown>, what: string): void {
+  private expectOne(
+    section: string,
+    filter: (e: Record<string, unknown>) => boolean,
+    pattern: Record<string, unknown>,
+    what: string,
+  ): void {
     const candidates = Object.entries(this.section(section)).filter(([, e]) => filter(e));
     if (candidates.length === 0) throw new AssertionError(`no ${what}`);
     const reports: string[] = [];

@@ -136,7 +136,9 @@ export function resolveCloudProvider(c: CloudProviderConfig): ResolvedCloudProvi
   const need = (field: keyof CloudProviderConfig): string => {
     const v = c[field];
     if (typeof v !== 'string' || v.trim() === '') {
-      throw new BootstrapRenderError(`cloudProvider.${field} is required (a non-empty string or a placeholder token); got ${JSON.stringify(v)}`);
+      throw new BootstrapRenderError(
+        `cloudProvider.${field} is required (a non-empty string or a placeholder token); got ${JSON.stringify(v)}`,
+      );
     }
     if (/[\r\n]/.test(v)) throw new BootstrapRenderError(`cloudProvider.${field} must be one line; got ${JSON.stringify(v)}`);
     return v;
@@ -157,7 +159,9 @@ export function resolveCloudProvider(c: CloudProviderConfig): ResolvedCloudProvi
     }
   }
   if (monitor.timeoutSec > monitor.delaySec) {
-    throw new BootstrapRenderError(`cloudProvider.monitor.timeoutSec (${monitor.timeoutSec}) must not exceed delaySec (${monitor.delaySec}) (an Octavia rule)`);
+    throw new BootstrapRenderError(
+      `cloudProvider.monitor.timeoutSec (${monitor.timeoutSec}) must not exceed delaySec (${monitor.delaySec}) (an Octavia rule)`,
+    );
   }
   const storageClassName = c.storageClassName ?? 'csi-cinder';
   if (!DNS_LABEL.test(storageClassName)) {
@@ -165,7 +169,9 @@ export function resolveCloudProvider(c: CloudProviderConfig): ResolvedCloudProvi
   }
   const controllerClusterName = need('controllerClusterName');
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(controllerClusterName)) {
-    throw new BootstrapRenderError(`cloudProvider.controllerClusterName must be letters, digits, '.', '_' or '-'; got ${JSON.stringify(controllerClusterName)}`);
+    throw new BootstrapRenderError(
+      `cloudProvider.controllerClusterName must be letters, digits, '.', '_' or '-'; got ${JSON.stringify(controllerClusterName)}`,
+    );
   }
   return {
     authUrl: need('authUrl'),
@@ -238,10 +244,15 @@ export function mirrorImage(ref: string, registry: string | undefined): string {
   return `${registry.replace(/\/+$/, '')}/${path}`;
 }
 
-const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const IMAGE_REF =
+  /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 
 /** Default images for `info`'s minor, mirrored through `registry`, with per-image overrides (taken verbatim). */
-export function resolveAddonImages(info: KubernetesMinorInfo, registry: string | undefined, overrides: Partial<AddonImages> = {}): AddonImages {
+export function resolveAddonImages(
+  info: KubernetesMinorInfo,
+  registry: string | undefined,
+  overrides: Partial<AddonImages> = {},
+): AddonImages {
   const cpo = info.cloudProviderOpenstackTag;
   const defaults: AddonImages = {
     ...FLANNEL_IMAGES,
@@ -256,7 +267,9 @@ export function resolveAddonImages(info: KubernetesMinorInfo, registry: string |
       throw new BootstrapRenderError(`images.${k} is not a known image (known: ${Object.keys(defaults).join(', ')})`);
     }
     if (typeof v !== 'string' || !IMAGE_REF.test(v)) {
-      throw new BootstrapRenderError(`images.${k} must be an image reference like registry.example.com/path/name:tag; got ${JSON.stringify(v)}`);
+      throw new BootstrapRenderError(
+        `images.${k} must be an image reference like registry.example.com/path/name:tag; got ${JSON.stringify(v)}`,
+      );
     }
     out[k] = v;
   }
@@ -296,7 +309,11 @@ export function renderAddonManifests(input: AddonManifestInput): AddonManifest[]
     },
   ];
   if (input.cloudProvider) {
-    const ctx = { images: input.images, controllerClusterName: input.cloudProvider.controllerClusterName, storageClassName: input.cloudProvider.storageClassName };
+    const ctx = {
+      images: input.images,
+      controllerClusterName: input.cloudProvider.controllerClusterName,
+      storageClassName: input.cloudProvider.storageClassName,
+    };
     out.push(
       { file: '20-openstack-cloud-controller-manager.yaml', text: renderTemplate('addons/openstack-cloud-controller-manager.yaml', ctx) },
       { file: '30-cinder-csi.yaml', text: renderTemplate('addons/cinder-csi.yaml', ctx) },

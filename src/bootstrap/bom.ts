@@ -65,7 +65,9 @@ export function billOfMaterials(master: MasterUserDataContext, workers: readonly
     const r = resolveWorker(w).node;
     for (const k of ['kubernetesVersion', 'packageMode', 'aptRepositoryUrl', 'packageVersion', 'imageRepository'] as const) {
       if (r[k] !== node[k]) {
-        throw new BootstrapRenderError(`worker group ${i}: ${k} must match the masters' (${JSON.stringify(node[k])}); got ${JSON.stringify(r[k])}`);
+        throw new BootstrapRenderError(
+          `worker group ${i}: ${k} must match the masters' (${JSON.stringify(node[k])}); got ${JSON.stringify(r[k])}`,
+        );
       }
     }
   }

@@ -139,7 +139,8 @@ export function resolveEtcdContext(ctx: EtcdUserDataContext): ResolvedEtcdContex
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ctx.clusterName)) bad('clusterName', 'must be a DNS label', ctx.clusterName);
   const etcdVersion = ctx.etcdVersion ?? etcdVersionFor(ctx.kubernetesVersion);
   if (!SEMVER.test(etcdVersion)) bad('etcdVersion', 'must be MAJOR.MINOR.PATCH without a leading v', etcdVersion);
-  if (!/^3\.[4-6]\./.test(etcdVersion)) bad('etcdVersion', 'must be 3.4.x, 3.5.x or 3.6.x (the flags rendered are the ones all three accept)', etcdVersion);
+  if (!/^3\.[4-6]\./.test(etcdVersion))
+    bad('etcdVersion', 'must be 3.4.x, 3.5.x or 3.6.x (the flags rendered are the ones all three accept)', etcdVersion);
   const install = ctx.install ?? { mode: 'download' };
   let resolvedInstall: ResolvedEtcdContext['install'];
   const sha256: Record<Arch, string> = { amd64: '', arm64: '' };
@@ -187,7 +188,8 @@ export function resolveEtcdContext(ctx: EtcdUserDataContext): ResolvedEtcdContex
   const snapshotCount = ctx.snapshotCount ?? 10000;
   if (!Number.isInteger(snapshotCount) || snapshotCount < 1) bad('snapshotCount', 'must be a positive whole number', snapshotCount);
   const quotaBackendBytes = ctx.quotaBackendBytes ?? 8 * 1024 ** 3;
-  if (!Number.isInteger(quotaBackendBytes) || quotaBackendBytes < 0) bad('quotaBackendBytes', 'must be a whole number >= 0', quotaBackendBytes);
+  if (!Number.isInteger(quotaBackendBytes) || quotaBackendBytes < 0)
+    bad('quotaBackendBytes', 'must be a whole number >= 0', quotaBackendBytes);
   const common = commonContext('etcd', ctx.podCidr);
   return {
     clusterName: ctx.clusterName,
@@ -214,7 +216,13 @@ export function etcdBootstrapBudgetSeconds(ctx: EtcdUserDataContext): number {
   const r = resolveEtcdContext(ctx);
   const signal = 120;
   const margin = 120;
-  return (r.install.mode === 'download' ? r.bounds.downloadSeconds : 0) + (r.dataVolume ? r.bounds.volumeSeconds : 0) + r.bounds.healthSeconds + signal + margin;
+  return (
+    (r.install.mode === 'download' ? r.bounds.downloadSeconds : 0) +
+    (r.dataVolume ? r.bounds.volumeSeconds : 0) +
+    r.bounds.healthSeconds +
+    signal +
+    margin
+  );
 }
 
 /** Renders an etcd member's user-data (MIME multipart; placeholders left for Heat). */

@@ -103,7 +103,9 @@ function resolveBounds(b: Partial<KubeNodeBounds> | undefined): KubeNodeBounds {
     }
   }
   if (out.signalSec !== DEFAULT_KUBE_NODE_BOUNDS.signalSec) {
-    throw new BootstrapRenderError(`bounds.signalSec is fixed by the common library at ${DEFAULT_KUBE_NODE_BOUNDS.signalSec}; got ${out.signalSec}`);
+    throw new BootstrapRenderError(
+      `bounds.signalSec is fixed by the common library at ${DEFAULT_KUBE_NODE_BOUNDS.signalSec}; got ${out.signalSec}`,
+    );
   }
   return out;
 }
@@ -185,7 +187,7 @@ export function parseCidr(value: string, field: string): { base: number; prefix:
 function overlaps(a: { base: number; prefix: number }, b: { base: number; prefix: number }): boolean {
   const p = Math.min(a.prefix, b.prefix);
   const mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
-  return ((a.base & mask) >>> 0) === ((b.base & mask) >>> 0);
+  return (a.base & mask) >>> 0 === (b.base & mask) >>> 0;
 }
 
 const URL_RE = /^https?:\/\/[^\s'"\\]+$/;
@@ -194,7 +196,9 @@ const REGISTRY = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9
 
 export function resolveKubeNode(ctx: KubeNodeContext): ResolvedKubeNode {
   if (!CLUSTER_NAME.test(ctx.clusterName)) {
-    throw new BootstrapRenderError(`clusterName must be a DNS label (lower case letters, digits, '-', at most 63); got ${JSON.stringify(ctx.clusterName)}`);
+    throw new BootstrapRenderError(
+      `clusterName must be a DNS label (lower case letters, digits, '-', at most 63); got ${JSON.stringify(ctx.clusterName)}`,
+    );
   }
   const { version, info } = resolveKubernetesVersion(ctx.kubernetesVersion ?? '1.32');
   const pod = parseCidr(ctx.podCidr, 'podCidr');
@@ -212,7 +216,10 @@ export function resolveKubeNode(ctx: KubeNodeContext): ResolvedKubeNode {
   if (source.mode === 'upstream') {
     ({ repositoryUrl: aptRepositoryUrl, keyUrl: aptKeyUrl } = upstreamAptRepository(info.minor));
   } else if (source.mode === 'mirror') {
-    for (const [k, v] of [['aptRepositoryUrl', source.aptRepositoryUrl], ['aptKeyUrl', source.aptKeyUrl]] as const) {
+    for (const [k, v] of [
+      ['aptRepositoryUrl', source.aptRepositoryUrl],
+      ['aptKeyUrl', source.aptKeyUrl],
+    ] as const) {
       if (typeof v !== 'string' || !URL_RE.test(v)) {
         throw new BootstrapRenderError(`packageSource.${k} must be an http(s) URL without spaces or quotes; got ${JSON.stringify(v)}`);
       }
@@ -220,14 +227,18 @@ export function resolveKubeNode(ctx: KubeNodeContext): ResolvedKubeNode {
     aptRepositoryUrl = source.aptRepositoryUrl.endsWith('/') ? source.aptRepositoryUrl : `${source.aptRepositoryUrl}/`;
     aptKeyUrl = source.aptKeyUrl;
   } else if (source.mode !== 'preinstalled') {
-    throw new BootstrapRenderError(`packageSource.mode must be upstream, mirror or preinstalled; got ${JSON.stringify((source as { mode: unknown }).mode)}`);
+    throw new BootstrapRenderError(
+      `packageSource.mode must be upstream, mirror or preinstalled; got ${JSON.stringify((source as { mode: unknown }).mode)}`,
+    );
   }
   const revision = ctx.packageRevision ?? '1.1';
   if (!/^[0-9][0-9A-Za-z.+~]*$/.test(revision)) {
     throw new BootstrapRenderError(`packageRevision must be a Debian revision like 1.1; got ${JSON.stringify(revision)}`);
   }
   if (ctx.imageRegistry !== undefined && !REGISTRY.test(ctx.imageRegistry)) {
-    throw new BootstrapRenderError(`imageRegistry must be a registry prefix like mirror.example.com:5000/k8s (no scheme, no tag); got ${JSON.stringify(ctx.imageRegistry)}`);
+    throw new BootstrapRenderError(
+      `imageRegistry must be a registry prefix like mirror.example.com:5000/k8s (no scheme, no tag); got ${JSON.stringify(ctx.imageRegistry)}`,
+    );
   }
   return {
     clusterName: ctx.clusterName,
@@ -384,7 +395,9 @@ function checkQualifiedName(key: string, what: string): void {
   const prefix = slash >= 0 ? key.slice(0, slash) : '';
   const name = slash >= 0 ? key.slice(slash + 1) : key;
   if ((slash >= 0 && (!DNS_SUBDOMAIN.test(prefix) || prefix.length > 253)) || !LABEL_NAME.test(name)) {
-    throw new BootstrapRenderError(`${what} key must be [prefix/]name (prefix a DNS subdomain, name 1-63 of [A-Za-z0-9-_.]); got ${JSON.stringify(key)}`);
+    throw new BootstrapRenderError(
+      `${what} key must be [prefix/]name (prefix a DNS subdomain, name 1-63 of [A-Za-z0-9-_.]); got ${JSON.stringify(key)}`,
+    );
   }
 }
 
@@ -394,15 +407,29 @@ function checkQualifiedName(key: string, what: string): void {
  * few well-known keys), so e.g. node-role.kubernetes.io/worker would make the kubelet fail to register.
  */
 export function checkNodeLabels(labels: Readonly<Record<string, string>>, where: string): void {
-  const allowed = new Set(['kubernetes.io/hostname', 'kubernetes.io/arch', 'kubernetes.io/os', 'topology.kubernetes.io/region', 'topology.kubernetes.io/zone', 'node.kubernetes.io/instance-type']);
+  const allowed = new Set([
+    'kubernetes.io/hostname',
+    'kubernetes.io/arch',
+    'kubernetes.io/os',
+    'topology.kubernetes.io/region',
+    'topology.kubernetes.io/zone',
+    'node.kubernetes.io/instance-type',
+  ]);
   for (const [k, v] of Object.entries(labels)) {
     checkQualifiedName(k, `${where} label`);
     if (typeof v !== 'string' || !LABEL_VALUE.test(v)) {
-      throw new BootstrapRenderError(`${where} label ${k}: value must be at most 63 of [A-Za-z0-9-_.], starting and ending alphanumeric; got ${JSON.stringify(v)}`);
+      throw new BootstrapRenderError(
+        `${where} label ${k}: value must be at most 63 of [A-Za-z0-9-_.], starting and ending alphanumeric; got ${JSON.stringify(v)}`,
+      );
     }
     const prefix = k.includes('/') ? k.slice(0, k.lastIndexOf('/')) : '';
     const restricted = prefix === 'kubernetes.io' || prefix === 'k8s.io' || prefix.endsWith('.kubernetes.io') || prefix.endsWith('.k8s.io');
-    const permitted = allowed.has(k) || prefix === 'kubelet.kubernetes.io' || prefix === 'node.kubernetes.io' || prefix.endsWith('.kubelet.kubernetes.io') || prefix.endsWith('.node.kubernetes.io');
+    const permitted =
+      allowed.has(k) ||
+      prefix === 'kubelet.kubernetes.io' ||
+      prefix === 'node.kubernetes.io' ||
+      prefix.endsWith('.kubelet.kubernetes.io') ||
+      prefix.endsWith('.node.kubernetes.io');
     if (restricted && !permitted) {
       throw new BootstrapRenderError(
         `${where} label ${k}: a kubelet may not set labels under ${prefix} (NodeRestriction admission); use node.kubernetes.io/ or your own prefix, or label the node with kubectl after it joins; got ${JSON.stringify(k)}`,
@@ -415,7 +442,9 @@ export function checkTaints(taints: readonly NodeTaint[], where: string): void {
   for (const t of taints) {
     checkQualifiedName(t.key, `${where} taint`);
     if (!['NoSchedule', 'PreferNoSchedule', 'NoExecute'].includes(t.effect)) {
-      throw new BootstrapRenderError(`${where} taint ${t.key}: effect must be NoSchedule, PreferNoSchedule or NoExecute; got ${JSON.stringify(t.effect)}`);
+      throw new BootstrapRenderError(
+        `${where} taint ${t.key}: effect must be NoSchedule, PreferNoSchedule or NoExecute; got ${JSON.stringify(t.effect)}`,
+      );
     }
     if (t.value !== undefined && !LABEL_VALUE.test(t.value)) {
       throw new BootstrapRenderError(`${where} taint ${t.key}: value must be at most 63 of [A-Za-z0-9-_.]; got ${JSON.stringify(t.value)}`);
@@ -425,5 +454,7 @@ export function checkTaints(taints: readonly NodeTaint[], where: string): void {
 
 /** kubeadm's taint objects (`value` dropped when absent). */
 export function taintObjects(taints: readonly NodeTaint[]): Array<Record<string, string>> {
-  return taints.map((t): Record<string, string> => (t.value === undefined ? { key: t.key, effect: t.effect } : { key: t.key, value: t.value, effect: t.effect }));
+  return taints.map((t): Record<string, string> =>
+    t.value === undefined ? { key: t.key, effect: t.effect } : { key: t.key, value: t.value, effect: t.effect },
+  );
 }

@@ -26,10 +26,38 @@ export interface KubernetesMinorInfo {
 }
 
 export const KUBERNETES_MINORS: readonly KubernetesMinorInfo[] = [
-  { minor: '1.31', defaultVersion: '1.31.9', kubeadmApiVersion: 'kubeadm.k8s.io/v1beta4', pauseTag: '3.10', corednsTag: 'v1.11.3', cloudProviderOpenstackTag: 'v1.31.2' },
-  { minor: '1.32', defaultVersion: '1.32.5', kubeadmApiVersion: 'kubeadm.k8s.io/v1beta4', pauseTag: '3.10', corednsTag: 'v1.11.3', cloudProviderOpenstackTag: 'v1.32.0' },
-  { minor: '1.33', defaultVersion: '1.33.1', kubeadmApiVersion: 'kubeadm.k8s.io/v1beta4', pauseTag: '3.10', corednsTag: 'v1.12.0', cloudProviderOpenstackTag: 'v1.33.0' },
-  { minor: '1.34', defaultVersion: '1.34.1', kubeadmApiVersion: 'kubeadm.k8s.io/v1beta4', pauseTag: '3.10.1', corednsTag: 'v1.12.1', cloudProviderOpenstackTag: 'v1.34.0' },
+  {
+    minor: '1.31',
+    defaultVersion: '1.31.9',
+    kubeadmApiVersion: 'kubeadm.k8s.io/v1beta4',
+    pauseTag: '3.10',
+    corednsTag: 'v1.11.3',
+    cloudProviderOpenstackTag: 'v1.31.2',
+  },
+  {
+    minor: '1.32',
+    defaultVersion: '1.32.5',
+    kubeadmApiVersion: 'kubeadm.k8s.io/v1beta4',
+    pauseTag: '3.10',
+    corednsTag: 'v1.11.3',
+    cloudProviderOpenstackTag: 'v1.32.0',
+  },
+  {
+    minor: '1.33',
+    defaultVersion: '1.33.1',
+    kubeadmApiVersion: 'kubeadm.k8s.io/v1beta4',
+    pauseTag: '3.10',
+    corednsTag: 'v1.12.0',
+    cloudProviderOpenstackTag: 'v1.33.0',
+  },
+  {
+    minor: '1.34',
+    defaultVersion: '1.34.1',
+    kubeadmApiVersion: 'kubeadm.k8s.io/v1beta4',
+    pauseTag: '3.10.1',
+    corednsTag: 'v1.12.1',
+    cloudProviderOpenstackTag: 'v1.34.0',
+  },
 ];
 
 /** The Kubernetes version a cluster gets when it names none. */

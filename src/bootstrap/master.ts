@@ -105,7 +105,8 @@ export const MASTER_PLACEHOLDERS: Readonly<Record<string, string>> = {
   __NODE_ADDRESS__: "this master's fixed IP (advertise address, kubelet node-ip)",
   __API_ADDRESS__: "the control-plane endpoint address: the API load balancer's VIP, or in single-master mode the master's own address",
   __ETCD_ENDPOINTS__: 'comma-separated etcd client URLs, https://<address>:2379 each (list_join of a repeat over the etcd addresses)',
-  __BOOTSTRAP_TOKEN__: 'kubeadm bootstrap token [a-z0-9]{6}.[a-z0-9]{16}: list_join of two OS::Heat::RandomString (lowercase+digits, 6 and 16)',
+  __BOOTSTRAP_TOKEN__:
+    'kubeadm bootstrap token [a-z0-9]{6}.[a-z0-9]{16}: list_join of two OS::Heat::RandomString (lowercase+digits, 6 and 16)',
   __CA_CERT_HASH__: 'ClusterPki.discoveryHash (sha256:<hex>), hidden parameter',
   __K8S_CA_CERT_B64__: 'base64 of ClusterPki.clusterCa.certPem, hidden parameter',
   __K8S_CA_KEY_B64__: 'base64 of ClusterPki.clusterCa.keyPem, hidden parameter',
@@ -145,14 +146,21 @@ export function resolveMaster(ctx: MasterUserDataContext): ResolvedMaster {
   const pod = parseCidr(node.podCidr, 'podCidr');
   const mask = ctx.nodeCidrMaskSize ?? 24;
   if (!Number.isInteger(mask) || mask <= pod.prefix || mask > 30) {
-    throw new BootstrapRenderError(`nodeCidrMaskSize must be an integer longer than the podCidr prefix (/${pod.prefix}) and at most 30; got ${mask}`);
+    throw new BootstrapRenderError(
+      `nodeCidrMaskSize must be an integer longer than the podCidr prefix (/${pod.prefix}) and at most 30; got ${mask}`,
+    );
   }
   const provider = ctx.encryptionProvider ?? 'secretbox';
   if (provider !== 'secretbox' && provider !== 'aescbc') {
     throw new BootstrapRenderError(`encryptionProvider must be secretbox or aescbc; got ${JSON.stringify(provider)}`);
   }
   const gs = ctx.gracefulShutdown ?? { totalSec: 60, criticalPodsSec: 20 };
-  if (!Number.isInteger(gs.totalSec) || !Number.isInteger(gs.criticalPodsSec) || gs.criticalPodsSec < 0 || gs.totalSec <= gs.criticalPodsSec) {
+  if (
+    !Number.isInteger(gs.totalSec) ||
+    !Number.isInteger(gs.criticalPodsSec) ||
+    gs.criticalPodsSec < 0 ||
+    gs.totalSec <= gs.criticalPodsSec
+  ) {
     throw new BootstrapRenderError(
       `gracefulShutdown: totalSec must be an integer greater than criticalPodsSec (an integer >= 0); got totalSec ${gs.totalSec}, criticalPodsSec ${gs.criticalPodsSec}`,
     );
@@ -160,7 +168,9 @@ export function resolveMaster(ctx: MasterUserDataContext): ResolvedMaster {
   const sans = ctx.apiServerCertSans ?? [];
   for (const s of sans) {
     if (typeof s !== 'string' || !/^[A-Za-z0-9_.:*-]+$/.test(s)) {
-      throw new BootstrapRenderError(`apiServerCertSans entries must be an IP address, a DNS name or a placeholder token; got ${JSON.stringify(s)}`);
+      throw new BootstrapRenderError(
+        `apiServerCertSans entries must be an IP address, a DNS name or a placeholder token; got ${JSON.stringify(s)}`,
+      );
     }
   }
   const labels = ctx.labels ?? {};
@@ -189,7 +199,10 @@ export function masterAddonManifests(ctx: MasterUserDataContext): AddonManifest[
 /** The kubeadm configuration documents a master writes (placeholders left in). */
 export function renderMasterKubeadmConfigs(m: ResolvedMaster): { init: string; join: string } {
   const ctx = kubeadmTemplateContext(m);
-  return { init: renderTemplate('kube/kubeadm-init.yaml', ctx), join: renderTemplate('kube/kubeadm-join.yaml', { ...ctx, controlPlane: true }) };
+  return {
+    init: renderTemplate('kube/kubeadm-init.yaml', ctx),
+    join: renderTemplate('kube/kubeadm-join.yaml', { ...ctx, controlPlane: true }),
+  };
 }
 
 function kubeadmTemplateContext(m: ResolvedMaster): Record<string, unknown> {
@@ -226,7 +239,13 @@ export function masterFiles(m: ResolvedMaster): WriteFile[] {
   const files: WriteFile[] = [
     { path: KUBE_NODE_LIBRARY_PATH, permissions: '0644', encoding: 'gz+b64', defer: false, content: gzipBase64(renderNodeLibrary(m.node)) },
     ...commonNodeFiles(m.node),
-    ...PKI_B64.map(([k, ph, mode]): WriteFile => ({ path: NODE_PATHS.pki[k], permissions: mode, encoding: 'b64', defer: false, content: ph })),
+    ...PKI_B64.map(([k, ph, mode]): WriteFile => ({
+      path: NODE_PATHS.pki[k],
+      permissions: mode,
+      encoding: 'b64',
+      defer: false,
+      content: ph,
+    })),
     { path: NODE_PATHS.kubeadmInit, permissions: '0600', encoding: 'plain', defer: false, content: init },
     { path: NODE_PATHS.kubeadmJoin, permissions: '0600', encoding: 'plain', defer: false, content: join },
     {
@@ -238,10 +257,22 @@ export function masterFiles(m: ResolvedMaster): WriteFile[] {
     },
   ];
   if (m.cloudProvider) {
-    files.push({ path: NODE_PATHS.cloudConf, permissions: '0600', encoding: 'plain', defer: false, content: renderCloudConf(m.cloudProvider) });
+    files.push({
+      path: NODE_PATHS.cloudConf,
+      permissions: '0600',
+      encoding: 'plain',
+      defer: false,
+      content: renderCloudConf(m.cloudProvider),
+    });
   }
   for (const a of renderAddonManifests({ podCidr: m.node.podCidr, flannel: m.flannel, images: m.images, cloudProvider: m.cloudProvider })) {
-    files.push({ path: `${NODE_PATHS.addonsDir}/${a.file}`, permissions: '0644', encoding: 'gz+b64', defer: false, content: gzipBase64(a.text) });
+    files.push({
+      path: `${NODE_PATHS.addonsDir}/${a.file}`,
+      permissions: '0644',
+      encoding: 'gz+b64',
+      defer: false,
+      content: gzipBase64(a.text),
+    });
   }
   return files;
 }

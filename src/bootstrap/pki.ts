@@ -17,7 +17,15 @@
  * generates exactly that when `encryptionAlgorithm: ECDSA-P256` is set, so it loads an EC `sa.key`.
  * Masters should set `encryptionAlgorithm: ECDSA-P256` so the leaves kubeadm makes match.
  */
-import { createHash, createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate as NodeX509, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  randomBytes,
+  webcrypto,
+  X509Certificate as NodeX509,
+  type KeyObject,
+} from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadX509 } from './private/x509.js';
@@ -103,7 +111,9 @@ export const PKI_FILES = {
  */
 export async function loadOrCreateClusterPki(stateDir: string, clusterName: string, options: PkiOptions = {}): Promise<ClusterPki> {
   if (!CLUSTER_NAME.test(clusterName)) {
-    throw new PkiError(`cluster name must be a DNS label (lower case letters, digits, '-', at most 63): got ${JSON.stringify(clusterName)}`);
+    throw new PkiError(
+      `cluster name must be a DNS label (lower case letters, digits, '-', at most 63): got ${JSON.stringify(clusterName)}`,
+    );
   }
   const now = options.now ?? new Date();
   const caDays = positive('caValidityDays', options.caValidityDays ?? 3650);
@@ -125,19 +135,16 @@ export async function loadOrCreateClusterPki(stateDir: string, clusterName: stri
     created.push(item);
     return made;
   };
-  const client = async (
-    item: 'apiserverEtcdClient' | 'admin',
-    issuer: Loaded,
-    issuerFile: string,
-    subject: string,
-  ): Promise<Loaded> => {
+  const client = async (item: 'apiserverEtcdClient' | 'admin', issuer: Loaded, issuerFile: string, subject: string): Promise<Loaded> => {
     const [crt, key] = PKI_FILES[item];
     const got = readPair(dir, crt, key);
     if (got) {
       const loaded = validateLeaf(dir, crt, key, got.cert, got.key, issuer, issuerFile);
       const left = loaded.notAfter.getTime() - now.getTime();
-      if (left <= 0) warnings.push(`${join(dir, crt)} expired on ${loaded.notAfter.toISOString()}; delete it and its key to issue a new one`);
-      else if (left < 30 * DAY_MS) warnings.push(`${join(dir, crt)} expires on ${loaded.notAfter.toISOString()} (in ${Math.floor(left / DAY_MS)} days)`);
+      if (left <= 0)
+        warnings.push(`${join(dir, crt)} expired on ${loaded.notAfter.toISOString()}; delete it and its key to issue a new one`);
+      else if (left < 30 * DAY_MS)
+        warnings.push(`${join(dir, crt)} expires on ${loaded.notAfter.toISOString()} (in ${Math.floor(left / DAY_MS)} days)`);
       return loaded;
     }
     const made = await makeClientCert(subject, issuer, now, clientDays, join(dir, key));
@@ -299,7 +306,7 @@ async function importSigningKey(ca: Loaded): Promise<CryptoKey> {
 /** A positive 128-bit serial (high bit clear, so DER needs no sign byte). */
 function serial(): string {
   const b = randomBytes(16);
-  b[0] = (b[0] as number) & 0x7f | 0x01;
+  b[0] = ((b[0] as number) & 0x7f) | 0x01;
   return b.toString('hex');
 }
 
@@ -335,7 +342,9 @@ function privateKeyOf(dir: string, file: string, keyPem: string): KeyObject {
 }
 
 function publicPemOf(dir: string, file: string, keyPem: string): string {
-  return createPublicKey(privateKeyOf(dir, file, keyPem)).export({ type: 'spki', format: 'pem' }).toString();
+  return createPublicKey(privateKeyOf(dir, file, keyPem))
+    .export({ type: 'spki', format: 'pem' })
+    .toString();
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -354,7 +363,9 @@ function checkMatch(dir: string, crt: string, key: string, cert: NodeX509, keyPe
   const privateKey = privateKeyOf(dir, key, keyPem);
   const fromKey = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
   if (!cert.publicKey.export({ type: 'spki', format: 'der' }).equals(fromKey)) {
-    throw new PkiError(`${join(dir, crt)} does not match ${join(dir, key)}: the certificate's public key is not the key's (was one of them replaced?)`);
+    throw new PkiError(
+      `${join(dir, crt)} does not match ${join(dir, key)}: the certificate's public key is not the key's (was one of them replaced?)`,
+    );
   }
   return privateKey;
 }
@@ -369,22 +380,24 @@ function validateCa(dir: string, crt: string, key: string, certPem: string, keyP
   }
   const details = privateKey.asymmetricKeyDetails;
   if (privateKey.asymmetricKeyType !== 'ec' || details?.namedCurve !== 'prime256v1') {
-    const got = privateKey.asymmetricKeyType === 'ec' ? `EC on curve ${details?.namedCurve ?? 'unknown'}` : `${privateKey.asymmetricKeyType ?? 'unknown'} key`;
+    const got =
+      privateKey.asymmetricKeyType === 'ec'
+        ? `EC on curve ${details?.namedCurve ?? 'unknown'}`
+        : `${privateKey.asymmetricKeyType ?? 'unknown'} key`;
     throw new PkiError(`${join(dir, key)} must be an ECDSA P-256 key: got ${got}`);
   }
   // Re-encoded, as a freshly issued CA is: the PEM that reaches the nodes is the same whatever wrapping the file has.
-  return { cert, signingKey: undefined, keyFile: join(dir, key), keyPem, certPem: cert.toString(), notAfter: notAfterOf(join(dir, crt), cert) };
+  return {
+    cert,
+    signingKey: undefined,
+    keyFile: join(dir, key),
+    keyPem,
+    certPem: cert.toString(),
+    notAfter: notAfterOf(join(dir, crt), cert),
+  };
 }
 
-function validateLeaf(
-  dir: string,
-  crt: string,
-  key: string,
-  certPem: string,
-  keyPem: string,
-  issuer: Loaded,
-  issuerFile: string,
-): Loaded {
+function validateLeaf(dir: string, crt: string, key: string, certPem: string, keyPem: string, issuer: Loaded, issuerFile: string): Loaded {
   const cert = parseCert(dir, crt, certPem);
   checkMatch(dir, crt, key, cert, keyPem);
   if (!cert.verify(issuer.cert.publicKey)) {

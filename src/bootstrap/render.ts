@@ -139,7 +139,13 @@ function listTemplates(root: string): string[] {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const full = join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith('.hbs')) out.push(relative(root, full).split(sep).join('/').replace(/\.hbs$/, ''));
+      else if (entry.name.endsWith('.hbs'))
+        out.push(
+          relative(root, full)
+            .split(sep)
+            .join('/')
+            .replace(/\.hbs$/, ''),
+        );
     }
   };
   walk(root);
@@ -289,7 +295,9 @@ export function gzipBase64(text: string): string {
   if (cached !== undefined) return cached;
   const found = findPlaceholders(text);
   if (found.length > 0) {
-    throw new BootstrapRenderError(`cannot compress text that holds deploy-time placeholders (${found.join(', ')}): Heat's str_replace could not reach them`);
+    throw new BootstrapRenderError(
+      `cannot compress text that holds deploy-time placeholders (${found.join(', ')}): Heat's str_replace could not reach them`,
+    );
   }
   // Node's gzip writes mtime 0 and no name; level fixed so output is stable across runs.
   const b64 = gzipSync(Buffer.from(text, 'utf8'), { level: 9 }).toString('base64');
@@ -312,14 +320,17 @@ export function buildMultipart(parts: readonly UserDataPart[]): string {
   const seen = new Set<string>();
   for (const p of parts) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(p.filename)) {
-      throw new BootstrapRenderError(`user-data part file name must be letters, digits, '.', '_' or '-'; got ${JSON.stringify(p.filename)}`);
+      throw new BootstrapRenderError(
+        `user-data part file name must be letters, digits, '.', '_' or '-'; got ${JSON.stringify(p.filename)}`,
+      );
     }
     if (seen.has(p.filename)) throw new BootstrapRenderError(`user-data part file name ${p.filename} is used twice`);
     seen.add(p.filename);
-    // eslint-disable-next-line no-control-regex
     const bad = /[^\x09\x0a\x20-\x7e]/.exec(p.content);
     if (bad) {
-      throw new BootstrapRenderError(`user-data part ${p.filename} must be printable ASCII (7bit); found code point ${bad[0].codePointAt(0)} at offset ${bad.index}`);
+      throw new BootstrapRenderError(
+        `user-data part ${p.filename} must be printable ASCII (7bit); found code point ${bad[0].codePointAt(0)} at offset ${bad.index}`,
+      );
     }
     if (p.contentType === 'text/cloud-config' && !p.content.startsWith('#cloud-config\n')) {
       throw new BootstrapRenderError(`user-data part ${p.filename} is text/cloud-config and must start with "#cloud-config"`);
@@ -331,11 +342,7 @@ export function buildMultipart(parts: readonly UserDataPart[]): string {
   const hash = createHash('sha256');
   for (const p of parts) hash.update(p.filename).update('\0').update(p.content).update('\0');
   const boundary = `==hotk8s-${hash.digest('hex').slice(0, 24)}==`;
-  const lines: string[] = [
-    `Content-Type: multipart/mixed; boundary="${boundary}"`,
-    'MIME-Version: 1.0',
-    '',
-  ];
+  const lines: string[] = [`Content-Type: multipart/mixed; boundary="${boundary}"`, 'MIME-Version: 1.0', ''];
   for (const p of parts) {
     const body = p.content.endsWith('\n') ? p.content : `${p.content}\n`;
     lines.push(

@@ -53,7 +53,10 @@ const K8S_VERSION = /^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$/;
 /** `'1.33'` from `'1.33'`, `'1.33.2'` or `'v1.33.2'`; errors name the value received. */
 export function kubernetesMinor(version: string): string {
   const m = K8S_VERSION.exec(version);
-  if (!m) throw new VersionError(`Kubernetes version must look like 1.33 or 1.33.2 (optionally with a leading v); got ${JSON.stringify(version)}`);
+  if (!m)
+    throw new VersionError(
+      `Kubernetes version must look like 1.33 or 1.33.2 (optionally with a leading v); got ${JSON.stringify(version)}`,
+    );
   return `${Number(m[1])}.${Number(m[2])}`;
 }
 

@@ -6,7 +6,15 @@
  *
  * Target images: Ubuntu 24.04 LTS and Debian 12 cloud images with cloud-init (see kubeadm.ts).
  */
-import { buildMultipart, commonContext, commonTemplateFields, gzipBase64, renderTemplate, userData, type RenderedUserData } from './render.js';
+import {
+  buildMultipart,
+  commonContext,
+  commonTemplateFields,
+  gzipBase64,
+  renderTemplate,
+  userData,
+  type RenderedUserData,
+} from './render.js';
 import {
   checkNodeLabels,
   checkTaints,

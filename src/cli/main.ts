@@ -13,7 +13,10 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
       'Synthesize Heat templates (default: the ready-made default stack)',
       (y) =>
         y
-          .positional('app', { type: 'string', describe: '.ts/.js module whose default export is an App, a HeatStack or a function returning one' })
+          .positional('app', {
+            type: 'string',
+            describe: '.ts/.js module whose default export is an App, a HeatStack or a function returning one',
+          })
           .option('stack', { type: 'string', describe: 'ready-made stack from stacks/ when no app is given', default: 'default' })
           .option('out', { alias: 'o', type: 'string', default: 'hotk8s.out', describe: 'output directory' })
           .option('state', { type: 'string', describe: 'private state directory for generated secrets (default: .hotk8s beside the app)' })
@@ -27,9 +30,11 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
       'validate <paths..>',
       'Validate HOT files or a synth output directory',
       (y) =>
-        y
-          .positional('paths', { type: 'string', array: true, demandOption: true })
-          .option('engine', { choices: ['schema', 'heat'] as const, default: 'schema' as const, describe: "schema: hotk8s' own checks; heat: the real Heat engine (python3-heat)" }),
+        y.positional('paths', { type: 'string', array: true, demandOption: true }).option('engine', {
+          choices: ['schema', 'heat'] as const,
+          default: 'schema' as const,
+          describe: "schema: hotk8s' own checks; heat: the real Heat engine (python3-heat)",
+        }),
       async (a) => {
         const { runValidate } = await import('./validate.js');
         code = await runValidate({ paths: a.paths as string[], engine: a.engine }, io);

@@ -47,7 +47,9 @@ export async function runSynth(args: SynthArgs, io: Io): Promise<number> {
     }
     const rel = relative(process.cwd(), resolve(args.out)) || '.';
     for (const s of result.manifest.stacks) {
-      io.out(`${s.name}: wrote ${[s.template, ...s.files, s.environment, ...(s.secretEnvironment ? [s.secretEnvironment] : [])].join(', ')}`);
+      io.out(
+        `${s.name}: wrote ${[s.template, ...s.files, s.environment, ...(s.secretEnvironment ? [s.secretEnvironment] : [])].join(', ')}`,
+      );
       io.out(`  create with: (cd ${rel} && ${s.createCommand})`);
     }
     return 0;

@@ -13,11 +13,15 @@ export interface ValidateArgs {
 function heatJobs(path: string): { template: string; environments: string[] }[] {
   if (statSync(path).isDirectory()) {
     const manifestFile = join(path, 'manifest.json');
-    if (!existsSync(manifestFile)) throw new HotError(path, 'a directory to validate with --engine heat must hold a manifest.json (a synth output)');
+    if (!existsSync(manifestFile))
+      throw new HotError(path, 'a directory to validate with --engine heat must hold a manifest.json (a synth output)');
     const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
     return manifest.stacks.map((s) => ({
       template: join(path, s.template),
-      environments: [join(path, s.environment), ...(s.secretEnvironment && existsSync(join(path, s.secretEnvironment)) ? [join(path, s.secretEnvironment)] : [])],
+      environments: [
+        join(path, s.environment),
+        ...(s.secretEnvironment && existsSync(join(path, s.secretEnvironment)) ? [join(path, s.secretEnvironment)] : []),
+      ],
     }));
   }
   return [{ template: path, environments: [] }];
@@ -42,7 +46,9 @@ export async function runValidate(args: ValidateArgs, io: Io): Promise<number> {
       batch.reports.forEach((report, i) => {
         const job = jobs[i]!;
         if (report.ok) {
-          io.out(`ok (Heat ${batch.heatVersion}): ${job.template} (${report.templates.length} template(s); ${report.skippedConstraints.length} cloud-only constraint check(s) skipped)`);
+          io.out(
+            `ok (Heat ${batch.heatVersion}): ${job.template} (${report.templates.length} template(s); ${report.skippedConstraints.length} cloud-only constraint check(s) skipped)`,
+          );
         } else {
           failed++;
           io.err(`rejected by Heat ${batch.heatVersion}: ${job.template}`);

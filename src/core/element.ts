@@ -48,7 +48,10 @@ export abstract class HeatElement extends Construct implements IHeatReferenceabl
     Object.defineProperty(this, ELEMENT, { value: true });
     const stack = findStack(this);
     if (!stack) {
-      throw new HotError(this.node.path, `a Heat element must be created inside a HeatStack; ${scope.node.path || 'the root'} is not in one`);
+      throw new HotError(
+        this.node.path,
+        `a Heat element must be created inside a HeatStack; ${scope.node.path || 'the root'} is not in one`,
+      );
     }
     this.stack = stack;
   }

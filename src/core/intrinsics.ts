@@ -24,7 +24,10 @@ export class Intrinsic extends Resolvable {
     const table = ctx.inCondition ? CONDITION_FUNCTION_SINCE : FUNCTION_SINCE;
     const since = table[this.fnName] ?? (ctx.inCondition ? undefined : undefined);
     if (this.options.condition && !ctx.inCondition) {
-      throw new HotError(ctx.path, `condition function \`${this.fnName}\` can only be used in conditions (HeatCondition or Fn.if); got it in a value`);
+      throw new HotError(
+        ctx.path,
+        `condition function \`${this.fnName}\` can only be used in conditions (HeatCondition or Fn.if); got it in a value`,
+      );
     }
     if (since === undefined) {
       const where = ctx.inCondition ? 'in conditions' : 'in values';

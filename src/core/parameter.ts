@@ -119,13 +119,17 @@ export class HeatParameter extends HeatElement {
         throw new HotError(path, `${kind} constraint min must not exceed max; got min ${r.min}, max ${r.max}`);
       }
       if (kind === 'length' && !['string', 'json', 'comma_delimited_list'].includes(this.parameterType)) {
-        throw new HotError(path, `a length constraint applies to string, json or comma_delimited_list parameters; this one is ${this.parameterType}`);
+        throw new HotError(
+          path,
+          `a length constraint applies to string, json or comma_delimited_list parameters; this one is ${this.parameterType}`,
+        );
       }
       if (kind === 'range' && this.parameterType !== 'number') {
         throw new HotError(path, `a range constraint applies to number parameters; this one is ${this.parameterType}`);
       }
     } else if ('modulo' in c) {
-      if (this.parameterType !== 'number') throw new HotError(path, `a modulo constraint applies to number parameters; this one is ${this.parameterType}`);
+      if (this.parameterType !== 'number')
+        throw new HotError(path, `a modulo constraint applies to number parameters; this one is ${this.parameterType}`);
       if (!checkNumber(c.modulo.step) || c.modulo.step === 0 || !checkNumber(c.modulo.offset)) {
         throw new HotError(path, `modulo constraint needs a non-zero step and an offset; got ${describeValue(c.modulo)}`);
       }
@@ -141,7 +145,10 @@ export class HeatParameter extends HeatElement {
       }
     } else if ('customConstraint' in c) {
       if (typeof c.customConstraint !== 'string' || !/^[a-z_]+\.[a-z_.]+$/.test(c.customConstraint)) {
-        throw new HotError(path, `customConstraint must name a Heat custom constraint like nova.flavor; got ${describeValue(c.customConstraint)}`);
+        throw new HotError(
+          path,
+          `customConstraint must name a Heat custom constraint like nova.flavor; got ${describeValue(c.customConstraint)}`,
+        );
       }
     } else {
       throw new HotError(path, `unknown parameter constraint ${describeValue(c)}`);
@@ -155,7 +162,9 @@ export class HeatParameter extends HeatElement {
     const typeOk =
       (t === 'string' && typeof v === 'string') ||
       (t === 'number' && (checkNumber(v) || (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))))) ||
-      (t === 'boolean' && (typeof v === 'boolean' || ['true', 'false', 'yes', 'no', 'on', 'off', '1', '0', 't', 'f', 'y', 'n'].includes(String(v).toLowerCase()))) ||
+      (t === 'boolean' &&
+        (typeof v === 'boolean' ||
+          ['true', 'false', 'yes', 'no', 'on', 'off', '1', '0', 't', 'f', 'y', 'n'].includes(String(v).toLowerCase()))) ||
       (t === 'comma_delimited_list' && (typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string')))) ||
       (t === 'json' && typeof v === 'object' && v !== null);
     if (!typeOk) throw new HotError(path, `${what} must be a ${t}; got ${describeValue(v)}`);
@@ -163,7 +172,10 @@ export class HeatParameter extends HeatElement {
       if ('range' in c) {
         const n = Number(v);
         if ((c.range.min !== undefined && n < c.range.min) || (c.range.max !== undefined && n > c.range.max)) {
-          throw new HotError(path, `${what} must be within the range ${c.range.min ?? '-inf'}..${c.range.max ?? 'inf'}; got ${describeValue(v)}`);
+          throw new HotError(
+            path,
+            `${what} must be within the range ${c.range.min ?? '-inf'}..${c.range.max ?? 'inf'}; got ${describeValue(v)}`,
+          );
         }
       } else if ('length' in c && typeof v === 'string') {
         if ((c.length.min !== undefined && v.length < c.length.min) || (c.length.max !== undefined && v.length > c.length.max)) {

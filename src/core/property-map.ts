@@ -50,10 +50,7 @@ export function renderProperties(value: Record<string, unknown>, spec: PropertyS
     }
     if (!info) {
       const known = Object.keys(spec).sort();
-      throw new HotError(
-        path,
-        `unknown property \`${key}\`; known properties: ${known.length > 0 ? known.join(', ') : '(none)'}`,
-      );
+      throw new HotError(path, `unknown property \`${key}\`; known properties: ${known.length > 0 ? known.join(', ') : '(none)'}`);
     }
     out[info.heat] = renderInfo(v, info, `${path}.${info.heat}`);
   }

@@ -85,7 +85,8 @@ export class HeatResource extends HeatElement {
    */
   addOverride(path: string, value: unknown): void {
     const parts = splitPath(path);
-    if (parts.some((p) => p.length === 0)) throw new HotError(this.node.path, `override path has an empty part; got ${JSON.stringify(path)}`);
+    if (parts.some((p) => p.length === 0))
+      throw new HotError(this.node.path, `override path has an empty part; got ${JSON.stringify(path)}`);
     this.overrides.push({ path: parts, value });
   }
 
@@ -131,7 +132,8 @@ function applyOverride(target: Record<string, unknown>, path: string[], value: u
   // A numeric part indexes into a list that is already there (`properties.networks.0.port`); otherwise parts are keys.
   type Container = Record<string, unknown> | unknown[];
   const isIndex = (c: Container, key: string) => Array.isArray(c) && /^(0|[1-9][0-9]*)$/.test(key);
-  const get = (c: Container, key: string): unknown => (isIndex(c, key) ? (c as unknown[])[Number(key)] : (c as Record<string, unknown>)[key]);
+  const get = (c: Container, key: string): unknown =>
+    isIndex(c, key) ? (c as unknown[])[Number(key)] : (c as Record<string, unknown>)[key];
   const set = (c: Container, key: string, v: unknown) => {
     if (isIndex(c, key)) (c as unknown[])[Number(key)] = v;
     else (c as Record<string, unknown>)[key] = v;

@@ -60,7 +60,10 @@ export class HeatStack extends Construct {
     this.templateVersion = version;
     this.description = props.description;
     if (props.templateName !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(props.templateName)) {
-      throw new HotError(this.node.path, `templateName must be lower-case letters, digits and '-'; got ${JSON.stringify(props.templateName)}`);
+      throw new HotError(
+        this.node.path,
+        `templateName must be lower-case letters, digits and '-'; got ${JSON.stringify(props.templateName)}`,
+      );
     }
     this._templateName = props.templateName;
     if (props.createTimeoutMinutes !== undefined && !(Number.isInteger(props.createTimeoutMinutes) && props.createTimeoutMinutes > 0)) {
@@ -83,9 +86,7 @@ export class HeatStack extends Construct {
 
   /** The outermost template: the one `openstack stack create -t` is given. */
   get rootStack(): HeatStack {
-    let s: HeatStack = this;
-    while (s.parentStack) s = s.parentStack;
-    return s;
+    return this.parentStack ? this.parentStack.rootStack : this;
   }
 
   // a construct's place in the tree never changes after it is created, so these are computed once
@@ -108,7 +109,12 @@ export class HeatStack extends Construct {
     const root = this.rootStack;
     const below = this.node.scopes.slice(root.node.scopes.length);
     return below
-      .map((s) => s.node.id.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase().replace(/[^a-z0-9-]/g, '-'))
+      .map((s) =>
+        s.node.id
+          .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+          .toLowerCase()
+          .replace(/[^a-z0-9-]/g, '-'),
+      )
       .join('-');
   }
 

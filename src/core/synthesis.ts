@@ -101,7 +101,13 @@ export function validatePhase(root: IConstruct): HotError[] {
         if (el.templateSection !== section) continue;
         const id = el.logicalId;
         const other = seen.get(id);
-        if (other) errors.push(new HotError(el.node.path, `logical id ${JSON.stringify(id)} is already used by ${other} in ${section}; rename one or use overrideLogicalId`));
+        if (other)
+          errors.push(
+            new HotError(
+              el.node.path,
+              `logical id ${JSON.stringify(id)} is already used by ${other} in ${section}; rename one or use overrideLogicalId`,
+            ),
+          );
         else seen.set(id, el.node.path);
       }
     }
@@ -122,7 +128,12 @@ export function preparePhase(stack: HeatStack, elements: readonly HeatElement[] 
         for (const target of dep.node.findAll()) {
           if (!HeatResource.isHeatResource(target) || target === el) continue;
           if (target.stack !== stack) {
-            errors.push(new HotError(el.node.path, `depends on ${target.node.path}, which is in another template (${target.stack.node.path}); dependencies must stay within one template`));
+            errors.push(
+              new HotError(
+                el.node.path,
+                `depends on ${target.node.path}, which is in another template (${target.stack.node.path}); dependencies must stay within one template`,
+              ),
+            );
             continue;
           }
           ids.add(target.logicalId);
@@ -135,7 +146,10 @@ export function preparePhase(stack: HeatStack, elements: readonly HeatElement[] 
 }
 
 /** Phases 3-5: resolve, render and merge one template into its HOT document. */
-export function renderPhase(stack: HeatStack, elements: readonly HeatElement[] = stack.elements()): { doc: Record<string, unknown>; errors: HotError[] } {
+export function renderPhase(
+  stack: HeatStack,
+  elements: readonly HeatElement[] = stack.elements(),
+): { doc: Record<string, unknown>; errors: HotError[] } {
   const errors: HotError[] = [];
   const sections: Record<string, Record<string, unknown>> = { parameters: {}, conditions: {}, resources: {}, outputs: {} };
   for (const el of elements) {
@@ -188,7 +202,11 @@ export async function checkPhase(
 }
 
 /** Phase 7: secrets. Produce each secret parameter value (reusing what the state directory holds). */
-export async function secretsPhase(stack: HeatStack, stateDir: string, params: readonly HeatParameter[] = stackParameters(stack.elements())): Promise<Record<string, string>> {
+export async function secretsPhase(
+  stack: HeatStack,
+  stateDir: string,
+  params: readonly HeatParameter[] = stackParameters(stack.elements()),
+): Promise<Record<string, string>> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   await chmod(stateDir, 0o700);
   const memo = new Map<string, Promise<unknown>>();
@@ -203,7 +221,8 @@ export async function secretsPhase(stack: HeatStack, stateDir: string, params: r
   for (const p of params) {
     if (!p.props.secretValue) continue;
     const v = await p.props.secretValue(session);
-    if (typeof v !== 'string' || v.length === 0) throw new HotError(p.node.path, `secretValue must produce a non-empty string; got ${typeof v}`);
+    if (typeof v !== 'string' || v.length === 0)
+      throw new HotError(p.node.path, `secretValue must produce a non-empty string; got ${typeof v}`);
     out[p.logicalId] = v;
   }
   return out;
@@ -243,7 +262,12 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
     const { doc, errors: e } = renderPhase(stack, elementsOf.get(stack));
     errors.push(...e);
     if (stacksByFile.has(stack.fileName)) {
-      errors.push(new HotError(stack.node.path, `template file ${stack.fileName} is also written by ${stacksByFile.get(stack.fileName)!.node.path}; give one a different templateName`));
+      errors.push(
+        new HotError(
+          stack.node.path,
+          `template file ${stack.fileName} is also written by ${stacksByFile.get(stack.fileName)!.node.path}; give one a different templateName`,
+        ),
+      );
     }
     docs.set(stack.fileName, doc);
     stacksByFile.set(stack.fileName, stack);
@@ -268,7 +292,10 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
   const manifest: Manifest = { version: 1, stacks: [] };
   for (const stack of roots) {
     const name = stack.node.id;
-    const nested = stacks.filter((s) => s !== stack && s.rootStack === stack).map((s) => s.fileName).sort();
+    const nested = stacks
+      .filter((s) => s !== stack && s.rootStack === stack)
+      .map((s) => s.fileName)
+      .sort();
     files.set(stack.fileName, yamlOf(docs.get(stack.fileName)));
     for (const f of nested) files.set(f, yamlOf(docs.get(f)));
 

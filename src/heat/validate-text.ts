@@ -14,7 +14,10 @@ export function describeJson(value: unknown): string {
       const text = JSON.stringify(value);
       return text.length <= 60 ? `the map ${text}` : `a map with key \`${keys[0]}\``;
     }
-    return `a map with keys ${keys.slice(0, 5).map((k) => `\`${k}\``).join(', ')}${keys.length > 5 ? ', ...' : ''}`;
+    return `a map with keys ${keys
+      .slice(0, 5)
+      .map((k) => `\`${k}\``)
+      .join(', ')}${keys.length > 5 ? ', ...' : ''}`;
   }
   const text = JSON.stringify(value);
   return text.length <= 80 ? text : `${text.slice(0, 77)}..."`;

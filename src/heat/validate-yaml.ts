@@ -16,7 +16,9 @@ const yaml11Bool = new yaml.Type('tag:yaml.org,2002:bool', {
 });
 
 /** CORE schema (no timestamps: `2018-08-31` stays a string, as in Heat) plus merge keys and YAML 1.1 booleans. */
-export const HOT_YAML_SCHEMA = yaml.CORE_SCHEMA.extend({ implicit: [yaml11Bool, (yaml as unknown as { types: { merge: yaml.Type } }).types.merge] });
+export const HOT_YAML_SCHEMA = yaml.CORE_SCHEMA.extend({
+  implicit: [yaml11Bool, (yaml as unknown as { types: { merge: yaml.Type } }).types.merge],
+});
 
 export interface YamlProblem {
   readonly line?: number;

@@ -211,7 +211,11 @@ class DocumentChecker {
       if (!this.info.sections.includes(key)) {
         unknownSections.add(key);
         const later = key === 'conditions' ? ' (the `conditions` section needs 2016-10-14 or later)' : didYouMean(key, this.info.sections);
-        this.report('unknown-section', [key], `\`${key}\` is not a section of a HOT ${version} document${later}; allowed sections: ${listOf([...this.info.sections])}`);
+        this.report(
+          'unknown-section',
+          [key],
+          `\`${key}\` is not a section of a HOT ${version} document${later}; allowed sections: ${listOf([...this.info.sections])}`,
+        );
       }
     }
 
@@ -263,17 +267,45 @@ class DocumentChecker {
           this.report('resource-definition', segs, `resource \`${name}\`: \`${fmtPath(f.path.slice(2)) || name}\` ${f.detail}`, name);
         }
       } else if (section === 'outputs' && name !== undefined) {
-        if (f.kind === 'required') this.report('output-value-missing', segs, `output \`${name}\` has no \`value\`; every HOT output needs one`, name);
+        if (f.kind === 'required')
+          this.report('output-value-missing', segs, `output \`${name}\` has no \`value\`; every HOT output needs one`, name);
         else if (f.kind === 'unknown' && f.path.length === 2)
-          this.report('output-key-unknown', segs, `output \`${name}\` has the key \`${f.name}\`, which HOT ${this.version} does not allow; allowed keys: ${listOf([...this.info.outputKeys])}`, name);
+          this.report(
+            'output-key-unknown',
+            segs,
+            `output \`${name}\` has the key \`${f.name}\`, which HOT ${this.version} does not allow; allowed keys: ${listOf([...this.info.outputKeys])}`,
+            name,
+          );
         else this.report('output-definition', segs, `output \`${name}\`: \`${fmtPath(f.path.slice(2)) || name}\` ${f.detail}`, name);
       } else if (section === 'parameters' && name !== undefined) {
         if (f.kind === 'unknown' && f.path.length === 2)
-          this.report('parameter-key-unknown', segs, `parameter \`${name}\` has the key \`${f.name}\`, which HOT ${this.version} does not allow${didYouMean(f.name!, this.info.parameterKeys)}; allowed keys: ${listOf([...this.info.parameterKeys])}`, name);
-        else if (f.kind === 'required' && f.path.length === 2) this.report('parameter-type-missing', segs, `parameter \`${name}\` has no \`type\`; use one of ${listOf([...this.info.parameterTypes])}`, name);
-        else if (key === 'type') this.report('parameter-type-unknown', segs, `parameter \`${name}\` has type ${describeJson((doc['parameters'] as Json)[name] && ((doc['parameters'] as Json)[name] as Json)['type'])}; use one of ${listOf([...this.info.parameterTypes])}`, name);
+          this.report(
+            'parameter-key-unknown',
+            segs,
+            `parameter \`${name}\` has the key \`${f.name}\`, which HOT ${this.version} does not allow${didYouMean(f.name!, this.info.parameterKeys)}; allowed keys: ${listOf([...this.info.parameterKeys])}`,
+            name,
+          );
+        else if (f.kind === 'required' && f.path.length === 2)
+          this.report(
+            'parameter-type-missing',
+            segs,
+            `parameter \`${name}\` has no \`type\`; use one of ${listOf([...this.info.parameterTypes])}`,
+            name,
+          );
+        else if (key === 'type')
+          this.report(
+            'parameter-type-unknown',
+            segs,
+            `parameter \`${name}\` has type ${describeJson((doc['parameters'] as Json)[name] && ((doc['parameters'] as Json)[name] as Json)['type'])}; use one of ${listOf([...this.info.parameterTypes])}`,
+            name,
+          );
         else if (key === 'constraints' && f.kind === 'unknown')
-          this.report('parameter-constraint-unknown', segs, `parameter \`${name}\`: \`${f.name}\` is not a constraint HOT ${this.version} offers; use one of ${listOf([...this.info.parameterConstraints])}`, name);
+          this.report(
+            'parameter-constraint-unknown',
+            segs,
+            `parameter \`${name}\`: \`${f.name}\` is not a constraint HOT ${this.version} offers; use one of ${listOf([...this.info.parameterConstraints])}`,
+            name,
+          );
         else this.report('parameter-definition', segs, `parameter \`${name}\`: \`${fmtPath(f.path.slice(2)) || name}\` ${f.detail}`, name);
       } else {
         this.report('document-schema', segs, `\`${fmtPath(f.path) || 'document'}\` ${f.detail}`);
@@ -288,7 +320,11 @@ class DocumentChecker {
       if (!isMap(g) || !Array.isArray(g['parameters'])) return;
       (g['parameters'] as unknown[]).forEach((p, j) => {
         if (typeof p === 'string' && !(p in this.parameters)) {
-          this.report('parameter-group-unknown', ['parameter_groups', i, 'parameters', j], `parameter group ${g['label'] ? `\`${String(g['label'])}\`` : i} lists \`${p}\`, which is not a declared parameter${didYouMean(p, Object.keys(this.parameters))}`);
+          this.report(
+            'parameter-group-unknown',
+            ['parameter_groups', i, 'parameters', j],
+            `parameter group ${g['label'] ? `\`${String(g['label'])}\`` : i} lists \`${p}\`, which is not a declared parameter${didYouMean(p, Object.keys(this.parameters))}`,
+          );
         }
       });
     });
@@ -310,7 +346,12 @@ class DocumentChecker {
         const segs: Seg[] = typeof d === 'string' ? [...base, 'depends_on'] : [...base, 'depends_on', i];
         if (typeof target !== 'string') return;
         if (!(target in this.resources)) {
-          this.report('missing-resource', segs, `resource \`${id}\` depends on \`${target}\`, which is not a resource of this template${didYouMean(target, Object.keys(this.resources))}`, id);
+          this.report(
+            'missing-resource',
+            segs,
+            `resource \`${id}\` depends on \`${target}\`, which is not a resource of this template${didYouMean(target, Object.keys(this.resources))}`,
+            id,
+          );
         } else {
           deps.set(target, deps.get(target) ?? 'depends_on');
         }
@@ -335,7 +376,13 @@ class DocumentChecker {
         );
       }
       if (info.adminOnly) {
-        this.report('resource-type-admin-only', [...base, 'type'], `${type} can only be created by cloud administrators under Heat's default policy`, id, 'warning');
+        this.report(
+          'resource-type-admin-only',
+          [...base, 'type'],
+          `${type} can only be created by cloud administrators under Heat's default policy`,
+          id,
+          'warning',
+        );
       }
       if (properties !== undefined && properties !== null && !isMap(properties)) return; // a function or wrong type: schema reports it
       if (!hasPropertiesSchema(type)) return;
@@ -418,7 +465,12 @@ class DocumentChecker {
     const found = this.nestedDocument(type);
     if (!found) {
       if (this.opts.nested) {
-        this.report('nested-template-missing', [...base, 'type'], `resource \`${id}\` uses the nested template \`${type}\`, which is not among the files being validated; Heat cannot create it`, id);
+        this.report(
+          'nested-template-missing',
+          [...base, 'type'],
+          `resource \`${id}\` uses the nested template \`${type}\`, which is not among the files being validated; Heat cannot create it`,
+          id,
+        );
       }
       return;
     }
@@ -475,7 +527,12 @@ class DocumentChecker {
   private conditionRef(value: unknown, segs: readonly Seg[], owner: string): void {
     if (typeof value === 'string') {
       if (!(value in this.conditions)) {
-        this.report('missing-condition', segs, `\`${owner}\` uses the condition \`${value}\`, which is not defined in \`conditions\`${didYouMean(value, Object.keys(this.conditions))}`, segs[0] === 'resources' ? owner : undefined);
+        this.report(
+          'missing-condition',
+          segs,
+          `\`${owner}\` uses the condition \`${value}\`, which is not defined in \`conditions\`${didYouMean(value, Object.keys(this.conditions))}`,
+          segs[0] === 'resources' ? owner : undefined,
+        );
       }
       return;
     }
@@ -495,11 +552,23 @@ class DocumentChecker {
       const keys = Object.keys(value);
       if (keys.length === 1 && keys[0] === 'get_param') {
         const arg = value['get_param'];
-        const name = typeof arg === 'string' ? arg : Array.isArray(arg) && arg.length === 1 && typeof arg[0] === 'string' ? arg[0] : undefined;
+        const name =
+          typeof arg === 'string' ? arg : Array.isArray(arg) && arg.length === 1 && typeof arg[0] === 'string' ? arg[0] : undefined;
         const def = name !== undefined ? this.parameters[name] : undefined;
         if (name !== undefined && isMap(def)) {
           const t = def['type'];
-          const kind = t === 'boolean' ? 'boolean' : t === 'comma_delimited_list' ? 'list' : t === 'json' ? 'map' : t === 'number' ? 'number' : t === 'string' ? 'string' : undefined;
+          const kind =
+            t === 'boolean'
+              ? 'boolean'
+              : t === 'comma_delimited_list'
+                ? 'list'
+                : t === 'json'
+                  ? 'map'
+                  : t === 'number'
+                    ? 'number'
+                    : t === 'string'
+                      ? 'string'
+                      : undefined;
           if (kind) return { kind, what: `${kind === 'list' ? 'comma_delimited_list' : String(t)} parameter \`${name}\`` };
         }
         return undefined;
@@ -586,18 +655,33 @@ class DocumentChecker {
       if (this.info.conditionFunctions.includes(fn)) return;
       const since = CONDITION_FUNCTION_SINCE.get(fn);
       if (since && since > this.version) {
-        this.report('function-version', segs, `\`${fn}\` may be used in conditions from heat_template_version ${since}; this document declares ${this.version}; raise the version or rewrite the condition`, id);
+        this.report(
+          'function-version',
+          segs,
+          `\`${fn}\` may be used in conditions from heat_template_version ${since}; this document declares ${this.version}; raise the version or rewrite the condition`,
+          id,
+        );
       } else if (this.info.conditionFunctions.length === 0) {
         // before 2016-10-14 there are no conditions; the section itself is reported
       } else {
-        this.report('condition-function-invalid', segs, `\`${fn}\` cannot be used in a condition; conditions may use ${listOf([...this.info.conditionFunctions])}`, id);
+        this.report(
+          'condition-function-invalid',
+          segs,
+          `\`${fn}\` cannot be used in a condition; conditions may use ${listOf([...this.info.conditionFunctions])}`,
+          id,
+        );
       }
       return;
     }
     if (this.info.functions.includes(fn)) return;
     if (this.info.removedFunctions.includes(fn) || (REMOVED_IN.has(fn) && !FUNCTION_SINCE.has(fn))) {
       const use = CFN_REPLACEMENTS[fn];
-      this.report('function-removed', segs, `\`${fn}\` is a CloudFormation function that HOT ${this.version} does not support${use ? `; use ${use}` : ''}`, id);
+      this.report(
+        'function-removed',
+        segs,
+        `\`${fn}\` is a CloudFormation function that HOT ${this.version} does not support${use ? `; use ${use}` : ''}`,
+        id,
+      );
       return;
     }
     const since = FUNCTION_SINCE.get(fn);
@@ -606,10 +690,21 @@ class DocumentChecker {
         ctx.section === 'outputs'
           ? 'Heat would not run it but silently return the map itself as the output value'
           : 'Heat rejects the template or passes the map through unevaluated';
-      this.report('function-version', segs, `\`${fn}\` needs heat_template_version ${since} or later; this document declares ${this.version}, so ${consequence}; raise heat_template_version to ${since} or later`, id);
+      this.report(
+        'function-version',
+        segs,
+        `\`${fn}\` needs heat_template_version ${since} or later; this document declares ${this.version}, so ${consequence}; raise heat_template_version to ${since} or later`,
+        id,
+      );
     } else if (CONDITION_FUNCTION_SINCE.has(fn) && !FUNCTION_SINCE.has(fn)) {
       // equals/and/or/not outside conditions: Heat takes them as plain maps
-      this.report('condition-function-outside-condition', segs, `\`${fn}\` is a condition function; outside \`conditions\` and \`if\` Heat takes it as a plain map`, id, 'warning');
+      this.report(
+        'condition-function-outside-condition',
+        segs,
+        `\`${fn}\` is a condition function; outside \`conditions\` and \`if\` Heat takes it as a plain map`,
+        id,
+        'warning',
+      );
     }
   }
 
@@ -619,7 +714,12 @@ class DocumentChecker {
     if (fn === 'get_resource') {
       if (typeof args !== 'string') return;
       if (!(args in this.resources)) {
-        this.report('missing-resource', segs, `\`get_resource: ${args}\` refers to a resource this template does not define${didYouMean(args, resources())}`, id);
+        this.report(
+          'missing-resource',
+          segs,
+          `\`get_resource: ${args}\` refers to a resource this template does not define${didYouMean(args, resources())}`,
+          id,
+        );
       } else ctx.deps?.set(args, ctx.deps.get(args) ?? 'get_resource');
       return;
     }
@@ -628,7 +728,12 @@ class DocumentChecker {
       const target = args[0];
       const def = this.resources[target];
       if (!isMap(def)) {
-        this.report('missing-resource', segs, `\`get_attr\` refers to \`${target}\`, which is not a resource of this template${didYouMean(target, resources())}`, id);
+        this.report(
+          'missing-resource',
+          segs,
+          `\`get_attr\` refers to \`${target}\`, which is not a resource of this template${didYouMean(target, resources())}`,
+          id,
+        );
         return;
       }
       ctx.deps?.set(target, ctx.deps.get(target) ?? 'get_attr');
@@ -639,7 +744,12 @@ class DocumentChecker {
       const name = typeof args === 'string' ? args : Array.isArray(args) && typeof args[0] === 'string' ? args[0] : undefined;
       if (name === undefined) return;
       if (!(name in this.parameters) && !this.info.pseudoParameters.includes(name)) {
-        this.report('undeclared-parameter', segs, `\`get_param: ${name}\` refers to a parameter this template does not declare${didYouMean(name, Object.keys(this.parameters))}; declare it under \`parameters\``, id);
+        this.report(
+          'undeclared-parameter',
+          segs,
+          `\`get_param: ${name}\` refers to a parameter this template does not declare${didYouMean(name, Object.keys(this.parameters))}; declare it under \`parameters\``,
+          id,
+        );
       }
     }
   }
@@ -760,7 +870,8 @@ async function withValidators<T>(docs: Iterable<unknown>, check: (needs: Needs) 
     const version = resolveHotVersion(doc['heat_template_version']);
     if (version === undefined) continue;
     versions.add(version);
-    if (isMap(doc['resources'])) for (const def of Object.values(doc['resources'])) if (isMap(def)) collectTypes(def['type'], def['properties'], types);
+    if (isMap(doc['resources']))
+      for (const def of Object.values(doc['resources'])) if (isMap(def)) collectTypes(def['type'], def['properties'], types);
   }
   await loadValidators(versions, types);
   for (;;) {
@@ -800,7 +911,11 @@ export async function validateHotText(text: string, fileName?: string, opts: Omi
 }
 
 function isEnvironment(doc: unknown): boolean {
-  return isMap(doc) && !('heat_template_version' in doc) && ['parameter_defaults', 'parameters', 'resource_registry', 'event_sinks', 'encrypted_param_names'].some((k) => k in doc);
+  return (
+    isMap(doc) &&
+    !('heat_template_version' in doc) &&
+    ['parameter_defaults', 'parameters', 'resource_registry', 'event_sinks', 'encrypted_param_names'].some((k) => k in doc)
+  );
 }
 
 /**
@@ -814,7 +929,8 @@ export async function validateHotBundle(
 ): Promise<TemplateIssue[]> {
   const defaults = new Set<string>();
   for (const doc of files.values()) {
-    if (isEnvironment(doc) && isMap((doc as Json)['parameter_defaults'])) for (const k of Object.keys((doc as Json)['parameter_defaults'] as Json)) defaults.add(k);
+    if (isEnvironment(doc) && isMap((doc as Json)['parameter_defaults']))
+      for (const k of Object.keys((doc as Json)['parameter_defaults'] as Json)) defaults.add(k);
   }
   const issues = await withValidators(files.values(), (needs) => {
     const found: TemplateIssue[] = [];
@@ -827,7 +943,13 @@ export async function validateHotBundle(
       const key = JSON.stringify(doc);
       if (clean.has(key)) continue;
       const describe = options.describe ? (id: string) => options.describe!(file, id) : undefined;
-      const mine = new DocumentChecker(doc, { file, nested: files, parameterDefaults: defaults, [NEEDS]: needs, ...(describe ? { describe } : {}) }).check();
+      const mine = new DocumentChecker(doc, {
+        file,
+        nested: files,
+        parameterDefaults: defaults,
+        [NEEDS]: needs,
+        ...(describe ? { describe } : {}),
+      }).check();
       if (mine.length === 0) clean.add(key);
       found.push(...mine);
     }
@@ -887,14 +1009,16 @@ export async function validateHotFiles(paths: readonly string[]): Promise<Templa
   }
   const defaults = new Set<string>();
   for (const doc of docs.values()) {
-    if (isEnvironment(doc) && isMap((doc as Json)['parameter_defaults'])) for (const k of Object.keys((doc as Json)['parameter_defaults'] as Json)) defaults.add(k);
+    if (isEnvironment(doc) && isMap((doc as Json)['parameter_defaults']))
+      for (const k of Object.keys((doc as Json)['parameter_defaults'] as Json)) defaults.add(k);
   }
   const found = await withValidators(docs.values(), (needs) => {
     const out: TemplateIssue[] = [];
     for (const [abs, doc] of docs) {
       if (isEnvironment(doc)) continue;
       const shown = relative(process.cwd(), abs) || abs;
-      for (const i of new DocumentChecker(doc, { file: abs, nested: docs, parameterDefaults: defaults, [NEEDS]: needs }).check()) out.push({ ...i, file: shown });
+      for (const i of new DocumentChecker(doc, { file: abs, nested: docs, parameterDefaults: defaults, [NEEDS]: needs }).check())
+        out.push({ ...i, file: shown });
     }
     return out;
   });

@@ -5,7 +5,12 @@ import { HeatOutput } from '../core/output.js';
 import { HeatParameter, type HeatParameterProps } from '../core/parameter.js';
 import { HeatStack } from '../core/stack.js';
 import type { Input } from '../core/tokens.js';
-import { resolveCloudProvider, type CloudProviderConfig, type CloudProviderMonitor, type ResolvedCloudProvider } from '../bootstrap/addons.js';
+import {
+  resolveCloudProvider,
+  type CloudProviderConfig,
+  type CloudProviderMonitor,
+  type ResolvedCloudProvider,
+} from '../bootstrap/addons.js';
 import { placeholder } from '../bootstrap/render.js';
 import type { OsNeutronSecurityGroup } from '../heat/generated/neutron.generated.js';
 import type { ClusterNetwork } from './cluster-network.js';
@@ -104,26 +109,44 @@ export class ClusterCloudProvider extends Construct {
   constructor(scope: Construct, id: string, props: ClusterCloudProviderProps) {
     super(scope, id);
     const path = this.node.path;
-    if (typeof props !== 'object' || props === null) throw new HotError(path, `cloudProvider must be an object; got ${describeValue(props)}`);
+    if (typeof props !== 'object' || props === null)
+      throw new HotError(path, `cloudProvider must be an object; got ${describeValue(props)}`);
     this.provider = checkOneOf(path, 'cloudProvider.octaviaProvider', props.octaviaProvider ?? props.defaultProvider, OCTAVIA_PROVIDERS);
     const ovn = this.provider === 'ovn';
     if (ovn && props.manageSecurityGroups === false) {
-      throw new HotError(path, 'cloudProvider.manageSecurityGroups must be true with the ovn provider: its load balancers keep client addresses, so the controller must admit each Service\'s clients on the nodes; got false');
+      throw new HotError(
+        path,
+        "cloudProvider.manageSecurityGroups must be true with the ovn provider: its load balancers keep client addresses, so the controller must admit each Service's clients on the nodes; got false",
+      );
     }
     this.manageSecurityGroups = props.manageSecurityGroups ?? ovn;
     if (props.clientCidrs !== undefined) {
-      if (!ovn) throw new HotError(path, `cloudProvider.clientCidrs applies to the ovn provider (amphora traffic comes from the members' subnet only); got ${describeValue(props.clientCidrs)} with ${this.provider}`);
-      if (!Array.isArray(props.clientCidrs) || props.clientCidrs.length === 0) throw new HotError(path, `cloudProvider.clientCidrs must list at least one CIDR, or be left out; got ${describeValue(props.clientCidrs)}`);
+      if (!ovn)
+        throw new HotError(
+          path,
+          `cloudProvider.clientCidrs applies to the ovn provider (amphora traffic comes from the members' subnet only); got ${describeValue(props.clientCidrs)} with ${this.provider}`,
+        );
+      if (!Array.isArray(props.clientCidrs) || props.clientCidrs.length === 0)
+        throw new HotError(
+          path,
+          `cloudProvider.clientCidrs must list at least one CIDR, or be left out; got ${describeValue(props.clientCidrs)}`,
+        );
       for (const c of props.clientCidrs) {
         const r = parseCidr(c);
         if (typeof r === 'string') throw new HotError(path, `cloudProvider.clientCidrs entries ${r}`);
       }
     }
     if (props.floatingNetworkId === undefined && !props.network.router) {
-      throw new HotError(path, 'cloudProvider.floatingNetworkId is required with existingNetwork (hotk8s reads the id from the router it creates otherwise); got undefined');
+      throw new HotError(
+        path,
+        'cloudProvider.floatingNetworkId is required with existingNetwork (hotk8s reads the id from the router it creates otherwise); got undefined',
+      );
     }
     if (props.authUrl !== undefined && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(props.authUrl)) {
-      throw new HotError(path, `cloudProvider.authUrl must be an http(s) URL of Keystone, e.g. https://keystone.example.com:5000/v3; got ${describeValue(props.authUrl)}`);
+      throw new HotError(
+        path,
+        `cloudProvider.authUrl must be an http(s) URL of Keystone, e.g. https://keystone.example.com:5000/v3; got ${describeValue(props.authUrl)}`,
+      );
     }
     this.controllerClusterName = props.controllerClusterName ?? props.clusterName;
 
@@ -133,7 +156,9 @@ export class ClusterCloudProvider extends Construct {
       type: 'string',
       label: 'Keystone URL',
       description: 'Keystone v3 URL the cloud-controller-manager and Cinder CSI authenticate against',
-      constraints: [{ allowedPattern: 'https?://[^\\s/]+(/\\S*)?', description: 'an http(s) URL, e.g. https://keystone.example.com:5000/v3' }],
+      constraints: [
+        { allowedPattern: 'https?://[^\\s/]+(/\\S*)?', description: 'an http(s) URL, e.g. https://keystone.example.com:5000/v3' },
+      ],
       value: props.authUrl,
     });
     const credId = new HeatParameter(this, 'ApplicationCredentialId', {
@@ -141,7 +166,8 @@ export class ClusterCloudProvider extends Construct {
       type: 'string',
       hidden: true,
       label: 'Application credential id',
-      description: 'Id of the application credential the cloud-controller-manager and Cinder CSI use (openstack application credential create); given at stack create',
+      description:
+        'Id of the application credential the cloud-controller-manager and Cinder CSI use (openstack application credential create); given at stack create',
       constraints: [{ length: { min: 1 }, description: 'the application credential id is required' }],
     });
     const credSecret = new HeatParameter(this, 'ApplicationCredentialSecret', {
@@ -171,21 +197,42 @@ export class ClusterCloudProvider extends Construct {
     // ------------------------------------------------------------ bootstrap configuration
     const values: DeployTimeValue[] = [];
     const secret = (name: string, token: string, p: HeatParameter, description: string) =>
-      values.push({ placeholder: placeholder(token), inputName: name, input: { type: 'string', hidden: true, description }, rootValue: p.value });
+      values.push({
+        placeholder: placeholder(token),
+        inputName: name,
+        input: { type: 'string', hidden: true, description },
+        rootValue: p.value,
+      });
     secret('os_application_credential_id', 'OS_APPLICATION_CREDENTIAL_ID', credId, 'Application credential id of the cloud provider');
-    secret('os_application_credential_secret', 'OS_APPLICATION_CREDENTIAL_SECRET', credSecret, 'Application credential secret of the cloud provider');
+    secret(
+      'os_application_credential_secret',
+      'OS_APPLICATION_CREDENTIAL_SECRET',
+      credSecret,
+      'Application credential secret of the cloud provider',
+    );
     const deployTime = (name: string, token: string, v: Input<string>, description: string): string => {
       if (typeof v === 'string') return v;
       values.push({ placeholder: placeholder(token), inputName: name, input: { type: 'string', description }, rootValue: v });
       return placeholder(token);
     };
-    const floatingNetwork: Input<string> = props.floatingNetworkId ?? Fn.getAttr(props.network.router!, 'external_gateway_info', 'network_id');
+    const floatingNetwork: Input<string> =
+      props.floatingNetworkId ?? Fn.getAttr(props.network.router!, 'external_gateway_info', 'network_id');
     this.config = {
       authUrl: deployTime('os_auth_url', 'OS_AUTH_URL', authUrl.value, 'Keystone v3 URL'),
       region: props.region,
       octaviaProvider: this.provider,
-      floatingNetworkId: deployTime('os_floating_network_id', 'OS_FLOATING_NETWORK_ID', floatingNetwork, 'Network of the controller\'s floating IPs'),
-      subnetId: deployTime('os_lb_subnet_id', 'OS_LB_SUBNET_ID', props.subnetId ?? props.network.subnetId, 'Subnet of the controller\'s load balancers'),
+      floatingNetworkId: deployTime(
+        'os_floating_network_id',
+        'OS_FLOATING_NETWORK_ID',
+        floatingNetwork,
+        "Network of the controller's floating IPs",
+      ),
+      subnetId: deployTime(
+        'os_lb_subnet_id',
+        'OS_LB_SUBNET_ID',
+        props.subnetId ?? props.network.subnetId,
+        "Subnet of the controller's load balancers",
+      ),
       monitor: props.monitor,
       controllerClusterName: this.controllerClusterName,
       manageSecurityGroups: this.manageSecurityGroups,
@@ -201,12 +248,33 @@ export class ClusterCloudProvider extends Construct {
     this.deployValues = values;
 
     // ------------------------------------------------------------ security groups: the NodePort range
-    const range = (protocol: 'tcp' | 'udp', why: string) => ({ protocol, port: NODE_PORT_RANGE.min, toPort: NODE_PORT_RANGE.max, description: `NodePorts (${protocol}) of Services type=LoadBalancer from ${why}` });
+    const range = (protocol: 'tcp' | 'udp', why: string) => ({
+      protocol,
+      port: NODE_PORT_RANGE.min,
+      toPort: NODE_PORT_RANGE.max,
+      description: `NodePorts (${protocol}) of Services type=LoadBalancer from ${why}`,
+    });
     const subnet = props.network.cidr.text;
-    props.securityGroups.allowFromCidr('worker', subnet, range('tcp', `the ${this.provider} load balancers (members' subnet)`), 'worker-nodeports-tcp-from-lb-subnet');
-    props.securityGroups.allowFromCidr('worker', subnet, range('udp', `the ${this.provider} load balancers (members' subnet)`), 'worker-nodeports-udp-from-lb-subnet');
+    props.securityGroups.allowFromCidr(
+      'worker',
+      subnet,
+      range('tcp', `the ${this.provider} load balancers (members' subnet)`),
+      'worker-nodeports-tcp-from-lb-subnet',
+    );
+    props.securityGroups.allowFromCidr(
+      'worker',
+      subnet,
+      range('udp', `the ${this.provider} load balancers (members' subnet)`),
+      'worker-nodeports-udp-from-lb-subnet',
+    );
     if (clientCidrs) {
-      this.clientSecurityGroup = props.securityGroups.allowFromCidrList('worker', clientCidrs.value, [range('tcp', 'their clients (ovn keeps client addresses)'), range('udp', 'their clients (ovn keeps client addresses)')], 'ServiceLbClients', `${props.clusterName}-service-lb-clients`);
+      this.clientSecurityGroup = props.securityGroups.allowFromCidrList(
+        'worker',
+        clientCidrs.value,
+        [range('tcp', 'their clients (ovn keeps client addresses)'), range('udp', 'their clients (ovn keeps client addresses)')],
+        'ServiceLbClients',
+        `${props.clusterName}-service-lb-clients`,
+      );
     }
 
     // ------------------------------------------------------------ outputs

@@ -64,12 +64,18 @@ export class ClusterNetwork extends Construct {
     const path = this.node.path;
     if (props.existing) {
       if (props.cidr !== undefined || props.dnsNameservers !== undefined || props.reservedAddresses !== undefined) {
-        throw new HotError(path, 'cidr, dnsNameservers and reservedAddresses apply to a network hotk8s creates; remove them or remove existing');
+        throw new HotError(
+          path,
+          'cidr, dnsNameservers and reservedAddresses apply to a network hotk8s creates; remove them or remove existing',
+        );
       }
       const c = parseCidr(props.existing.subnetCidr);
       if (typeof c === 'string') throw new HotError(path, `existing.subnetCidr ${c}`);
       if (props.existing.networkId === undefined || props.existing.subnetId === undefined) {
-        throw new HotError(path, `existing needs networkId and subnetId; got ${describeValue({ networkId: props.existing.networkId, subnetId: props.existing.subnetId })}`);
+        throw new HotError(
+          path,
+          `existing needs networkId and subnetId; got ${describeValue({ networkId: props.existing.networkId, subnetId: props.existing.subnetId })}`,
+        );
       }
       this.cidr = c;
       this.created = false;
@@ -84,7 +90,10 @@ export class ClusterNetwork extends Construct {
     if (c.prefix > 28) throw new HotError(path, `cidr must be /28 or larger to hold nodes and reserved addresses; got ${c.text}`);
     const reserved = props.reservedAddresses ?? Math.min(8, c.size / 4);
     if (!Number.isInteger(reserved) || reserved < 1 || reserved > c.size / 4) {
-      throw new HotError(path, `reservedAddresses must be a whole number from 1 to a quarter of the subnet (${c.size / 4}); got ${describeValue(reserved)}`);
+      throw new HotError(
+        path,
+        `reservedAddresses must be a whole number from 1 to a quarter of the subnet (${c.size / 4}); got ${describeValue(reserved)}`,
+      );
     }
     if (props.externalNetwork === undefined) {
       throw new HotError(path, 'externalNetwork is required when hotk8s creates the network (the router gateway); got undefined');
@@ -125,7 +134,10 @@ export class ClusterNetwork extends Construct {
     const had = this.reserved.get(purpose);
     if (had) return had;
     if (this.reserved.size >= this.reservedCount) {
-      throw new HotError(this.node.path, `all ${this.reservedCount} reserved addresses are in use (${[...this.reserved.keys()].join(', ')}); raise reservedAddresses to reserve one for ${purpose}`);
+      throw new HotError(
+        this.node.path,
+        `all ${this.reservedCount} reserved addresses are in use (${[...this.reserved.keys()].join(', ')}); raise reservedAddresses to reserve one for ${purpose}`,
+      );
     }
     const address = formatIpv4(nthAddress(this.cidr, 2 + this.reserved.size));
     this.reserved.set(purpose, address);

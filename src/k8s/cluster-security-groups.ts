@@ -48,17 +48,27 @@ export class ClusterSecurityGroups extends Construct {
     this.etcd = sg('etcd', 'hotk8s etcd members');
     this.master = sg('master', 'hotk8s Kubernetes control plane');
     this.worker = sg('worker', 'hotk8s Kubernetes workers');
-    this.allowFromRole('etcd', 'etcd', { protocol: 'tcp', port: 2379, toPort: 2380, description: 'etcd client and peer traffic between members' });
+    this.allowFromRole('etcd', 'etcd', {
+      protocol: 'tcp',
+      port: 2379,
+      toPort: 2380,
+      description: 'etcd client and peer traffic between members',
+    });
     this.allowFromRole('etcd', 'master', { protocol: 'tcp', port: 2379, description: 'etcd clients: kube-apiserver' });
     this.allowFromRole('master', 'master', { protocol: 'tcp', port: 6443, description: 'kube-apiserver from masters' });
     this.allowFromRole('master', 'worker', { protocol: 'tcp', port: 6443, description: 'kube-apiserver from workers' });
     this.allowFromRole('master', 'master', { protocol: 'tcp', port: 10250, description: 'kubelet API from the control plane' });
     this.allowFromRole('worker', 'master', { protocol: 'tcp', port: 10250, description: 'kubelet API from the control plane' });
     for (const to of ['master', 'worker'] as const) {
-      for (const from of ['master', 'worker'] as const) this.allowFromRole(to, from, { protocol: 'icmp', description: 'ICMP between Kubernetes nodes (path MTU discovery)' });
+      for (const from of ['master', 'worker'] as const)
+        this.allowFromRole(to, from, { protocol: 'icmp', description: 'ICMP between Kubernetes nodes (path MTU discovery)' });
     }
     if (props.sshCidrs !== undefined) {
-      this.ssh = this.cidrListGroup('Ssh', `${props.namePrefix}-ssh`, props.sshCidrs, { protocol: 'tcp', port: 22, description: 'SSH from the allowed CIDRs' });
+      this.ssh = this.cidrListGroup('Ssh', `${props.namePrefix}-ssh`, props.sshCidrs, {
+        protocol: 'tcp',
+        port: 22,
+        description: 'SSH from the allowed CIDRs',
+      });
       for (const role of NODE_ROLES) this.extra.set(role, [...(this.extra.get(role) ?? []), this.ssh]);
     }
   }
@@ -86,7 +96,13 @@ export class ClusterSecurityGroups extends Construct {
    * Admit traffic to `role` from every CIDR of a list known only at deploy time (a comma_delimited_list
    * parameter): a security group of its own whose rules Heat's `repeat` builds, attached to the role's nodes.
    */
-  allowFromCidrList(role: NodeRole, cidrs: Input<string[]>, ports: IngressPorts | readonly IngressPorts[], id: string, name: string): OsNeutronSecurityGroup {
+  allowFromCidrList(
+    role: NodeRole,
+    cidrs: Input<string[]>,
+    ports: IngressPorts | readonly IngressPorts[],
+    id: string,
+    name: string,
+  ): OsNeutronSecurityGroup {
     const g = this.cidrListGroup(id, name, cidrs, ports);
     this.extra.set(role, [...(this.extra.get(role) ?? []), g]);
     return g;
@@ -97,11 +113,21 @@ export class ClusterSecurityGroups extends Construct {
    * attached to no node yet: the caller attaches it (e.g. `WorkerGroup.addSecurityGroup`) to the nodes it guards.
    * Several port specs share the group (one rule per CIDR and spec); the description is the first spec's.
    */
-  createCidrListGroup(id: string, name: string, cidrs: Input<string[]>, ports: IngressPorts | readonly IngressPorts[]): OsNeutronSecurityGroup {
+  createCidrListGroup(
+    id: string,
+    name: string,
+    cidrs: Input<string[]>,
+    ports: IngressPorts | readonly IngressPorts[],
+  ): OsNeutronSecurityGroup {
     return this.cidrListGroup(id, name, cidrs, ports);
   }
 
-  private cidrListGroup(id: string, name: string, cidrs: Input<string[]>, ports: IngressPorts | readonly IngressPorts[]): OsNeutronSecurityGroup {
+  private cidrListGroup(
+    id: string,
+    name: string,
+    cidrs: Input<string[]>,
+    ports: IngressPorts | readonly IngressPorts[],
+  ): OsNeutronSecurityGroup {
     const specs: readonly IngressPorts[] = Array.isArray(ports) ? ports : [ports as IngressPorts];
     if (specs.length === 0) throw new HotError(this.node.path, `security group ${id} needs at least one port spec; got none`);
     for (const p of specs) checkPorts(this.node.path, p);
@@ -124,10 +150,16 @@ export class ClusterSecurityGroups extends Construct {
     });
   }
 
-  private rule(role: NodeRole, id: string, ports: IngressPorts, remote: { remoteGroup?: Input<string>; remoteIpPrefix?: Input<string> }): OsNeutronSecurityGroupRule {
+  private rule(
+    role: NodeRole,
+    id: string,
+    ports: IngressPorts,
+    remote: { remoteGroup?: Input<string>; remoteIpPrefix?: Input<string> },
+  ): OsNeutronSecurityGroupRule {
     checkPorts(this.node.path, ports);
     const cid = id.replace(/[^A-Za-z0-9-]/g, '-');
-    if (this.node.tryFindChild(cid)) throw new HotError(this.node.path, `a rule with id ${JSON.stringify(cid)} exists already; give the new rule another id`);
+    if (this.node.tryFindChild(cid))
+      throw new HotError(this.node.path, `a rule with id ${JSON.stringify(cid)} exists already; give the new rule another id`);
     return new OsNeutronSecurityGroupRule(this, cid, {
       securityGroup: this.groupFor(role).ref(),
       direction: 'ingress',

@@ -174,35 +174,93 @@ export class Cluster extends Construct {
     if (typeof svc === 'string') throw new HotError(path, `serviceCidr ${svc}`);
     this.serviceCidr = svc;
     // kubeadm puts the cluster DNS service at the tenth address of the service CIDR and gives the kubelets that address
-    const kubeadmDnsIp = [10].map((o) => `${(svc.network + o) >>> 24}.${((svc.network + o) >>> 16) & 255}.${((svc.network + o) >>> 8) & 255}.${(svc.network + o) & 255}`)[0]!;
+    const kubeadmDnsIp = [10].map(
+      (o) =>
+        `${(svc.network + o) >>> 24}.${((svc.network + o) >>> 16) & 255}.${((svc.network + o) >>> 8) & 255}.${(svc.network + o) & 255}`,
+    )[0]!;
     if (props.dnsServiceIp !== undefined) {
       const dnsIpNum = parseIpv4(props.dnsServiceIp);
       if (dnsIpNum === undefined || !cidrContains(svc, dnsIpNum)) {
-        throw new HotError(path, `dnsServiceIp must be an address inside serviceCidr ${svc.text}; got ${describeValue(props.dnsServiceIp)}`);
+        throw new HotError(
+          path,
+          `dnsServiceIp must be an address inside serviceCidr ${svc.text}; got ${describeValue(props.dnsServiceIp)}`,
+        );
       }
       if (props.dnsServiceIp !== kubeadmDnsIp) {
-        throw new HotError(path, `dnsServiceIp must be ${kubeadmDnsIp}, the tenth address of serviceCidr ${svc.text}, where kubeadm places the cluster DNS; got ${describeValue(props.dnsServiceIp)}`);
+        throw new HotError(
+          path,
+          `dnsServiceIp must be ${kubeadmDnsIp}, the tenth address of serviceCidr ${svc.text}, where kubeadm places the cluster DNS; got ${describeValue(props.dnsServiceIp)}`,
+        );
       }
     }
     checkShape(path, props);
     const lbOptions = props.loadBalancer === undefined ? {} : props.loadBalancer;
     const masterCount = props.masters?.count ?? (lbOptions === false ? 1 : 3);
     if (lbOptions === false && masterCount > 1) {
-      throw new HotError(path, `several masters (${masterCount}) need the API load balancer; set masters.count to 1 or remove loadBalancer: false`);
+      throw new HotError(
+        path,
+        `several masters (${masterCount}) need the API load balancer; set masters.count to 1 or remove loadBalancer: false`,
+      );
     }
     if (lbOptions !== false && props.masters?.floatingIp !== undefined) {
-      throw new HotError(path, 'masters.floatingIp applies to the single-master mode (loadBalancer: false); with a load balancer use loadBalancer.floatingIp');
+      throw new HotError(
+        path,
+        'masters.floatingIp applies to the single-master mode (loadBalancer: false); with a load balancer use loadBalancer.floatingIp',
+      );
     }
 
     // ---------------------------------------------------------------- parameters
-    const image = new HeatParameter(this, 'Image', { name: 'image', type: 'string', label: 'Image', description: 'Glance image of every node (Ubuntu LTS or Debian with cloud-init)', constraints: [{ customConstraint: 'glance.image' }], value: props.image });
-    const keyName = props.keyName === false ? undefined : new HeatParameter(this, 'KeyName', { name: 'key_name', type: 'string', label: 'Key pair', description: 'Nova key pair for SSH to the nodes', constraints: [{ customConstraint: 'nova.keypair' }], value: props.keyName });
-    const needsExternal = !props.existingNetwork || (lbOptions !== false && (lbOptions.floatingIp ?? true) !== false && !(typeof lbOptions.floatingIp === 'object' && 'existingId' in lbOptions.floatingIp)) || (lbOptions === false && props.masters?.floatingIp !== false);
+    const image = new HeatParameter(this, 'Image', {
+      name: 'image',
+      type: 'string',
+      label: 'Image',
+      description: 'Glance image of every node (Ubuntu LTS or Debian with cloud-init)',
+      constraints: [{ customConstraint: 'glance.image' }],
+      value: props.image,
+    });
+    const keyName =
+      props.keyName === false
+        ? undefined
+        : new HeatParameter(this, 'KeyName', {
+            name: 'key_name',
+            type: 'string',
+            label: 'Key pair',
+            description: 'Nova key pair for SSH to the nodes',
+            constraints: [{ customConstraint: 'nova.keypair' }],
+            value: props.keyName,
+          });
+    const needsExternal =
+      !props.existingNetwork ||
+      (lbOptions !== false &&
+        (lbOptions.floatingIp ?? true) !== false &&
+        !(typeof lbOptions.floatingIp === 'object' && 'existingId' in lbOptions.floatingIp)) ||
+      (lbOptions === false && props.masters?.floatingIp !== false);
     const externalNetwork = needsExternal
-      ? new HeatParameter(this, 'ExternalNetwork', { name: 'external_network', type: 'string', label: 'External network', description: 'Network of the router gateway and floating IPs', constraints: [{ customConstraint: 'neutron.network' }], value: props.externalNetwork })
+      ? new HeatParameter(this, 'ExternalNetwork', {
+          name: 'external_network',
+          type: 'string',
+          label: 'External network',
+          description: 'Network of the router gateway and floating IPs',
+          constraints: [{ customConstraint: 'neutron.network' }],
+          value: props.externalNetwork,
+        })
       : undefined;
-    const etcdFlavor = new HeatParameter(this, 'EtcdFlavor', { name: 'etcd_flavor', type: 'string', label: 'etcd flavor', description: 'Nova flavor of the etcd members', constraints: [{ customConstraint: 'nova.flavor' }], value: props.etcd?.flavor });
-    const masterFlavor = new HeatParameter(this, 'MasterFlavor', { name: 'master_flavor', type: 'string', label: 'Master flavor', description: 'Nova flavor of the control-plane nodes', constraints: [{ customConstraint: 'nova.flavor' }], value: props.masters?.flavor });
+    const etcdFlavor = new HeatParameter(this, 'EtcdFlavor', {
+      name: 'etcd_flavor',
+      type: 'string',
+      label: 'etcd flavor',
+      description: 'Nova flavor of the etcd members',
+      constraints: [{ customConstraint: 'nova.flavor' }],
+      value: props.etcd?.flavor,
+    });
+    const masterFlavor = new HeatParameter(this, 'MasterFlavor', {
+      name: 'master_flavor',
+      type: 'string',
+      label: 'Master flavor',
+      description: 'Nova flavor of the control-plane nodes',
+      constraints: [{ customConstraint: 'nova.flavor' }],
+      value: props.masters?.flavor,
+    });
     if (props.apiAllowedCidrs !== undefined && props.apiAllowedCidrs.length === 0) {
       // Octavia reads an empty allowed_cidrs as "no restriction": an empty list would open the API to everyone
       throw new HotError(path, `apiAllowedCidrs must name at least one CIDR (Octavia treats an empty list as allow-all); got []`);
@@ -215,12 +273,26 @@ export class Cluster extends Construct {
       value: props.apiAllowedCidrs ?? ['0.0.0.0/0'],
       constraints: [{ length: { min: 1 }, description: 'name at least one CIDR: an empty list would allow everyone' }],
     });
-    const sshAllowed = new HeatParameter(this, 'SshAllowedCidrs', { name: 'ssh_allowed_cidrs', type: 'comma_delimited_list', label: 'SSH clients', description: 'CIDRs allowed to SSH to the nodes (empty: none)', value: props.sshAllowedCidrs ?? [] });
+    const sshAllowed = new HeatParameter(this, 'SshAllowedCidrs', {
+      name: 'ssh_allowed_cidrs',
+      type: 'comma_delimited_list',
+      label: 'SSH clients',
+      description: 'CIDRs allowed to SSH to the nodes (empty: none)',
+      value: props.sshAllowedCidrs ?? [],
+    });
     for (const c of [...(props.apiAllowedCidrs ?? []), ...(props.sshAllowedCidrs ?? [])]) {
       const r = parseCidr(c);
       if (typeof r === 'string') throw new HotError(path, `apiAllowedCidrs and sshAllowedCidrs entries ${r}`);
     }
-    this.parameters = { image, keyName, externalNetwork, etcdFlavor, masterFlavor, apiAllowedCidrs: apiAllowed, sshAllowedCidrs: sshAllowed };
+    this.parameters = {
+      image,
+      keyName,
+      externalNetwork,
+      etcdFlavor,
+      masterFlavor,
+      apiAllowedCidrs: apiAllowed,
+      sshAllowedCidrs: sshAllowed,
+    };
     this.externalNetworkParameter = externalNetwork;
     this.externalNetworkName = props.externalNetwork;
     this.defaultOctaviaProvider = lbOptions === false ? 'amphora' : (lbOptions.provider ?? 'amphora');
@@ -233,13 +305,29 @@ export class Cluster extends Construct {
       externalNetwork: props.existingNetwork ? undefined : externalNetwork?.value,
       existing: props.existingNetwork,
     });
-    if (props.existingNetwork && props.nodeCidr !== undefined) throw new HotError(path, 'nodeCidr applies to a network hotk8s creates; the existing subnet has its own CIDR (existingNetwork.subnetCidr)');
+    if (props.existingNetwork && props.nodeCidr !== undefined)
+      throw new HotError(
+        path,
+        'nodeCidr applies to a network hotk8s creates; the existing subnet has its own CIDR (existingNetwork.subnetCidr)',
+      );
     this.securityGroups = new ClusterSecurityGroups(this, 'SecurityGroups', { namePrefix: this.name, sshCidrs: sshAllowed.value });
     this.flannel = new FlannelNetwork(this, 'Flannel', { ...props.flannel, securityGroups: this.securityGroups });
     this.checkCidrs();
     this.secrets = new ClusterSecrets(this, 'Secrets', this.name);
-    const tokenId = new OsHeatRandomString(this, 'BootstrapTokenId', { length: 6, characterClasses: [{ class: 'lowercase', min: 1 }, { class: 'digits', min: 1 }] });
-    const tokenSecret = new OsHeatRandomString(this, 'BootstrapTokenSecret', { length: 16, characterClasses: [{ class: 'lowercase', min: 1 }, { class: 'digits', min: 1 }] });
+    const tokenId = new OsHeatRandomString(this, 'BootstrapTokenId', {
+      length: 6,
+      characterClasses: [
+        { class: 'lowercase', min: 1 },
+        { class: 'digits', min: 1 },
+      ],
+    });
+    const tokenSecret = new OsHeatRandomString(this, 'BootstrapTokenSecret', {
+      length: 16,
+      characterClasses: [
+        { class: 'lowercase', min: 1 },
+        { class: 'digits', min: 1 },
+      ],
+    });
     this.bootstrapToken = Fn.join('.', [tokenId.attrValue, tokenSecret.attrValue]);
 
     // ---------------------------------------------------------------- API endpoint
@@ -248,8 +336,16 @@ export class Cluster extends Construct {
     if (lbOptions !== false) {
       let vip = this.network.reserveAddress('api');
       if (lbOptions.vipAddress !== undefined) {
-        if (this.network.created) throw new HotError(path, `loadBalancer.vipAddress is for a reused subnet; hotk8s reserves ${vip} in the subnet it creates; got ${lbOptions.vipAddress}`);
-        if (!this.network.contains(lbOptions.vipAddress)) throw new HotError(path, `loadBalancer.vipAddress must lie in the subnet ${this.network.cidr.text}; got ${describeValue(lbOptions.vipAddress)}`);
+        if (this.network.created)
+          throw new HotError(
+            path,
+            `loadBalancer.vipAddress is for a reused subnet; hotk8s reserves ${vip} in the subnet it creates; got ${lbOptions.vipAddress}`,
+          );
+        if (!this.network.contains(lbOptions.vipAddress))
+          throw new HotError(
+            path,
+            `loadBalancer.vipAddress must lie in the subnet ${this.network.cidr.text}; got ${describeValue(lbOptions.vipAddress)}`,
+          );
         vip = lbOptions.vipAddress;
       }
       const fipOpt = lbOptions.floatingIp ?? true;
@@ -262,28 +358,59 @@ export class Cluster extends Construct {
         name: `${this.name}-api`,
         floatingIpDependsOn: this.network.routerInterface ? [this.network.routerInterface] : [],
         floatingIp:
-          fipOpt === false ? undefined
-          : fipOpt === true ? { network: externalNetwork!.value }
-          : 'existingId' in fipOpt ? { existingId: fipOpt.existingId }
-          : { network: externalNetwork!.value, address: fipOpt.address },
+          fipOpt === false
+            ? undefined
+            : fipOpt === true
+              ? { network: externalNetwork!.value }
+              : 'existingId' in fipOpt
+                ? { existingId: fipOpt.existingId }
+                : { network: externalNetwork!.value, address: fipOpt.address },
       });
-      const listener = this.loadBalancer.addListener('Api', { port: 6443, protocol: 'TCP', allowedCidrs: provider === 'amphora' ? apiAllowed.value : undefined });
+      const listener = this.loadBalancer.addListener('Api', {
+        port: 6443,
+        protocol: 'TCP',
+        allowedCidrs: provider === 'amphora' ? apiAllowed.value : undefined,
+      });
       this.apiPool = listener.addPool({ healthMonitor: { type: 'TCP', delaySec: 5, timeoutSec: 5, maxRetries: 3 } });
       const sources = listener.trafficSources(this.network.cidr.text, apiAllowed.value);
-      for (const c of sources.cidrs) this.securityGroups.allowFromCidr('master', c, { protocol: 'tcp', port: 6443, description: `kube-apiserver from the ${provider} load balancer (members' subnet)` }, 'master-api-from-lb-subnet');
-      if (sources.clientCidrs) this.securityGroups.allowFromCidrList('master', sources.clientCidrs, { protocol: 'tcp', port: 6443, description: 'kube-apiserver from API clients (ovn keeps client addresses)' }, 'ApiClients', `${this.name}-api-clients`);
+      for (const c of sources.cidrs)
+        this.securityGroups.allowFromCidr(
+          'master',
+          c,
+          { protocol: 'tcp', port: 6443, description: `kube-apiserver from the ${provider} load balancer (members' subnet)` },
+          'master-api-from-lb-subnet',
+        );
+      if (sources.clientCidrs)
+        this.securityGroups.allowFromCidrList(
+          'master',
+          sources.clientCidrs,
+          { protocol: 'tcp', port: 6443, description: 'kube-apiserver from API clients (ovn keeps client addresses)' },
+          'ApiClients',
+          `${this.name}-api-clients`,
+        );
       if (vip === undefined) {
-        Annotations.of(this).addWarning('the subnet is reused and no loadBalancer.vipAddress is given: every node learns the API address from the load balancer, so node creation waits for it (about two minutes more); give a free address outside the allocation pool as loadBalancer.vipAddress to avoid this');
+        Annotations.of(this).addWarning(
+          'the subnet is reused and no loadBalancer.vipAddress is given: every node learns the API address from the load balancer, so node creation waits for it (about two minutes more); give a free address outside the allocation pool as loadBalancer.vipAddress to avoid this',
+        );
       }
       apiAddress = vip ?? this.loadBalancer.vipAddress;
       apiPublic = this.loadBalancer.floatingIp ? this.loadBalancer.floatingIp.attrFloatingIpAddress : apiAddress;
     } else {
-      this.securityGroups.allowFromCidrList('master', apiAllowed.value, { protocol: 'tcp', port: 6443, description: 'kube-apiserver from API clients (single master, no load balancer)' }, 'ApiClients', `${this.name}-api-clients`);
+      this.securityGroups.allowFromCidrList(
+        'master',
+        apiAllowed.value,
+        { protocol: 'tcp', port: 6443, description: 'kube-apiserver from API clients (single master, no load balancer)' },
+        'ApiClients',
+        `${this.name}-api-clients`,
+      );
     }
 
     if (props.cloudProvider !== undefined) {
       if (typeof props.cloudProvider !== 'object' || props.cloudProvider === null || Array.isArray(props.cloudProvider)) {
-        throw new HotError(path, `cloudProvider must be an object ({ authUrl?, octaviaProvider?, ... }); got ${describeValue(props.cloudProvider)}`);
+        throw new HotError(
+          path,
+          `cloudProvider must be an object ({ authUrl?, octaviaProvider?, ... }); got ${describeValue(props.cloudProvider)}`,
+        );
       }
       this.cloudProvider = new ClusterCloudProvider(this, 'CloudProvider', {
         ...props.cloudProvider,
@@ -359,9 +486,18 @@ export class Cluster extends Construct {
     if (this.apiPool) {
       this.masters.nodes.addPoolMembership('ApiPoolMembers', this.apiPool, 6443);
       if (lbOptions !== false && lbOptions.etcdListener) {
-        const etcdPool = this.loadBalancer!.addListener('EtcdClients', { port: 2379, protocol: 'TCP', allowedCidrs: lbOptions.provider === 'ovn' ? undefined : [this.network.cidr.text] }).addPool();
+        const etcdPool = this.loadBalancer!.addListener('EtcdClients', {
+          port: 2379,
+          protocol: 'TCP',
+          allowedCidrs: lbOptions.provider === 'ovn' ? undefined : [this.network.cidr.text],
+        }).addPool();
         this.etcd.nodes.addPoolMembership('EtcdPoolMembers', etcdPool, 2379);
-        this.securityGroups.allowFromCidr('etcd', this.network.cidr.text, { protocol: 'tcp', port: 2379, description: 'etcd clients through the load balancer (members\' subnet)' }, 'etcd-from-lb-subnet');
+        this.securityGroups.allowFromCidr(
+          'etcd',
+          this.network.cidr.text,
+          { protocol: 'tcp', port: 2379, description: "etcd clients through the load balancer (members' subnet)" },
+          'etcd-from-lb-subnet',
+        );
       }
     }
 
@@ -369,12 +505,26 @@ export class Cluster extends Construct {
     for (const g of props.workerGroups ?? [{ name: 'default' }]) this.addWorkerGroup(g);
 
     // ---------------------------------------------------------------- stack settings, outputs, checks
-    stack.addParameterGroup({ label: 'Images and flavors', description: 'What the nodes run on', parameters: [image, etcdFlavor, masterFlavor] });
-    stack.addParameterGroup({ label: 'Access', description: 'Who may reach the cluster', parameters: [...(keyName ? [keyName] : []), apiAllowed, sshAllowed, ...(externalNetwork ? [externalNetwork] : [])] });
+    stack.addParameterGroup({
+      label: 'Images and flavors',
+      description: 'What the nodes run on',
+      parameters: [image, etcdFlavor, masterFlavor],
+    });
+    stack.addParameterGroup({
+      label: 'Access',
+      description: 'Who may reach the cluster',
+      parameters: [...(keyName ? [keyName] : []), apiAllowed, sshAllowed, ...(externalNetwork ? [externalNetwork] : [])],
+    });
     this.node.addValidation({ validate: () => this.validateCluster() });
-    const budget = Math.max(this.etcd.nodes.waitTimeoutSec, this.masters.nodes.waitTimeoutSec, ...[...this.workerGroupMap.values()].map((w) => w.nodes.waitTimeoutSec));
+    const budget = Math.max(
+      this.etcd.nodes.waitTimeoutSec,
+      this.masters.nodes.waitTimeoutSec,
+      ...[...this.workerGroupMap.values()].map((w) => w.nodes.waitTimeoutSec),
+    );
     stack.createTimeoutMinutes = Math.max(stack.createTimeoutMinutes ?? 0, Math.ceil((budget + SERVER_BOOT_ALLOWANCE_SEC) / 60));
-    Annotations.of(this).addInfo(`nodes signal with Heat TOKEN_SIGNAL handles made in their own member template (fresh for every new member); the longest wait condition is ${budget} s: keep it below Keystone's token lifetime (3600 s by default) or raise that lifetime`);
+    Annotations.of(this).addInfo(
+      `nodes signal with Heat TOKEN_SIGNAL handles made in their own member template (fresh for every new member); the longest wait condition is ${budget} s: keep it below Keystone's token lifetime (3600 s by default) or raise that lifetime`,
+    );
     this.addOutputs();
   }
 
@@ -386,7 +536,8 @@ export class Cluster extends Construct {
   /** Add a worker group. Its resources are named by the group name, so existing groups keep theirs. */
   addWorkerGroup(options: WorkerGroupOptions): WorkerGroup {
     const name = options?.name;
-    if (this.workerGroupMap.has(name)) throw new HotError(this.node.path, `worker group names must be unique; ${JSON.stringify(name)} exists already`);
+    if (this.workerGroupMap.has(name))
+      throw new HotError(this.node.path, `worker group names must be unique; ${JSON.stringify(name)} exists already`);
     const id = `Workers-${typeof name === 'string' ? name : 'invalid'}`;
     const g = new WorkerGroup(this, id, {
       ...options,
@@ -403,8 +554,15 @@ export class Cluster extends Construct {
     });
     this.workerGroupMap.set(g.name, g);
     for (const app of this.applicationsOnAllGroups) app.addWorkerGroup(g);
-    HeatStack.of(this).addParameterGroup({ label: `Worker group ${g.name}`, parameters: [g.countParameter, g.flavorParameter, ...(g.imageParameter ? [g.imageParameter] : [])] });
-    new HeatOutput(this, `Workers-${g.name}-Addresses`, { name: `workers_${g.name.replace(/-/g, '_')}_addresses`, value: g.nodes.addresses, description: `Addresses of the workers in group ${g.name}` });
+    HeatStack.of(this).addParameterGroup({
+      label: `Worker group ${g.name}`,
+      parameters: [g.countParameter, g.flavorParameter, ...(g.imageParameter ? [g.imageParameter] : [])],
+    });
+    new HeatOutput(this, `Workers-${g.name}-Addresses`, {
+      name: `workers_${g.name.replace(/-/g, '_')}_addresses`,
+      value: g.nodes.addresses,
+      description: `Addresses of the workers in group ${g.name}`,
+    });
     return g;
   }
 
@@ -426,19 +584,32 @@ export class Cluster extends Construct {
   exposeNodePort(name: string, options: ExposeNodePortOptions): ExposedApplication {
     const path = this.node.path;
     if (typeof name !== 'string' || this.applications.has(name)) {
-      throw new HotError(path, `application names must be unique strings; got ${describeValue(name)}${this.applications.has(name) ? ' (exists already)' : ''}`);
+      throw new HotError(
+        path,
+        `application names must be unique strings; got ${describeValue(name)}${this.applications.has(name) ? ' (exists already)' : ''}`,
+      );
     }
-    if (typeof options !== 'object' || options === null) throw new HotError(path, `exposeNodePort(${JSON.stringify(name)}) needs options { port, nodePort, ... }; got ${describeValue(options)}`);
+    if (typeof options !== 'object' || options === null)
+      throw new HotError(
+        path,
+        `exposeNodePort(${JSON.stringify(name)}) needs options { port, nodePort, ... }; got ${describeValue(options)}`,
+      );
     const family = options.protocol === 'UDP' ? 'udp' : 'tcp';
     for (const other of this.applications.values()) {
       const otherFamily = other.protocol === 'UDP' ? 'udp' : 'tcp';
       if (other.nodePort === options.nodePort && otherFamily === family) {
-        throw new HotError(path, `NodePort ${options.nodePort}/${family} is exposed already by application ${other.name}; one Service NodePort takes one stack-declared load balancer (add listeners to it instead); got it again for ${name}`);
+        throw new HotError(
+          path,
+          `NodePort ${options.nodePort}/${family} is exposed already by application ${other.name}; one Service NodePort takes one stack-declared load balancer (add listeners to it instead); got it again for ${name}`,
+        );
       }
     }
     for (const g of options.workerGroups ?? []) {
       if (!this.workerGroups.includes(g)) {
-        throw new HotError(path, `exposeNodePort(${JSON.stringify(name)}): workerGroups must be groups of this cluster (cluster.workerGroups); got ${describeValue((g as { node?: { path?: string } })?.node?.path ?? g)}`);
+        throw new HotError(
+          path,
+          `exposeNodePort(${JSON.stringify(name)}): workerGroups must be groups of this cluster (cluster.workerGroups); got ${describeValue((g as { node?: { path?: string } })?.node?.path ?? g)}`,
+        );
       }
     }
     const app = new ExposedApplication(this, `App-${name}`, {
@@ -467,7 +638,11 @@ export class Cluster extends Construct {
         constraints: [{ customConstraint: 'neutron.network' }],
         value: this.externalNetworkName,
       });
-      HeatStack.of(this).addParameterGroup({ label: 'Applications', description: 'Where application floating IPs come from', parameters: [this.externalNetworkParameter] });
+      HeatStack.of(this).addParameterGroup({
+        label: 'Applications',
+        description: 'Where application floating IPs come from',
+        parameters: [this.externalNetworkParameter],
+      });
     }
     return this.externalNetworkParameter.value;
   }
@@ -496,23 +671,37 @@ export class Cluster extends Construct {
     const errors: string[] = [];
     const maxNodes = this.maxKubernetesNodes;
     if (maxNodes > this.flannel.maxNodes) {
-      errors.push(`the pod CIDR ${this.flannel.podCidr.text} with /${this.flannel.subnetLength} per node serves ${this.flannel.maxNodes} nodes; the groups' maxima allow ${maxNodes} (masters and workers): widen the pod CIDR, lengthen subnetLength or lower maxSize`);
+      errors.push(
+        `the pod CIDR ${this.flannel.podCidr.text} with /${this.flannel.subnetLength} per node serves ${this.flannel.maxNodes} nodes; the groups' maxima allow ${maxNodes} (masters and workers): widen the pod CIDR, lengthen subnetLength or lower maxSize`,
+      );
     }
     // two addresses per application load balancer: its VIP and the amphora's port
     const addresses = maxNodes + this.etcd.size + 4 + 2 * this.applications.size;
     if (addresses > this.network.poolSize) {
-      errors.push(`the node subnet ${this.network.cidr.text} gives ${this.network.poolSize} addresses; the groups' maxima need ${addresses} (nodes, etcd, load balancer and DHCP ports)`);
+      errors.push(
+        `the node subnet ${this.network.cidr.text} gives ${this.network.poolSize} addresses; the groups' maxima need ${addresses} (nodes, etcd, load balancer and DHCP ports)`,
+      );
     }
     const total = countResourcesAtMax(HeatStack.of(this));
     if (total > this.maxResources) {
-      errors.push(`at every group's maximum the stack holds ${total} resources (nested ones included), above max_resources_per_stack ${this.maxResources}: lower maxSize or set maxResourcesPerStack to the cloud's limit`);
+      errors.push(
+        `at every group's maximum the stack holds ${total} resources (nested ones included), above max_resources_per_stack ${this.maxResources}: lower maxSize or set maxResourcesPerStack to the cloud's limit`,
+      );
     }
     return errors;
   }
 
   private addOutputs(): void {
-    new HeatOutput(this, 'ApiAddress', { name: 'api_address', value: this.apiPublicAddress, description: 'Address of the Kubernetes API (floating IP when there is one)' });
-    new HeatOutput(this, 'ApiUrl', { name: 'api_url', value: Fn.strReplace('https://HOST:6443', { HOST: this.apiPublicAddress }), description: 'URL of the Kubernetes API' });
+    new HeatOutput(this, 'ApiAddress', {
+      name: 'api_address',
+      value: this.apiPublicAddress,
+      description: 'Address of the Kubernetes API (floating IP when there is one)',
+    });
+    new HeatOutput(this, 'ApiUrl', {
+      name: 'api_url',
+      value: Fn.strReplace('https://HOST:6443', { HOST: this.apiPublicAddress }),
+      description: 'URL of the Kubernetes API',
+    });
     new HeatOutput(this, 'Kubeconfig', {
       name: 'kubeconfig_howto',
       value: Fn.strReplace(
@@ -521,9 +710,22 @@ export class Cluster extends Construct {
       ),
       description: 'How to get a kubeconfig',
     });
-    new HeatOutput(this, 'EtcdAddresses', { name: 'etcd_addresses', value: this.etcd.addresses, description: 'Addresses of the etcd members' });
-    new HeatOutput(this, 'MasterAddresses', { name: 'master_addresses', value: this.masters.nodes.addresses, description: 'Addresses of the masters' });
-    if (this.loadBalancer) new HeatOutput(this, 'LoadBalancerId', { name: 'api_load_balancer_id', value: this.loadBalancer.loadBalancerId, description: 'Id of the API load balancer' });
+    new HeatOutput(this, 'EtcdAddresses', {
+      name: 'etcd_addresses',
+      value: this.etcd.addresses,
+      description: 'Addresses of the etcd members',
+    });
+    new HeatOutput(this, 'MasterAddresses', {
+      name: 'master_addresses',
+      value: this.masters.nodes.addresses,
+      description: 'Addresses of the masters',
+    });
+    if (this.loadBalancer)
+      new HeatOutput(this, 'LoadBalancerId', {
+        name: 'api_load_balancer_id',
+        value: this.loadBalancer.loadBalancerId,
+        description: 'Id of the API load balancer',
+      });
   }
 }
 
@@ -531,11 +733,15 @@ export class Cluster extends Construct {
 function checkShape(path: string, props: ClusterProps): void {
   const isMap = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
   const lb = props.loadBalancer as unknown;
-  if (lb !== undefined && lb !== false && !isMap(lb)) throw new HotError(path, `loadBalancer must be false or an options object; got ${describeValue(lb)}`);
+  if (lb !== undefined && lb !== false && !isMap(lb))
+    throw new HotError(path, `loadBalancer must be false or an options object; got ${describeValue(lb)}`);
   if (isMap(lb)) {
     const fip = (lb as { floatingIp?: unknown }).floatingIp;
     if (fip !== undefined && typeof fip !== 'boolean' && !isMap(fip)) {
-      throw new HotError(path, `loadBalancer.floatingIp must be true, false, {address} or {existingId, address}; got ${describeValue(fip)}`);
+      throw new HotError(
+        path,
+        `loadBalancer.floatingIp must be true, false, {address} or {existingId, address}; got ${describeValue(fip)}`,
+      );
     }
     const address = isMap(fip) ? (fip as { address?: unknown }).address : undefined;
     if (address !== undefined && (typeof address !== 'string' || parseIpv4(address) === undefined)) {
@@ -546,12 +752,19 @@ function checkShape(path: string, props: ClusterProps): void {
     throw new HotError(path, `workerGroups must be a list of worker group options; got ${describeValue(props.workerGroups)}`);
   }
   for (const ns of (props.dnsNameservers as unknown[] | undefined) ?? []) {
-    if (typeof ns !== 'string' || parseIpv4(ns) === undefined) throw new HotError(path, `dnsNameservers entries must be IPv4 addresses; got ${describeValue(ns)}`);
+    if (typeof ns !== 'string' || parseIpv4(ns) === undefined)
+      throw new HotError(path, `dnsNameservers entries must be IPv4 addresses; got ${describeValue(ns)}`);
   }
   if (props.imageRegistry !== undefined && typeof props.imageRegistry !== 'string') {
-    throw new HotError(path, `imageRegistry must be a registry host and path prefix such as registry.example.org/k8s; got ${describeValue(props.imageRegistry)}`);
+    throw new HotError(
+      path,
+      `imageRegistry must be a registry host and path prefix such as registry.example.org/k8s; got ${describeValue(props.imageRegistry)}`,
+    );
   }
   if (props.existingNetwork && props.dnsNameservers !== undefined) {
-    throw new HotError(path, `dnsNameservers configure a subnet hotk8s creates; with existingNetwork set them on your subnet instead; got ${describeValue(props.dnsNameservers)}`);
+    throw new HotError(
+      path,
+      `dnsNameservers configure a subnet hotk8s creates; with existingNetwork set them on your subnet instead; got ${describeValue(props.dnsNameservers)}`,
+    );
   }
 }

@@ -3,7 +3,13 @@ import { HotError, describeValue } from '../core/errors.js';
 import { Fn } from '../core/intrinsics.js';
 import { Lazy, type IResolvable, type Input } from '../core/tokens.js';
 import { BootstrapRenderError } from '../bootstrap/render.js';
-import { ETCD_PLACEHOLDERS, etcdBootstrapBudgetSeconds, renderEtcdUserData, type EtcdInstall, type EtcdUserDataContext } from '../bootstrap/etcd.js';
+import {
+  ETCD_PLACEHOLDERS,
+  etcdBootstrapBudgetSeconds,
+  renderEtcdUserData,
+  type EtcdInstall,
+  type EtcdUserDataContext,
+} from '../bootstrap/etcd.js';
 import type { ClusterNetwork } from './cluster-network.js';
 import type { ClusterSecurityGroups } from './cluster-security-groups.js';
 import { NodeGroup, type DataVolume, type ServerGroupPolicy } from './node-group.js';
@@ -72,7 +78,10 @@ export class EtcdCluster extends Construct {
     const memberAddress = (ports: NodeGroup, i: number) => Fn.getAttr(ports.ports.group, `resource.${i}`, 'address');
     let self!: NodeGroup;
     const initialCluster = () =>
-      Fn.join(',', Array.from({ length: size }, (_, i) => Fn.join('', [`${prefix}-${i}=https://`, memberAddress(self, i), ':2380'])));
+      Fn.join(
+        ',',
+        Array.from({ length: size }, (_, i) => Fn.join('', [`${prefix}-${i}=https://`, memberAddress(self, i), ':2380'])),
+      );
     this.nodes = self = new NodeGroup(this, 'Members', {
       role: 'etcd',
       namePrefix: prefix,
@@ -99,16 +108,31 @@ export class EtcdCluster extends Construct {
           [ETCD_PLACEHOLDERS.nodeName]: m.nodeName,
           [ETCD_PLACEHOLDERS.signalCurl]: m.signalCurl,
           [ETCD_PLACEHOLDERS.address]: m.address,
-          [ETCD_PLACEHOLDERS.initialCluster]: m.input('initial_cluster', { type: 'string', description: 'etcd initial cluster: name=https://address:2380,...' }, Lazy.value(initialCluster)).value,
-          [ETCD_PLACEHOLDERS.caCert]: m.input('etcd_ca_cert', { type: 'string', hidden: true, description: 'etcd CA certificate' }, props.secrets.param('etcd_ca_cert').value).value,
-          [ETCD_PLACEHOLDERS.caKey]: m.input('etcd_ca_key', { type: 'string', hidden: true, description: 'etcd CA key' }, props.secrets.param('etcd_ca_key').value).value,
+          [ETCD_PLACEHOLDERS.initialCluster]: m.input(
+            'initial_cluster',
+            { type: 'string', description: 'etcd initial cluster: name=https://address:2380,...' },
+            Lazy.value(initialCluster),
+          ).value,
+          [ETCD_PLACEHOLDERS.caCert]: m.input(
+            'etcd_ca_cert',
+            { type: 'string', hidden: true, description: 'etcd CA certificate' },
+            props.secrets.param('etcd_ca_cert').value,
+          ).value,
+          [ETCD_PLACEHOLDERS.caKey]: m.input(
+            'etcd_ca_key',
+            { type: 'string', hidden: true, description: 'etcd CA key' },
+            props.secrets.param('etcd_ca_key').value,
+          ).value,
         };
         if (m.dataVolumeId) values[ETCD_PLACEHOLDERS.volumeId] = m.dataVolumeId;
         return { rendered, values };
       },
     });
     this.addresses = this.nodes.addresses;
-    this.clientEndpoints = Fn.join(',', Array.from({ length: size }, (_, i) => Fn.join('', ['https://', memberAddress(this.nodes, i), ':2379'])));
+    this.clientEndpoints = Fn.join(
+      ',',
+      Array.from({ length: size }, (_, i) => Fn.join('', ['https://', memberAddress(this.nodes, i), ':2379'])),
+    );
   }
 }
 

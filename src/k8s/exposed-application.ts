@@ -110,7 +110,8 @@ export class ExposedApplication extends Construct {
   constructor(scope: Construct, id: string, props: ExposedApplicationProps) {
     super(scope, id);
     const path = this.node.path;
-    if (typeof props !== 'object' || props === null) throw new HotError(path, `exposeNodePort needs options { port, nodePort, ... }; got ${describeValue(props)}`);
+    if (typeof props !== 'object' || props === null)
+      throw new HotError(path, `exposeNodePort needs options { port, nodePort, ... }; got ${describeValue(props)}`);
     this.name = checkDnsLabel(path, 'application name', props.name, 20);
     this.port = checkInt(path, 'port', props.port, 1, 65535);
     this.nodePort = checkInt(path, 'nodePort', props.nodePort, NODE_PORT_RANGE.min, NODE_PORT_RANGE.max);
@@ -118,14 +119,20 @@ export class ExposedApplication extends Construct {
     this.provider = checkOneOf(path, 'provider', props.provider ?? props.defaultProvider, OCTAVIA_PROVIDERS);
     const cidrs = props.allowedCidrs ?? ['0.0.0.0/0'];
     if (!Array.isArray(cidrs) || cidrs.length === 0) {
-      throw new HotError(path, `allowedCidrs must list at least one CIDR (['0.0.0.0/0'] admits everyone; an empty list would too on amphora); got ${describeValue(cidrs)}`);
+      throw new HotError(
+        path,
+        `allowedCidrs must list at least one CIDR (['0.0.0.0/0'] admits everyone; an empty list would too on amphora); got ${describeValue(cidrs)}`,
+      );
     }
     for (const c of cidrs) {
       const r = parseCidr(c);
       if (typeof r === 'string') throw new HotError(path, `allowedCidrs entries ${r}`);
     }
     if (props.urlScheme !== undefined && !/^[a-z][a-z0-9+.-]*$/.test(props.urlScheme)) {
-      throw new HotError(path, `urlScheme must be a URL scheme (lower-case letters, digits, '+', '.', '-'); got ${describeValue(props.urlScheme)}`);
+      throw new HotError(
+        path,
+        `urlScheme must be a URL scheme (lower-case letters, digits, '+', '.', '-'); got ${describeValue(props.urlScheme)}`,
+      );
     }
     const fip = checkFloatingIp(path, props.floatingIp ?? true);
 
@@ -174,32 +181,60 @@ export class ExposedApplication extends Construct {
       props.securityGroups.allowFromCidr(
         'worker',
         c,
-        { protocol: ruleProtocol, port: this.nodePort, description: `NodePort ${this.nodePort} of application ${this.name} from the ${this.provider} load balancer (members' subnet)` },
+        {
+          protocol: ruleProtocol,
+          port: this.nodePort,
+          description: `NodePort ${this.nodePort} of application ${this.name} from the ${this.provider} load balancer (members' subnet)`,
+        },
         `worker-app-${this.name}-from-lb-subnet`,
       );
     }
     if (sources.clientCidrs) {
-      this.clientSecurityGroup = props.securityGroups.createCidrListGroup(`App-${this.name}-Clients`, `${props.clusterName}-app-${this.name}-clients`, sources.clientCidrs, {
-        protocol: ruleProtocol,
-        port: this.nodePort,
-        description: `NodePort ${this.nodePort} of application ${this.name} from its clients (ovn keeps client addresses)`,
-      });
+      this.clientSecurityGroup = props.securityGroups.createCidrListGroup(
+        `App-${this.name}-Clients`,
+        `${props.clusterName}-app-${this.name}-clients`,
+        sources.clientCidrs,
+        {
+          protocol: ruleProtocol,
+          port: this.nodePort,
+          description: `NodePort ${this.nodePort} of application ${this.name} from its clients (ovn keeps client addresses)`,
+        },
+      );
     }
 
     const groups = props.workerGroups ?? props.initialGroups;
     if (props.workerGroups !== undefined && (!Array.isArray(props.workerGroups) || props.workerGroups.length === 0)) {
-      throw new HotError(path, `workerGroups must name at least one worker group (leave it out for every group); got ${describeValue(props.workerGroups)}`);
+      throw new HotError(
+        path,
+        `workerGroups must name at least one worker group (leave it out for every group); got ${describeValue(props.workerGroups)}`,
+      );
     }
     for (const g of groups) this.addWorkerGroup(g);
 
-    this.publicAddress = fip === false ? this.loadBalancer.vipAddress : typeof fip === 'object' ? fip.address : this.loadBalancer.publicAddress;
+    this.publicAddress =
+      fip === false ? this.loadBalancer.vipAddress : typeof fip === 'object' ? fip.address : this.loadBalancer.publicAddress;
     const scheme = props.urlScheme ?? { HTTP: 'http', HTTPS: 'https', TCP: 'tcp', UDP: 'udp' }[this.protocol];
     const defaultPort = (scheme === 'http' && this.port === 80) || (scheme === 'https' && this.port === 443);
     this.url = Fn.strReplace(defaultPort ? `${scheme}://HOST` : `${scheme}://HOST:${this.port}`, { HOST: this.publicAddress });
-    new HeatOutput(this, 'Address', { name: `${p}_address`, value: this.publicAddress, description: `Public address of application ${this.name}` });
-    new HeatOutput(this, 'Url', { name: `${p}_url`, value: this.url, description: `URL of application ${this.name} (port ${this.port}, NodePort ${this.nodePort})` });
-    HeatStack.of(this).addParameterGroup({ label: `Application ${this.name}`, description: `Who may reach application ${this.name}`, parameters: [this.allowedCidrsParameter] });
-    this.node.addValidation({ validate: () => (this.groups.length === 0 ? [`application ${this.name} has no worker group to send traffic to; add one with addWorkerGroup()`] : []) });
+    new HeatOutput(this, 'Address', {
+      name: `${p}_address`,
+      value: this.publicAddress,
+      description: `Public address of application ${this.name}`,
+    });
+    new HeatOutput(this, 'Url', {
+      name: `${p}_url`,
+      value: this.url,
+      description: `URL of application ${this.name} (port ${this.port}, NodePort ${this.nodePort})`,
+    });
+    HeatStack.of(this).addParameterGroup({
+      label: `Application ${this.name}`,
+      description: `Who may reach application ${this.name}`,
+      parameters: [this.allowedCidrsParameter],
+    });
+    this.node.addValidation({
+      validate: () =>
+        this.groups.length === 0 ? [`application ${this.name} has no worker group to send traffic to; add one with addWorkerGroup()`] : [],
+    });
   }
 
   /** The worker groups whose nodes are members. */
@@ -213,11 +248,18 @@ export class ExposedApplication extends Construct {
    */
   addWorkerGroup(group: WorkerGroup): void {
     if (typeof group !== 'object' || group === null || !(group.nodes?.addPoolMembership instanceof Function)) {
-      throw new HotError(this.node.path, `workerGroups entries must be WorkerGroup constructs (cluster.workerGroups); got ${describeValue(group)}`);
+      throw new HotError(
+        this.node.path,
+        `workerGroups entries must be WorkerGroup constructs (cluster.workerGroups); got ${describeValue(group)}`,
+      );
     }
-    if (this.groups.includes(group)) throw new HotError(this.node.path, `worker group ${group.name} is a member of application ${this.name} already`);
+    if (this.groups.includes(group))
+      throw new HotError(this.node.path, `worker group ${group.name} is a member of application ${this.name} already`);
     if (group.node.scope !== this.node.scope) {
-      throw new HotError(this.node.path, `worker group ${group.node.path} belongs to another cluster; an application's members must be workers of its own cluster (${this.node.scope?.node.path})`);
+      throw new HotError(
+        this.node.path,
+        `worker group ${group.node.path} belongs to another cluster; an application's members must be workers of its own cluster (${this.node.scope?.node.path})`,
+      );
     }
     group.nodes.addPoolMembership(`App-${this.name}-Members`, this.pool, this.nodePort);
     if (this.clientSecurityGroup) group.addSecurityGroup(this.clientSecurityGroup);
@@ -230,12 +272,20 @@ function checkFloatingIp(path: string, fip: unknown): ApplicationFloatingIp {
   if (typeof fip === 'object' && fip !== null) {
     const o = fip as Record<string, unknown>;
     const keys = Object.keys(o).sort().join(',');
-    if ((keys === 'address' || keys === 'address,existingId') && typeof o.address === 'string' && (keys === 'address' || (typeof o.existingId === 'string' && o.existingId !== ''))) {
-      if (parseIpv4(o.address as string) === undefined) throw new HotError(path, `floatingIp.address must be an IPv4 address; got ${describeValue(o.address)}`);
+    if (
+      (keys === 'address' || keys === 'address,existingId') &&
+      typeof o.address === 'string' &&
+      (keys === 'address' || (typeof o.existingId === 'string' && o.existingId !== ''))
+    ) {
+      if (parseIpv4(o.address as string) === undefined)
+        throw new HotError(path, `floatingIp.address must be an IPv4 address; got ${describeValue(o.address)}`);
       return fip as ApplicationFloatingIp;
     }
     if (keys === 'existingId') {
-      throw new HotError(path, `floatingIp { existingId } needs its address too ({ existingId, address }): Heat cannot look up an existing floating IP's address, and the outputs show it; got ${describeValue(fip)}`);
+      throw new HotError(
+        path,
+        `floatingIp { existingId } needs its address too ({ existingId, address }): Heat cannot look up an existing floating IP's address, and the outputs show it; got ${describeValue(fip)}`,
+      );
     }
   }
   throw new HotError(path, `floatingIp must be true, false, { address } or { existingId, address }; got ${describeValue(fip)}`);

@@ -43,7 +43,10 @@ export class FlannelNetwork extends Construct {
     this.backend = checkOneOf(path, 'backend', props.backend ?? 'vxlan', FLANNEL_BACKENDS);
     this.subnetLength = checkInt(path, 'subnetLength', props.subnetLength ?? 24, 1, 30);
     if (this.subnetLength <= c.prefix) {
-      throw new HotError(path, `subnetLength must be longer than the pod CIDR's prefix (/${c.prefix}) so that each node gets a share; got ${this.subnetLength}`);
+      throw new HotError(
+        path,
+        `subnetLength must be longer than the pod CIDR's prefix (/${c.prefix}) so that each node gets a share; got ${this.subnetLength}`,
+      );
     }
     if (props.securityGroups) this.applyTo(props.securityGroups);
   }
@@ -67,7 +70,12 @@ export class FlannelNetwork extends Construct {
   applyTo(sgs: ClusterSecurityGroups): void {
     for (const to of ['master', 'worker'] as const) {
       if (this.backend === 'host-gw') {
-        sgs.allowFromCidr(to, this.podCidr.text, { protocol: 'any', description: 'flannel host-gw: pod traffic routed between nodes' }, `${to}-from-pods-host-gw`);
+        sgs.allowFromCidr(
+          to,
+          this.podCidr.text,
+          { protocol: 'any', description: 'flannel host-gw: pod traffic routed between nodes' },
+          `${to}-from-pods-host-gw`,
+        );
         continue;
       }
       for (const from of ['master', 'worker'] as const) {

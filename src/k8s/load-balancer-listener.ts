@@ -51,14 +51,19 @@ export class LoadBalancerListener extends Construct {
   constructor(scope: Construct, id: string, parent: ListenerParent, props: LoadBalancerListenerProps) {
     super(scope, id);
     const path = this.node.path;
-    if (typeof props !== 'object' || props === null) throw new HotError(path, `a listener needs props { port, protocol? }; got ${describeValue(props)}`);
+    if (typeof props !== 'object' || props === null)
+      throw new HotError(path, `a listener needs props { port, protocol? }; got ${describeValue(props)}`);
     this.provider = parent.provider;
     this.port = checkInt(path, 'port', props.port, 1, 65535);
     this.protocol = checkOneOf(path, 'protocol', props.protocol ?? 'TCP', LISTENER_PROTOCOLS);
     if (this.provider === 'ovn') {
-      if (!['TCP', 'UDP'].includes(this.protocol)) throw new HotError(path, `the ovn provider listens on TCP or UDP only; got ${this.protocol}`);
+      if (!['TCP', 'UDP'].includes(this.protocol))
+        throw new HotError(path, `the ovn provider listens on TCP or UDP only; got ${this.protocol}`);
       if (props.allowedCidrs !== undefined) {
-        throw new HotError(path, 'the ovn provider has no listener allowedCidrs; restrict clients with the members\' security group (the Cluster does so from apiAllowedCidrs)');
+        throw new HotError(
+          path,
+          "the ovn provider has no listener allowedCidrs; restrict clients with the members' security group (the Cluster does so from apiAllowedCidrs)",
+        );
       }
     }
     if (props.connectionLimit !== undefined) checkInt(path, 'connectionLimit', props.connectionLimit, 1);
@@ -77,7 +82,12 @@ export class LoadBalancerListener extends Construct {
   /** The listener's pool (one per listener; its id is `Pool`). */
   addPool(props: LoadBalancerPoolProps = {}): LoadBalancerPool {
     if (this._defaultPool) throw new HotError(this.node.path, 'this listener has a pool already');
-    this._defaultPool = new LoadBalancerPool(this, 'Pool', { provider: this.provider, listenerProtocol: this.protocol, listenerRef: this.resource.ref() }, props);
+    this._defaultPool = new LoadBalancerPool(
+      this,
+      'Pool',
+      { provider: this.provider, listenerProtocol: this.protocol, listenerRef: this.resource.ref() },
+      props,
+    );
     return this._defaultPool;
   }
 

@@ -64,10 +64,24 @@ export class LoadBalancerPool extends Construct {
     const path = this.node.path;
     this.provider = parent.provider;
     const fromListener: Record<string, PoolProtocol> = { TCP: 'TCP', UDP: 'UDP', HTTP: 'HTTP', HTTPS: 'HTTPS' };
-    this.protocol = checkOneOf(path, 'protocol', props.protocol ?? fromListener[parent.listenerProtocol], ['TCP', 'UDP', 'HTTP', 'HTTPS', 'PROXY']);
-    const compatible: Record<string, PoolProtocol[]> = { TCP: ['TCP', 'PROXY'], UDP: ['UDP'], HTTP: ['HTTP', 'PROXY'], HTTPS: ['HTTPS', 'TCP', 'PROXY'] };
+    this.protocol = checkOneOf(path, 'protocol', props.protocol ?? fromListener[parent.listenerProtocol], [
+      'TCP',
+      'UDP',
+      'HTTP',
+      'HTTPS',
+      'PROXY',
+    ]);
+    const compatible: Record<string, PoolProtocol[]> = {
+      TCP: ['TCP', 'PROXY'],
+      UDP: ['UDP'],
+      HTTP: ['HTTP', 'PROXY'],
+      HTTPS: ['HTTPS', 'TCP', 'PROXY'],
+    };
     if (!compatible[parent.listenerProtocol]?.includes(this.protocol)) {
-      throw new HotError(path, `a ${parent.listenerProtocol} listener takes a pool of protocol ${compatible[parent.listenerProtocol]?.join(' or ')}; got ${this.protocol}`);
+      throw new HotError(
+        path,
+        `a ${parent.listenerProtocol} listener takes a pool of protocol ${compatible[parent.listenerProtocol]?.join(' or ')}; got ${this.protocol}`,
+      );
     }
     const ovn = this.provider === 'ovn';
     this.algorithm = checkOneOf(path, 'algorithm', props.algorithm ?? (ovn ? 'SOURCE_IP_PORT' : 'ROUND_ROBIN'), LB_ALGORITHMS);
@@ -75,10 +89,15 @@ export class LoadBalancerPool extends Construct {
       throw new HotError(path, `the ovn provider balances with SOURCE_IP_PORT only; got algorithm ${this.algorithm}`);
     }
     if (!ovn && this.algorithm === 'SOURCE_IP_PORT') {
-      throw new HotError(path, `the amphora provider does not offer SOURCE_IP_PORT (use ROUND_ROBIN, LEAST_CONNECTIONS or SOURCE_IP); got ${this.algorithm}`);
+      throw new HotError(
+        path,
+        `the amphora provider does not offer SOURCE_IP_PORT (use ROUND_ROBIN, LEAST_CONNECTIONS or SOURCE_IP); got ${this.algorithm}`,
+      );
     }
-    if (ovn && props.sessionPersistence) throw new HotError(path, `the ovn provider has no session persistence; got ${describeValue(props.sessionPersistence)}`);
-    if (ovn && !['TCP', 'UDP'].includes(this.protocol)) throw new HotError(path, `the ovn provider balances TCP and UDP only; got pool protocol ${this.protocol}`);
+    if (ovn && props.sessionPersistence)
+      throw new HotError(path, `the ovn provider has no session persistence; got ${describeValue(props.sessionPersistence)}`);
+    if (ovn && !['TCP', 'UDP'].includes(this.protocol))
+      throw new HotError(path, `the ovn provider balances TCP and UDP only; got pool protocol ${this.protocol}`);
     const sp = props.sessionPersistence;
     if (sp && (sp.type === 'APP_COOKIE') !== (sp.cookieName !== undefined)) {
       throw new HotError(path, `sessionPersistence.cookieName is required for APP_COOKIE and only for it; got ${describeValue(sp)}`);
@@ -93,9 +112,16 @@ export class LoadBalancerPool extends Construct {
     this.node.defaultChild = this.resource;
 
     const hm = props.healthMonitor ?? {};
-    const defaultType: Record<PoolProtocol, HealthMonitorType> = { TCP: 'TCP', PROXY: 'TCP', UDP: 'UDP-CONNECT', HTTP: 'HTTP', HTTPS: 'TCP' };
+    const defaultType: Record<PoolProtocol, HealthMonitorType> = {
+      TCP: 'TCP',
+      PROXY: 'TCP',
+      UDP: 'UDP-CONNECT',
+      HTTP: 'HTTP',
+      HTTPS: 'TCP',
+    };
     const type = checkOneOf(path, 'healthMonitor.type', hm.type ?? defaultType[this.protocol], HEALTH_MONITOR_TYPES);
-    if (ovn && !['TCP', 'UDP-CONNECT'].includes(type)) throw new HotError(path, `the ovn provider's health monitors are TCP or UDP-CONNECT; got ${type}`);
+    if (ovn && !['TCP', 'UDP-CONNECT'].includes(type))
+      throw new HotError(path, `the ovn provider's health monitors are TCP or UDP-CONNECT; got ${type}`);
     if (this.protocol === 'UDP' && !['UDP-CONNECT', 'PING', 'HTTP', 'TCP'].includes(type)) {
       throw new HotError(path, `a UDP pool is monitored by UDP-CONNECT, TCP, HTTP or PING; got ${type}`);
     }
@@ -103,9 +129,13 @@ export class LoadBalancerPool extends Construct {
     if (!http && (hm.urlPath !== undefined || hm.expectedCodes !== undefined || hm.httpMethod !== undefined)) {
       throw new HotError(path, `urlPath, expectedCodes and httpMethod apply to HTTP and HTTPS monitors; the monitor is ${type}`);
     }
-    if (hm.urlPath !== undefined && !/^\/\S*$/.test(hm.urlPath)) throw new HotError(path, `healthMonitor.urlPath must start with '/' and hold no spaces; got ${describeValue(hm.urlPath)}`);
+    if (hm.urlPath !== undefined && !/^\/\S*$/.test(hm.urlPath))
+      throw new HotError(path, `healthMonitor.urlPath must start with '/' and hold no spaces; got ${describeValue(hm.urlPath)}`);
     if (hm.expectedCodes !== undefined && !/^\d{3}((,\d{3})*|-\d{3})$/.test(hm.expectedCodes)) {
-      throw new HotError(path, `healthMonitor.expectedCodes must be a code, a list (200,202) or a range (200-204); got ${describeValue(hm.expectedCodes)}`);
+      throw new HotError(
+        path,
+        `healthMonitor.expectedCodes must be a code, a list (200,202) or a range (200-204); got ${describeValue(hm.expectedCodes)}`,
+      );
     }
     const delay = checkInt(path, 'healthMonitor.delaySec', hm.delaySec ?? 5, 1, 3600);
     const timeout = checkInt(path, 'healthMonitor.timeoutSec', hm.timeoutSec ?? 5, 1, 3600);
@@ -128,7 +158,10 @@ export class LoadBalancerPool extends Construct {
   }
 
   /** A member in the same template as the pool. */
-  addMember(id: string, props: { readonly address: Input<string>; readonly protocolPort: number; readonly subnet?: Input<string>; readonly weight?: number }): OsOctaviaPoolMember {
+  addMember(
+    id: string,
+    props: { readonly address: Input<string>; readonly protocolPort: number; readonly subnet?: Input<string>; readonly weight?: number },
+  ): OsOctaviaPoolMember {
     checkInt(this.node.path, 'member protocolPort', props.protocolPort, 1, 65535);
     return new OsOctaviaPoolMember(this, id, {
       pool: this.poolId,

@@ -12,8 +12,7 @@ export const OCTAVIA_PROVIDERS: readonly OctaviaProvider[] = ['amphora', 'ovn'];
 
 /** A floating IP for the VIP: a new one from a network (optionally a given address), or an existing one by id. */
 export type LoadBalancerFloatingIp =
-  | { readonly network: Input<string>; readonly address?: Input<string> }
-  | { readonly existingId: Input<string> };
+  { readonly network: Input<string>; readonly address?: Input<string> } | { readonly existingId: Input<string> };
 
 export interface LoadBalancerProps {
   /** The subnet of the VIP. */
@@ -68,13 +67,19 @@ export class LoadBalancer extends Construct {
     const fip = props.floatingIp;
     if (fip !== undefined) {
       if ('existingId' in fip) {
-        const assoc = new OsNeutronFloatingIPAssociation(this, 'FloatingIpAssociation', { floatingipId: fip.existingId, portId: this.resource.attrVipPortId });
+        const assoc = new OsNeutronFloatingIPAssociation(this, 'FloatingIpAssociation', {
+          floatingipId: fip.existingId,
+          portId: this.resource.attrVipPortId,
+        });
         for (const d of props.floatingIpDependsOn ?? []) assoc.addDependency(d);
       } else if ('network' in fip && fip.network !== undefined) {
         // The address is allocated on its own (seconds) and associated with the VIP port once the load balancer
         // exists, so that nodes can put it in certificates without waiting for the load balancer.
         this.floatingIp = new OsNeutronFloatingIP(this, 'FloatingIp', { floatingNetwork: fip.network, floatingIpAddress: fip.address });
-        const assoc = new OsNeutronFloatingIPAssociation(this, 'FloatingIpAssociation', { floatingipId: this.floatingIp.ref(), portId: this.resource.attrVipPortId });
+        const assoc = new OsNeutronFloatingIPAssociation(this, 'FloatingIpAssociation', {
+          floatingipId: this.floatingIp.ref(),
+          portId: this.resource.attrVipPortId,
+        });
         for (const d of props.floatingIpDependsOn ?? []) assoc.addDependency(d);
       } else {
         throw new HotError(path, `floatingIp must be { network, address? } or { existingId }; got ${describeValue(fip)}`);
@@ -86,7 +91,10 @@ export class LoadBalancer extends Construct {
   addListener(id: string, props: LoadBalancerListenerProps): LoadBalancerListener {
     const port = props?.port;
     if (this.listeners.has(port)) {
-      throw new HotError(this.node.path, `port ${port} already has a listener (${this.listeners.get(port)!.node.id}); got another for ${id}`);
+      throw new HotError(
+        this.node.path,
+        `port ${port} already has a listener (${this.listeners.get(port)!.node.id}); got another for ${id}`,
+      );
     }
     const l = new LoadBalancerListener(this, id, { provider: this.provider, loadBalancerRef: this.resource.ref() }, props);
     this.listeners.set(l.port, l);

@@ -79,7 +79,14 @@ export class MasterGroup extends Construct {
     }
     const b = DEFAULT_KUBE_NODE_BOUNDS;
     const bounds = { ...b, ...(props.bootstrap.bounds ?? {}) };
-    const firstMaster = bounds.packagesSec + bounds.containerdSec + bounds.etcdWaitSec + bounds.initSec + bounds.apiWaitSec + bounds.addonsSec + bounds.signalSec;
+    const firstMaster =
+      bounds.packagesSec +
+      bounds.containerdSec +
+      bounds.etcdWaitSec +
+      bounds.initSec +
+      bounds.apiWaitSec +
+      bounds.addonsSec +
+      bounds.signalSec;
     const joiner = bounds.packagesSec + bounds.containerdSec + bounds.apiWaitSec + bounds.joinSec + bounds.signalSec;
     let nodes!: NodeGroup;
     const firstAddress = () => Fn.getAttr(nodes.ports.group, 'resource.0', 'address');
@@ -107,8 +114,16 @@ export class MasterGroup extends Construct {
           __ETCD_ENDPOINTS__: m.input('etcd_endpoints', { type: 'string', description: 'etcd client URLs' }, props.etcdEndpoints).value,
         };
         for (const name of [
-          'k8s_ca_cert_b64', 'k8s_ca_key_b64', 'front_proxy_ca_cert_b64', 'front_proxy_ca_key_b64', 'sa_key_b64', 'sa_pub_b64',
-          'etcd_ca_cert_b64', 'apiserver_etcd_client_cert_b64', 'apiserver_etcd_client_key_b64', 'encryption_key',
+          'k8s_ca_cert_b64',
+          'k8s_ca_key_b64',
+          'front_proxy_ca_cert_b64',
+          'front_proxy_ca_key_b64',
+          'sa_key_b64',
+          'sa_pub_b64',
+          'etcd_ca_cert_b64',
+          'apiserver_etcd_client_cert_b64',
+          'apiserver_etcd_client_key_b64',
+          'encryption_key',
         ]) {
           values[`__${name.toUpperCase()}__`] = secretInput(m, props.secrets, name);
         }

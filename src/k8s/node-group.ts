@@ -146,10 +146,17 @@ export class NodeGroup extends Construct {
     });
     const pt = this.ports;
     const port = new OsNeutronPort(pt.template, 'Port', {
-      name: Fn.join('-', [pt.input('name_prefix', { type: 'string' }, props.namePrefix).value, Fn.strReplace('port-%i', { '%i': pt.index })]) as unknown as string,
+      name: Fn.join('-', [
+        pt.input('name_prefix', { type: 'string' }, props.namePrefix).value,
+        Fn.strReplace('port-%i', { '%i': pt.index }),
+      ]) as unknown as string,
       network: pt.input('network', { type: 'string', description: 'Network id' }, props.networkId).value,
       fixedIps: [{ subnet: pt.input('subnet', { type: 'string', description: 'Subnet id' }, props.subnetId).value }],
-      securityGroups: pt.input('security_groups', { type: 'comma_delimited_list', description: 'Security group ids' }, securityGroupList(props.securityGroupIds)).value as unknown as string[],
+      securityGroups: pt.input(
+        'security_groups',
+        { type: 'comma_delimited_list', description: 'Security group ids' },
+        securityGroupList(props.securityGroupIds),
+      ).value as unknown as string[],
       allowedAddressPairs: props.allowedAddressPairs?.map((p) => ({ ipAddress: p.ipAddress })),
     });
     this.addresses = pt.output('address', port.getAtt('fixed_ips', 0, 'ip_address'), "The port's fixed IPv4 address");
@@ -167,9 +174,20 @@ export class NodeGroup extends Construct {
     });
     const nt = this.nodes;
     const index = nt.index;
-    const nodeName = Fn.join('-', [nt.input('name_prefix', { type: 'string' }, props.namePrefix).value, Fn.strReplace('%i', { '%i': index })]);
-    const portIdsParam = nt.input('port_ids', { type: 'comma_delimited_list', description: 'Port ids of every node of the group' }, this.portIds);
-    const addressesParam = nt.input('addresses', { type: 'comma_delimited_list', description: 'Addresses of every node of the group' }, this.addresses);
+    const nodeName = Fn.join('-', [
+      nt.input('name_prefix', { type: 'string' }, props.namePrefix).value,
+      Fn.strReplace('%i', { '%i': index }),
+    ]);
+    const portIdsParam = nt.input(
+      'port_ids',
+      { type: 'comma_delimited_list', description: 'Port ids of every node of the group' },
+      this.portIds,
+    );
+    const addressesParam = nt.input(
+      'addresses',
+      { type: 'comma_delimited_list', description: 'Addresses of every node of the group' },
+      this.addresses,
+    );
     const handle = new OsHeatWaitConditionHandle(nt.template, 'WaitHandle', { signalTransport: 'TOKEN_SIGNAL' });
     let volume: OsCinderVolume | undefined;
     if (props.dataVolume) {
@@ -193,21 +211,47 @@ export class NodeGroup extends Construct {
     checkPlaceholders(path, ud);
     const server = new OsNovaServer(nt.template, 'Server', {
       name: nodeName as unknown as string,
-      flavor: nt.input('flavor', { type: 'string', description: 'Nova flavor', constraints: [{ customConstraint: 'nova.flavor' }] }, props.flavor).value,
-      image: props.bootVolume ? undefined : nt.input('image', { type: 'string', description: 'Glance image', constraints: [{ customConstraint: 'glance.image' }] }, props.image).value,
+      flavor: nt.input(
+        'flavor',
+        { type: 'string', description: 'Nova flavor', constraints: [{ customConstraint: 'nova.flavor' }] },
+        props.flavor,
+      ).value,
+      image: props.bootVolume
+        ? undefined
+        : nt.input(
+            'image',
+            { type: 'string', description: 'Glance image', constraints: [{ customConstraint: 'glance.image' }] },
+            props.image,
+          ).value,
       blockDeviceMappingV2: props.bootVolume
         ? [
             {
               bootIndex: 0,
-              image: nt.input('image', { type: 'string', description: 'Glance image', constraints: [{ customConstraint: 'glance.image' }] }, props.image).value,
+              image: nt.input(
+                'image',
+                { type: 'string', description: 'Glance image', constraints: [{ customConstraint: 'glance.image' }] },
+                props.image,
+              ).value,
               volumeSize: props.bootVolume.sizeGiB,
               deleteOnTermination: true,
             },
           ]
         : undefined,
-      keyName: props.keyName === undefined ? undefined : nt.input('key_name', { type: 'string', description: 'Nova key pair', constraints: [{ customConstraint: 'nova.keypair' }] }, props.keyName).value,
-      availabilityZone: props.availabilityZone === undefined ? undefined : nt.input('availability_zone', { type: 'string', description: 'Availability zone' }, props.availabilityZone).value,
-      schedulerHints: this.serverGroup ? { group: nt.input('server_group', { type: 'string', description: 'Nova server group id' }, this.serverGroup.ref()).value } : undefined,
+      keyName:
+        props.keyName === undefined
+          ? undefined
+          : nt.input(
+              'key_name',
+              { type: 'string', description: 'Nova key pair', constraints: [{ customConstraint: 'nova.keypair' }] },
+              props.keyName,
+            ).value,
+      availabilityZone:
+        props.availabilityZone === undefined
+          ? undefined
+          : nt.input('availability_zone', { type: 'string', description: 'Availability zone' }, props.availabilityZone).value,
+      schedulerHints: this.serverGroup
+        ? { group: nt.input('server_group', { type: 'string', description: 'Nova server group id' }, this.serverGroup.ref()).value }
+        : undefined,
       networks: [{ port: Fn.getParam(portIdsParam, index) }],
       userDataFormat: 'RAW',
       userData: Fn.strReplace(ud.rendered.text, sortedValues(ud.values)) as unknown as string,
@@ -237,7 +281,11 @@ export class NodeGroup extends Construct {
       description: `hotk8s ${this.role} node membership in a load balancer pool`,
       removalList: this.props.removalList,
     });
-    const addresses = g.input('addresses', { type: 'comma_delimited_list', description: 'Addresses of every node of the group' }, this.addresses);
+    const addresses = g.input(
+      'addresses',
+      { type: 'comma_delimited_list', description: 'Addresses of every node of the group' },
+      this.addresses,
+    );
     new OsOctaviaPoolMember(g.template, 'Member', {
       pool: g.input('pool', { type: 'string', description: 'Octavia pool id' }, pool.poolId).value,
       address: Fn.getParam(addresses, g.index),
@@ -262,8 +310,12 @@ function sortedValues(values: Readonly<Record<string, unknown>>): Record<string,
 function checkPlaceholders(path: string, ud: NodeUserData): void {
   const missing = ud.rendered.placeholders.filter((p) => !(p in ud.values) || ud.values[p] === undefined);
   if (missing.length > 0) {
-    throw new HotError(path, `the ${ud.rendered.role} user-data needs a deploy-time value for every placeholder; missing ${missing.join(', ')}`);
+    throw new HotError(
+      path,
+      `the ${ud.rendered.role} user-data needs a deploy-time value for every placeholder; missing ${missing.join(', ')}`,
+    );
   }
   const unused = Object.keys(ud.values).filter((k) => !ud.rendered.placeholders.includes(k));
-  if (unused.length > 0) throw new HotError(path, `values given for placeholders the ${ud.rendered.role} user-data does not contain: ${describeValue(unused)}`);
+  if (unused.length > 0)
+    throw new HotError(path, `values given for placeholders the ${ud.rendered.role} user-data does not contain: ${describeValue(unused)}`);
 }

@@ -35,7 +35,10 @@ const CONTROLLER_CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 function checkName(name: unknown): string {
   if (typeof name !== 'string' || !CONTROLLER_CLUSTER_NAME.test(name) || name.length > 200) {
-    throw new HotError('teardown', `the controller's cluster name must be letters, digits, '.', '_' or '-' (at most 200 characters); got ${describeValue(name)}`);
+    throw new HotError(
+      'teardown',
+      `the controller's cluster name must be letters, digits, '.', '_' or '-' (at most 200 characters); got ${describeValue(name)}`,
+    );
   }
   return name;
 }
@@ -80,7 +83,8 @@ export function controllerTeardownSteps(clusterName: string, options: TeardownOp
   const name = checkName(clusterName);
   const steps: TeardownStep[] = [
     {
-      description: 'Delete every Service of type LoadBalancer, so that the cloud-controller-manager removes its load balancers, floating IPs and security groups itself (needs a working cluster and kubeconfig)',
+      description:
+        'Delete every Service of type LoadBalancer, so that the cloud-controller-manager removes its load balancers, floating IPs and security groups itself (needs a working cluster and kubeconfig)',
       when: 'before-stack-delete',
       command:
         `kubectl get services --all-namespaces -o jsonpath='{range .items[?(@.spec.type=="LoadBalancer")]}{.metadata.namespace}{" "}{.metadata.name}{"\\n"}{end}' | ` +
@@ -121,7 +125,11 @@ export function controllerTeardownSteps(clusterName: string, options: TeardownOp
  * step fails when the cluster no longer answers, and the ones after it clean up by name regardless.
  */
 export function controllerTeardownScript(clusterName: string, options: TeardownOptions = {}): string {
-  const lines = ['#!/bin/sh', `# Teardown of the cloud-controller-manager's resources for cluster ${checkName(clusterName)} (hotk8s)`, 'set -u'];
+  const lines = [
+    '#!/bin/sh',
+    `# Teardown of the cloud-controller-manager's resources for cluster ${checkName(clusterName)} (hotk8s)`,
+    'set -u',
+  ];
   for (const s of controllerTeardownSteps(clusterName, options)) lines.push('', `# ${s.description} [${s.when}]`, s.command);
   return `${lines.join('\n')}\n`;
 }

@@ -104,7 +104,12 @@ export class WorkerGroup extends Construct {
       label: `Workers in group ${this.name}`,
       // the range lives only in the constraint, so a template differs from a larger group's only there
       description: `Number of worker nodes in group ${this.name}; change it to scale the group`,
-      constraints: [{ range: { min: this.minSize, max: this.maxSize }, description: `group ${this.name} holds ${this.minSize} to ${this.maxSize} workers` }],
+      constraints: [
+        {
+          range: { min: this.minSize, max: this.maxSize },
+          description: `group ${this.name} holds ${this.minSize} to ${this.maxSize} workers`,
+        },
+      ],
       value: this.size,
     });
     this.flavorParameter = new HeatParameter(this, 'Flavor', {
@@ -161,7 +166,8 @@ export class WorkerGroup extends Construct {
    * ovn load balancer). The ports' security groups are read at synthesis, so this works after construction too.
    */
   addSecurityGroup(group: OsNeutronSecurityGroup): void {
-    if (this.extraSecurityGroups.includes(group)) throw new HotError(this.node.path, `security group ${group.node.path} is attached to worker group ${this.name} already`);
+    if (this.extraSecurityGroups.includes(group))
+      throw new HotError(this.node.path, `security group ${group.node.path} is attached to worker group ${this.name} already`);
     this.extraSecurityGroups.push(group);
   }
 }

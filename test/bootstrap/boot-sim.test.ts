@@ -8,7 +8,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { loadAll } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateClusterPki, type ClusterPki } from '../../src/bootstrap/pki.js';
@@ -208,7 +207,11 @@ describe('boot simulation', () => {
   describe('first master with the OpenStack cloud provider', () => {
     let r: BootResult;
     beforeAll(() => {
-      r = boot('master-0-cloud', renderMasterUserData({ ...BASE, cloudProvider: CLOUD }), { name: 'demo-master-0', index: 0, address: '10.0.0.10' });
+      r = boot('master-0-cloud', renderMasterUserData({ ...BASE, cloudProvider: CLOUD }), {
+        name: 'demo-master-0',
+        index: 0,
+        address: '10.0.0.10',
+      });
     });
     afterAll(() => r?.cleanup());
 
@@ -239,7 +242,10 @@ describe('boot simulation', () => {
       const sc = csi.find((d) => d.kind === 'StorageClass')!;
       expect(sc.metadata.annotations['storageclass.kubernetes.io/is-default-class']).toBe('true');
       const ccm = docs(expectFile(r, '/etc/kubernetes/hotk8s/addons/20-openstack-cloud-controller-manager.yaml', 0o644));
-      expect(ccm.find((d) => d.kind === 'DaemonSet')!.spec.template.spec.containers[0].env).toContainEqual({ name: 'CLUSTER_NAME', value: 'demo' });
+      expect(ccm.find((d) => d.kind === 'DaemonSet')!.spec.template.spec.containers[0].env).toContainEqual({
+        name: 'CLUSTER_NAME',
+        value: 'demo',
+      });
     });
 
     it('runs kubelet with --cloud-provider=external', () => {
@@ -268,7 +274,11 @@ describe('boot simulation', () => {
       ).toBeUndefined();
       expect(r.calls.filter((c) => c.startsWith('kubeadm init') || c.startsWith('kubectl'))).toEqual([]);
       const [join] = docs(expectFile(r, '/etc/kubernetes/hotk8s/kubeadm-join.yaml', 0o600));
-      expect(join!.discovery.bootstrapToken).toEqual({ apiServerEndpoint: '10.0.0.100:6443', token: TOKEN, caCertHashes: [pki.discoveryHash] });
+      expect(join!.discovery.bootstrapToken).toEqual({
+        apiServerEndpoint: '10.0.0.100:6443',
+        token: TOKEN,
+        caCertHashes: [pki.discoveryHash],
+      });
       expect(join!.controlPlane.localAPIEndpoint.advertiseAddress).toBe('10.0.0.12');
       expect(expectFile(r, '/etc/kubernetes/pki/ca.key', 0o600)).toBe(pki.clusterCa.keyPem);
     });
@@ -301,7 +311,10 @@ describe('boot simulation', () => {
       const [join] = docs(expectFile(r, '/etc/kubernetes/hotk8s/kubeadm-join.yaml', 0o600));
       expect(join!.controlPlane).toBeUndefined();
       expect(join!.nodeRegistration.taints).toEqual([{ key: 'example.com/dedicated', value: 'web', effect: 'NoSchedule' }]);
-      expect(join!.nodeRegistration.kubeletExtraArgs).toContainEqual({ name: 'node-labels', value: 'example.com/tier=web,node.kubernetes.io/pool=general' });
+      expect(join!.nodeRegistration.kubeletExtraArgs).toContainEqual({
+        name: 'node-labels',
+        value: 'example.com/tier=web,node.kubernetes.io/pool=general',
+      });
       expect(join!.nodeRegistration.kubeletExtraArgs).toContainEqual({ name: 'node-ip', value: '10.0.0.20' });
       expect(r.stat('/etc/kubernetes/pki/ca.key')).toBeUndefined();
       expect(r.stat('/etc/kubernetes/hotk8s/addons')).toBeUndefined();
@@ -315,7 +328,9 @@ describe('boot simulation', () => {
     timings['fail worker check-inputs (bad token)'] = r.wallMs;
     try {
       expect(r.signals.map((s) => s.body.status)).toEqual(['FAILURE']);
-      expect(r.signals[0]!.body.reason).toBe('demo-general-1: check-inputs: bootstrap token is not shaped [a-z0-9]{6}.[a-z0-9]{16} (as kubeadm requires)');
+      expect(r.signals[0]!.body.reason).toBe(
+        'demo-general-1: check-inputs: bootstrap token is not shaped [a-z0-9]{6}.[a-z0-9]{16} (as kubeadm requires)',
+      );
       expect(JSON.stringify(r.signals)).not.toContain('NOT-A-TOKEN-secret');
       expect(r.calls.filter((c) => c.startsWith('apt-get -q') || c.startsWith('kubeadm'))).toEqual([]);
     } finally {
@@ -327,16 +342,54 @@ describe('boot simulation', () => {
     const masterUd = (): RenderedUserData => renderMasterUserData({ ...BASE, cloudProvider: CLOUD });
     const cases: Array<{ role: 'master-0' | 'master-1' | 'worker'; fail: string; phase: string; reason: RegExp; notCalled?: string }> = [
       { role: 'master-0', fail: 'modprobe br_netfilter', phase: 'prepare-host', reason: /cannot load kernel module br_netfilter/ },
-      { role: 'master-0', fail: 'Release.key', phase: 'packages', reason: /cannot fetch the Kubernetes apt key .* after \d+ s/, notCalled: 'kubeadm' },
-      { role: 'master-0', fail: 'install --no-install-recommends kubelet', phase: 'packages', reason: /cannot install kubelet=1\.32\.5-1\.1 .* after \d+ s/ },
+      {
+        role: 'master-0',
+        fail: 'Release.key',
+        phase: 'packages',
+        reason: /cannot fetch the Kubernetes apt key .* after \d+ s/,
+        notCalled: 'kubeadm',
+      },
+      {
+        role: 'master-0',
+        fail: 'install --no-install-recommends kubelet',
+        phase: 'packages',
+        reason: /cannot install kubelet=1\.32\.5-1\.1 .* after \d+ s/,
+      },
       { role: 'master-0', fail: 'systemctl restart containerd', phase: 'containerd', reason: /systemctl restart containerd failed/ },
-      { role: 'master-0', fail: '2379/health', phase: 'wait-etcd', reason: /etcd did not report healthy .* after 2 s/, notCalled: 'kubeadm init' },
+      {
+        role: 'master-0',
+        fail: '2379/health',
+        phase: 'wait-etcd',
+        reason: /etcd did not report healthy .* after 2 s/,
+        notCalled: 'kubeadm init',
+      },
       { role: 'master-0', fail: 'kubeadm init', phase: 'kubeadm-init', reason: /kubeadm init failed/, notCalled: 'kubectl' },
-      { role: 'master-0', fail: 'get --raw=/readyz', phase: 'api-ready', reason: /the API did not answer through 10\.0\.0\.100:6443 after 2 s/ },
+      {
+        role: 'master-0',
+        fail: 'get --raw=/readyz',
+        phase: 'api-ready',
+        reason: /the API did not answer through 10\.0\.0\.100:6443 after 2 s/,
+      },
       { role: 'master-0', fail: 'create secret generic cloud-config', phase: 'addons', reason: /cloud-config secret/ },
-      { role: 'master-0', fail: 'apply -f /etc/kubernetes/hotk8s/addons/30-cinder-csi.yaml', phase: 'addons', reason: /30-cinder-csi\.yaml did not succeed/ },
-      { role: 'master-1', fail: '6443/readyz', phase: 'wait-api', reason: /the API did not answer at https:\/\/10\.0\.0\.100:6443\/readyz after 2 s/, notCalled: 'kubeadm join' },
-      { role: 'master-1', fail: 'kubeadm join', phase: 'kubeadm-join', reason: /kubeadm join through 10\.0\.0\.100:6443 did not succeed after 3 s/ },
+      {
+        role: 'master-0',
+        fail: 'apply -f /etc/kubernetes/hotk8s/addons/30-cinder-csi.yaml',
+        phase: 'addons',
+        reason: /30-cinder-csi\.yaml did not succeed/,
+      },
+      {
+        role: 'master-1',
+        fail: '6443/readyz',
+        phase: 'wait-api',
+        reason: /the API did not answer at https:\/\/10\.0\.0\.100:6443\/readyz after 2 s/,
+        notCalled: 'kubeadm join',
+      },
+      {
+        role: 'master-1',
+        fail: 'kubeadm join',
+        phase: 'kubeadm-join',
+        reason: /kubeadm join through 10\.0\.0\.100:6443 did not succeed after 3 s/,
+      },
       { role: 'worker', fail: 'kubeadm join', phase: 'kubeadm-join', reason: /kubeadm join .* did not succeed after 3 s/ },
     ];
     it.each(cases)('$role: "$fail" fails -> FAILURE in $phase', ({ role, fail, phase, reason, notCalled }) => {
@@ -347,7 +400,10 @@ describe('boot simulation', () => {
       const ud = role === 'worker' ? renderWorkerUserData(BASE) : masterUd();
       const r = boot(`fail ${role} ${phase} (${fail})`, ud, node, [fail]);
       try {
-        expect(r.calls.some((c) => c.includes(fail)), `the injected step "${fail}" never ran`).toBe(true);
+        expect(
+          r.calls.some((c) => c.includes(fail)),
+          `the injected step "${fail}" never ran`,
+        ).toBe(true);
         expect(r.signals, r.console).toHaveLength(1);
         const s = r.signals[0]!.body;
         expect(s.status).toBe('FAILURE');

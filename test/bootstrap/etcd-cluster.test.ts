@@ -117,7 +117,9 @@ async function bootCluster(size: number, opts: { breakMember?: number } = {}): P
     const parts = splitUserData(text);
     expect(parts.map((p) => p.filename)).toEqual(['cloud-config.yaml', ETCD_SCRIPT_PART]);
     for (const part of parts) writeFileSync(join(memberDir, 'parts', part.filename as string), part.content);
-    runners.push(net.spawnIn(net.memberNs(i), ['unshare', '--mount', '--propagation', 'private', 'bash', join(LIB, 'boot-member.sh'), memberDir, LIB]));
+    runners.push(
+      net.spawnIn(net.memberNs(i), ['unshare', '--mount', '--propagation', 'private', 'bash', join(LIB, 'boot-member.sh'), memberDir, LIB]),
+    );
   }
   await waitFor(`all ${size} bootstrap scripts finished`, 150, () =>
     Array.from({ length: size }, (_, i) => existsSync(join(dir, `member-${i}`, 'exit-code'))).every(Boolean) ? true : undefined,
@@ -194,13 +196,16 @@ for (const size of [3, 5]) {
       expect(list.status, list.stderr).toBe(0);
       const started = list.stdout.split('\n').filter((l) => l.includes(', started, '));
       expect(started).toHaveLength(size);
-      for (let i = 0; i < size; i++) expect(list.stdout).toContain(`etcd-${i}, https://${b.net.memberAddress(i)}:2380, https://${b.net.memberAddress(i)}:2379`);
+      for (let i = 0; i < size; i++)
+        expect(list.stdout).toContain(`etcd-${i}, https://${b.net.memberAddress(i)}:2380, https://${b.net.memberAddress(i)}:2379`);
     });
 
     it('rejects clients without a certificate, and plain http', () => {
       const put = b.etcdctl(['put', 'k', 'v'], { cert: false, endpoints: `https://${b.net.memberAddress(1)}:2379` });
       expect(put.status).not.toBe(0);
-      const plain = b.net.exec(b.net.hub, ['curl', '-sS', '--max-time', '2', `http://${b.net.memberAddress(1)}:2379/version`], { allowFail: true });
+      const plain = b.net.exec(b.net.hub, ['curl', '-sS', '--max-time', '2', `http://${b.net.memberAddress(1)}:2379/version`], {
+        allowFail: true,
+      });
       expect(plain.status === 0 && plain.stdout.includes('etcdserver')).toBe(false);
       const noCert = b.net.exec(
         b.net.hub,
@@ -215,7 +220,8 @@ for (const size of [3, 5]) {
         const pid = b.etcdPid(i);
         const status = readFileSync(`/proc/${pid}/status`, 'utf8');
         const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-        const inNs = (argv: string[]) => b.net.exec(b.net.memberNs(i), ['nsenter', '-t', String(pid), '-m', '--', ...argv], { allowFail: true });
+        const inNs = (argv: string[]) =>
+          b.net.exec(b.net.memberNs(i), ['nsenter', '-t', String(pid), '-m', '--', ...argv], { allowFail: true });
         expect(inNs(['id', '-u', 'etcd']).stdout.trim()).toBe(uid);
         expect(uid).not.toBe('0');
         const cert = inNs(['openssl', 'x509', '-in', '/etc/etcd/pki/server.crt', '-noout', '-ext', 'subjectAltName']);
@@ -235,7 +241,9 @@ for (const size of [3, 5]) {
     it('drops pod traffic to the metadata service on every member', () => {
       for (let i = 0; i < size; i++) {
         const rules = b.net.exec(b.net.memberNs(i), ['nft', 'list', 'table', 'ip', 'hotk8s_metadata']);
-        expect(rules.stdout).toMatch(new RegExp(`ip saddr ${POD_CIDR.replace(/[./]/g, '\\$&')} ip daddr 169\\.254\\.169\\.254 counter packets \\d+ bytes \\d+ drop`));
+        expect(rules.stdout).toMatch(
+          new RegExp(`ip saddr ${POD_CIDR.replace(/[./]/g, '\\$&')} ip daddr 169\\.254\\.169\\.254 counter packets \\d+ bytes \\d+ drop`),
+        );
         expect(rules.stdout).toMatch(/hook prerouting priority raw/);
       }
     });
@@ -247,7 +255,9 @@ for (const size of [3, 5]) {
       await waitFor('killed member gone', 10, () => (alive(victim) ? undefined : true));
       const rest = Array.from({ length: size - 1 }, (_, i) => `https://${b.net.memberAddress(i + 1)}:2379`).join(',');
       // If the victim led, the others elect a new leader first (about one election timeout).
-      await waitFor('survivors healthy', 20, () => (b.etcdctl(['endpoint', 'health'], { endpoints: rest }).status === 0 ? true : undefined));
+      await waitFor('survivors healthy', 20, () =>
+        b.etcdctl(['endpoint', 'health'], { endpoints: rest }).status === 0 ? true : undefined,
+      );
       const put = b.etcdctl(['put', 'after', 'kill'], { endpoints: rest });
       expect(put.status, put.stderr).toBe(0);
       const get = b.etcdctl(['get', 'before', '--print-value-only'], { endpoints: rest });
@@ -265,7 +275,9 @@ describe('a member whose deploy-time values are wrong', () => {
     const signals = b.signals();
     expect(signals).toHaveLength(1);
     expect(signals[0]).toMatchObject({ node: 'etcd-0', status: 'FAILURE', tokenOk: true });
-    expect(signals[0]?.reason).toMatch(/^etcd-0: validate: the initial cluster '' lacks this member \(etcd-0=https:\/\/10\.\d+\.\d+\.10:2380\)$/);
+    expect(signals[0]?.reason).toMatch(
+      /^etcd-0: validate: the initial cluster '' lacks this member \(etcd-0=https:\/\/10\.\d+\.\d+\.10:2380\)$/,
+    );
     expect(existsSync(join(b.dir, 'member-0', 'etcd.service.pid'))).toBe(false);
   });
 });

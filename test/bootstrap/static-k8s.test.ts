@@ -8,9 +8,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderMasterUserData, MASTER_PLACEHOLDERS, type MasterUserDataContext } from '../../src/bootstrap/master.js';
 import { renderWorkerUserData, WORKER_PLACEHOLDERS, type WorkerUserDataContext } from '../../src/bootstrap/worker.js';
 import type { ClusterPki } from '../../src/bootstrap/pki.js';
-import { NOVA_USER_DATA_LIMIT, novaSize, realisticHeatValues, requireTool, staticCheckUserData, substituteAsHeat, throwawayPki } from './lib/index.js';
+import {
+  NOVA_USER_DATA_LIMIT,
+  novaSize,
+  realisticHeatValues,
+  requireTool,
+  staticCheckUserData,
+  substituteAsHeat,
+  throwawayPki,
+} from './lib/index.js';
 
-const base = { clusterName: 'prod-cluster-01', kubernetesVersion: '1.33.1', podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' } as const;
+const base = {
+  clusterName: 'prod-cluster-01',
+  kubernetesVersion: '1.33.1',
+  podCidr: '10.244.0.0/16',
+  serviceCidr: '10.96.0.0/12',
+} as const;
 const cloudProvider = {
   authUrl: 'https://identity.region-one.cloud.example.org:5000/v3',
   region: 'region-one',
@@ -20,11 +33,20 @@ const cloudProvider = {
 };
 const masters: Record<string, MasterUserDataContext> = {
   'upstream packages, vxlan': { ...base },
-  'cloud provider (CCM + Cinder CSI), host-gw': { ...base, flannel: { backend: 'host-gw' }, cloudProvider, apiServerCertSans: ['__API_FLOATING_IP__', 'k8s.example.org'] },
+  'cloud provider (CCM + Cinder CSI), host-gw': {
+    ...base,
+    flannel: { backend: 'host-gw' },
+    cloudProvider,
+    apiServerCertSans: ['__API_FLOATING_IP__', 'k8s.example.org'],
+  },
   'mirror + registry, cloud provider': {
     ...base,
     cloudProvider: { ...cloudProvider, octaviaProvider: 'ovn' },
-    packageSource: { mode: 'mirror', aptRepositoryUrl: 'https://mirror.example.org/k8s/v1.33/deb/', aptKeyUrl: 'https://mirror.example.org/k8s/v1.33/deb/Release.key' },
+    packageSource: {
+      mode: 'mirror',
+      aptRepositoryUrl: 'https://mirror.example.org/k8s/v1.33/deb/',
+      aptKeyUrl: 'https://mirror.example.org/k8s/v1.33/deb/Release.key',
+    },
     imageRegistry: 'registry.example.org:5000/k8s',
   },
   'preinstalled (air-gapped image)': { ...base, packageSource: { mode: 'preinstalled' }, imageRegistry: 'registry.example.org/k8s' },
@@ -80,7 +102,8 @@ describe('master and worker user-data, static checks', () => {
     it(`master (${name}): cloud-init splits it, schema and shellcheck pass, fits Nova after substitution`, () => {
       const ud = renderMasterUserData(ctx);
       for (const p of ud.placeholders) {
-        if (!p.startsWith('__LB_') && !p.startsWith('__API_FLOATING')) expect(MASTER_PLACEHOLDERS, `undocumented placeholder ${p}`).toHaveProperty(p);
+        if (!p.startsWith('__LB_') && !p.startsWith('__API_FLOATING'))
+          expect(MASTER_PLACEHOLDERS, `undocumented placeholder ${p}`).toHaveProperty(p);
       }
       const raw = substituteAsHeat(ud.text, ud.placeholders, kubeValues(pki, 'prod-cluster-01-master-12'));
       const report = staticCheckUserData(raw, `master(${name})`);
@@ -117,7 +140,10 @@ describe('master and worker user-data, static checks', () => {
 
   it('the checker fails on a broken master script (it is not a rubber stamp)', () => {
     const ud = renderMasterUserData(masters['upstream packages, vxlan']!);
-    const raw = substituteAsHeat(ud.text, ud.placeholders, kubeValues(pki, 'm')).replace('check_master_inputs\nprepare_host', 'check_master_inputs\necho "$hk_undefined_value"\nprepare_host');
+    const raw = substituteAsHeat(ud.text, ud.placeholders, kubeValues(pki, 'm')).replace(
+      'check_master_inputs\nprepare_host',
+      'check_master_inputs\necho "$hk_undefined_value"\nprepare_host',
+    );
     const report = staticCheckUserData(raw, 'broken');
     expect(report.problems.join('\n')).toMatch(/hk_undefined_value is referenced but not assigned.*SC2154/);
   });

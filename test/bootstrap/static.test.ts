@@ -24,7 +24,10 @@ const base = { clusterName: 'prod-cluster-01', kubernetesVersion: '1.33.2', podC
 const variants: Record<string, EtcdUserDataContext> = {
   'download + data volume': { ...base, dataVolume: true },
   'download from a mirror, no volume': { ...base, install: { mode: 'download', baseUrl: 'https://mirror.example.org/etcd' } },
-  'preinstalled (air-gapped image)': { ...base, install: { mode: 'preinstalled', etcdPath: '/usr/bin/etcd', etcdctlPath: '/usr/bin/etcdctl' } },
+  'preinstalled (air-gapped image)': {
+    ...base,
+    install: { mode: 'preinstalled', etcdPath: '/usr/bin/etcd', etcdctlPath: '/usr/bin/etcdctl' },
+  },
   'etcd 3.6 with given checksums': {
     ...base,
     kubernetesVersion: '1.34.0',

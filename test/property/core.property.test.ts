@@ -82,9 +82,13 @@ describe('intrinsic functions (property)', () => {
 
   it('list_join keeps its lists in order and str_replace keeps every param', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 3 }), fc.array(fc.array(fc.string(), { maxLength: 3 }), { minLength: 1, maxLength: 3 }), (delim, lists) => {
-        expect(render(Fn.join(delim, ...lists))).toEqual({ list_join: [delim, ...lists] });
-      }),
+      fc.property(
+        fc.string({ maxLength: 3 }),
+        fc.array(fc.array(fc.string(), { maxLength: 3 }), { minLength: 1, maxLength: 3 }),
+        (delim, lists) => {
+          expect(render(Fn.join(delim, ...lists))).toEqual({ list_join: [delim, ...lists] });
+        },
+      ),
     );
     fc.assert(
       fc.property(fc.dictionary(idArb, fc.oneof(fc.string(), fc.integer())), fc.string(), (params, template) => {
@@ -126,12 +130,20 @@ describe('invalid input (property)', () => {
 
   it('rejects any non-plain object value in a template with HotError', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.date(), fc.constant(new Map()), fc.constant(Number.NaN), fc.constant(() => 1)), (bad) => {
-        const app = new App();
-        const stack = new HeatStack(app, 's');
-        new HeatResource(stack, 'R', { type: 'OS::Heat::RandomString', properties: { salt: bad } });
-        expect(() => stack.toTemplate()).toThrow(HotError);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.date(),
+          fc.constant(new Map()),
+          fc.constant(Number.NaN),
+          fc.constant(() => 1),
+        ),
+        (bad) => {
+          const app = new App();
+          const stack = new HeatStack(app, 's');
+          new HeatResource(stack, 'R', { type: 'OS::Heat::RandomString', properties: { salt: bad } });
+          expect(() => stack.toTemplate()).toThrow(HotError);
+        },
+      ),
     );
   });
 });

@@ -101,7 +101,10 @@ function newCluster(props: ClusterProps): App {
 }
 
 type Res = { type: string; deletion_policy?: string; properties?: Record<string, unknown> };
-type Doc = { resources?: Record<string, Res>; parameters?: Record<string, { type: string; constraints?: { range?: { min: number; max: number } }[] }> };
+type Doc = {
+  resources?: Record<string, Res>;
+  parameters?: Record<string, { type: string; constraints?: { range?: { min: number; max: number } }[] }>;
+};
 
 describe('random valid clusters', () => {
   it('synthesize through the ajv schema check and keep the invariants', async () => {
@@ -110,7 +113,8 @@ describe('random valid clusters', () => {
         const props = validProps(p);
         const result = await newCluster(props).synth({ write: false, stateDir });
         const docs = new Map<string, Doc>();
-        for (const [file, text] of result.files) if (file.endsWith('.yaml') && !file.endsWith('.env.yaml')) docs.set(file, yaml.load(text) as Doc);
+        for (const [file, text] of result.files)
+          if (file.endsWith('.yaml') && !file.endsWith('.env.yaml')) docs.set(file, yaml.load(text) as Doc);
         const root = docs.get('prop.yaml')!;
         expect(root, 'root template').toBeDefined();
 
@@ -123,9 +127,13 @@ describe('random valid clusters', () => {
           for (const r of s) expect(r.properties!.user_data_format, file).toBe('RAW');
           // each node member template holds one server, its own handle and its own wait condition
           expect(res.filter((r) => r.type === 'OS::Heat::WaitCondition').length, file).toBe(s.length);
-          for (const r of res.filter((x) => x.type === 'OS::Cinder::Volume')) expect(['Snapshot', 'Retain'], file).toContain(r.deletion_policy);
+          for (const r of res.filter((x) => x.type === 'OS::Cinder::Volume'))
+            expect(['Snapshot', 'Retain'], file).toContain(r.deletion_policy);
           for (const r of res.filter((x) => x.type === 'OS::Neutron::SecurityGroupRule')) {
-            expect(r.properties!.remote_group ?? r.properties!.remote_ip_prefix, `${file}: a rule without a remote is open to the world`).toBeDefined();
+            expect(
+              r.properties!.remote_group ?? r.properties!.remote_ip_prefix,
+              `${file}: a rule without a remote is open to the world`,
+            ).toBeDefined();
             expect(r.properties!.remote_ip_prefix, file).not.toBe('0.0.0.0/0');
           }
         }
@@ -170,26 +178,74 @@ describe('random valid clusters', () => {
 
 /** Each mutation makes any valid cluster invalid. */
 const mutation = fc.oneof(
-  fc.constantFrom(2, 4, 6, 8).map((size) => ({ what: `even etcd size ${size}`, apply: (p: ClusterProps): ClusterProps => ({ ...p, etcd: { ...p.etcd, size } }) })),
-  fc.integer({ min: 2, max: 5 }).map((count) => ({ what: `${count} masters without a load balancer`, apply: (p: ClusterProps): ClusterProps => ({ ...p, masters: { count }, loadBalancer: false }) })),
-  fc.constantFrom('latest', '1', 'V1.32', '1.32.x', '2.0', '1.32.5.1', '', '1.32-rc1').map((v) => ({ what: `kubernetesVersion ${JSON.stringify(v)}`, apply: (p: ClusterProps): ClusterProps => ({ ...p, kubernetesVersion: v }) })),
-  fc.constantFrom('Prop', 'my_cluster', '-x', 'x-', 'a'.repeat(41), 'dots.not.ok').map((name) => ({ what: `cluster name ${JSON.stringify(name)}`, apply: (p: ClusterProps): ClusterProps => ({ ...p, name }) })),
+  fc
+    .constantFrom(2, 4, 6, 8)
+    .map((size) => ({ what: `even etcd size ${size}`, apply: (p: ClusterProps): ClusterProps => ({ ...p, etcd: { ...p.etcd, size } }) })),
+  fc.integer({ min: 2, max: 5 }).map((count) => ({
+    what: `${count} masters without a load balancer`,
+    apply: (p: ClusterProps): ClusterProps => ({ ...p, masters: { count }, loadBalancer: false }),
+  })),
+  fc.constantFrom('latest', '1', 'V1.32', '1.32.x', '2.0', '1.32.5.1', '', '1.32-rc1').map((v) => ({
+    what: `kubernetesVersion ${JSON.stringify(v)}`,
+    apply: (p: ClusterProps): ClusterProps => ({ ...p, kubernetesVersion: v }),
+  })),
+  fc
+    .constantFrom('Prop', 'my_cluster', '-x', 'x-', 'a'.repeat(41), 'dots.not.ok')
+    .map((name) => ({ what: `cluster name ${JSON.stringify(name)}`, apply: (p: ClusterProps): ClusterProps => ({ ...p, name }) })),
   fc.constantFrom('GPU', 'a_b', '', 'x'.repeat(21), '1-', 'a.b').map((name) => ({
     what: `worker group name ${JSON.stringify(name)}`,
     apply: (p: ClusterProps): ClusterProps => ({ ...p, workerGroups: [...(p.workerGroups ?? []), { name }] }),
   })),
-  fc.constant({ what: 'duplicate worker group names', apply: (p: ClusterProps): ClusterProps => ({ ...p, workerGroups: [...p.workerGroups!, { name: p.workerGroups![0]!.name }] }) }),
-  fc.constant({ what: 'pod CIDR equal to the service CIDR', apply: (p: ClusterProps): ClusterProps => ({ ...p, serviceCidr: p.flannel!.podCidr }) }),
+  fc.constant({
+    what: 'duplicate worker group names',
+    apply: (p: ClusterProps): ClusterProps => ({ ...p, workerGroups: [...p.workerGroups!, { name: p.workerGroups![0]!.name }] }),
+  }),
+  fc.constant({
+    what: 'pod CIDR equal to the service CIDR',
+    apply: (p: ClusterProps): ClusterProps => ({ ...p, serviceCidr: p.flannel!.podCidr }),
+  }),
   fc.constant({
     what: 'node subnet inside the pod CIDR',
-    apply: (p: ClusterProps): ClusterProps => ({ ...p, existingNetwork: undefined, loadBalancer: p.loadBalancer === false ? false : { ...p.loadBalancer, vipAddress: undefined }, nodeCidr: p.flannel!.podCidr!.replace(/\/\d+$/, '/24') }),
+    apply: (p: ClusterProps): ClusterProps => ({
+      ...p,
+      existingNetwork: undefined,
+      loadBalancer: p.loadBalancer === false ? false : { ...p.loadBalancer, vipAddress: undefined },
+      nodeCidr: p.flannel!.podCidr!.replace(/\/\d+$/, '/24'),
+    }),
   }),
-  fc.constant({ what: 'DNS service IP outside the service CIDR', apply: (p: ClusterProps): ClusterProps => ({ ...p, dnsServiceIp: '192.0.2.10' }) }),
-  fc.constant({ what: 'pod CIDR too small for the maxima', apply: (p: ClusterProps): ClusterProps => ({ ...p, flannel: { ...p.flannel, subnetLength: Number(p.flannel!.podCidr!.split('/')[1]) + 1 } }) }),
-  fc.constantFrom('10.0.0.1/8', '300.0.0.0/8', '10.0.0.0', '10.0.0.0/40').map((cidr) => ({ what: `malformed pod CIDR ${cidr}`, apply: (p: ClusterProps): ClusterProps => ({ ...p, flannel: { ...p.flannel, podCidr: cidr } }) })),
-  fc.constant({ what: 'size above maxSize', apply: (p: ClusterProps): ClusterProps => ({ ...p, workerGroups: p.workerGroups!.map((g, i) => (i === 0 ? { ...g, size: g.maxSize! + 1 } : g)) }) }),
-  fc.constant({ what: 'a label the kubelet may not set', apply: (p: ClusterProps): ClusterProps => ({ ...p, workerGroups: p.workerGroups!.map((g, i) => (i === 0 ? { ...g, labels: { 'kubernetes.io/role': 'x' } } : g)) }) }),
-  fc.constant({ what: 'maxResourcesPerStack below the count', apply: (p: ClusterProps): ClusterProps => ({ ...p, maxResourcesPerStack: 20 }) }),
+  fc.constant({
+    what: 'DNS service IP outside the service CIDR',
+    apply: (p: ClusterProps): ClusterProps => ({ ...p, dnsServiceIp: '192.0.2.10' }),
+  }),
+  fc.constant({
+    what: 'pod CIDR too small for the maxima',
+    apply: (p: ClusterProps): ClusterProps => ({
+      ...p,
+      flannel: { ...p.flannel, subnetLength: Number(p.flannel!.podCidr!.split('/')[1]) + 1 },
+    }),
+  }),
+  fc.constantFrom('10.0.0.1/8', '300.0.0.0/8', '10.0.0.0', '10.0.0.0/40').map((cidr) => ({
+    what: `malformed pod CIDR ${cidr}`,
+    apply: (p: ClusterProps): ClusterProps => ({ ...p, flannel: { ...p.flannel, podCidr: cidr } }),
+  })),
+  fc.constant({
+    what: 'size above maxSize',
+    apply: (p: ClusterProps): ClusterProps => ({
+      ...p,
+      workerGroups: p.workerGroups!.map((g, i) => (i === 0 ? { ...g, size: g.maxSize! + 1 } : g)),
+    }),
+  }),
+  fc.constant({
+    what: 'a label the kubelet may not set',
+    apply: (p: ClusterProps): ClusterProps => ({
+      ...p,
+      workerGroups: p.workerGroups!.map((g, i) => (i === 0 ? { ...g, labels: { 'kubernetes.io/role': 'x' } } : g)),
+    }),
+  }),
+  fc.constant({
+    what: 'maxResourcesPerStack below the count',
+    apply: (p: ClusterProps): ClusterProps => ({ ...p, maxResourcesPerStack: 20 }),
+  }),
 );
 
 function expectOurError(e: unknown, what: string): void {
@@ -223,7 +279,16 @@ describe('random invalid clusters', () => {
   }, 120_000);
 
   it('junk in any supported prop gives HotError, never a crash', async () => {
-    const junk = fc.oneof(fc.constant(undefined), fc.constant(null), fc.integer({ min: -3, max: 70000 }), fc.double({ noNaN: false }), fc.string({ maxLength: 6 }), fc.constant([]), fc.constant({}), fc.constant('10.0.0.1/8'));
+    const junk = fc.oneof(
+      fc.constant(undefined),
+      fc.constant(null),
+      fc.integer({ min: -3, max: 70000 }),
+      fc.double({ noNaN: false }),
+      fc.string({ maxLength: 6 }),
+      fc.constant([]),
+      fc.constant({}),
+      fc.constant('10.0.0.1/8'),
+    );
     const props = fc.record(
       {
         name: junk,
@@ -232,10 +297,32 @@ describe('random invalid clusters', () => {
         serviceCidr: junk,
         dnsServiceIp: junk,
         maxResourcesPerStack: junk,
-        etcd: fc.record({ size: junk, serverGroupPolicy: junk, dataVolume: fc.option(fc.record({ sizeGiB: junk, deletionPolicy: junk }), { nil: undefined }) }, { requiredKeys: [] }),
-        masters: fc.record({ count: junk, serverGroupPolicy: junk, bootVolume: fc.option(fc.record({ sizeGiB: junk }), { nil: undefined }) }, { requiredKeys: [] }),
+        etcd: fc.record(
+          {
+            size: junk,
+            serverGroupPolicy: junk,
+            dataVolume: fc.option(fc.record({ sizeGiB: junk, deletionPolicy: junk }), { nil: undefined }),
+          },
+          { requiredKeys: [] },
+        ),
+        masters: fc.record(
+          { count: junk, serverGroupPolicy: junk, bootVolume: fc.option(fc.record({ sizeGiB: junk }), { nil: undefined }) },
+          { requiredKeys: [] },
+        ),
         flannel: fc.record({ podCidr: junk, subnetLength: junk, backend: junk }, { requiredKeys: [] }),
-        loadBalancer: fc.oneof(fc.constant(false), junk, fc.record({ provider: junk, flavor: junk, vipAddress: junk, floatingIp: fc.oneof(junk, fc.boolean(), fc.record({ address: junk }, { requiredKeys: [] })) }, { requiredKeys: [] })),
+        loadBalancer: fc.oneof(
+          fc.constant(false),
+          junk,
+          fc.record(
+            {
+              provider: junk,
+              flavor: junk,
+              vipAddress: junk,
+              floatingIp: fc.oneof(junk, fc.boolean(), fc.record({ address: junk }, { requiredKeys: [] })),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
         dnsNameservers: fc.array(junk, { maxLength: 2 }),
         imageRegistry: junk,
         apiAllowedCidrs: fc.array(junk, { maxLength: 2 }),
@@ -264,7 +351,12 @@ describe('random invalid clusters', () => {
       fc.asyncProperty(props, async (junkProps) => {
         try {
           const app = new App();
-          new Cluster(new HeatStack(app, 'prop'), 'Cluster', { image: 'i', externalNetwork: 'p', keyName: 'k', ...(junkProps as ClusterProps) });
+          new Cluster(new HeatStack(app, 'prop'), 'Cluster', {
+            image: 'i',
+            externalNetwork: 'p',
+            keyName: 'k',
+            ...(junkProps as ClusterProps),
+          });
           await app.synth({ write: false, stateDir, checkers: [] });
         } catch (e) {
           expectOurError(e, JSON.stringify(junkProps));

@@ -15,7 +15,12 @@ import { renderWorkerUserData } from '../../src/bootstrap/worker.js';
 import { resolveKubernetesVersion } from '../../src/bootstrap/kubernetes-versions.js';
 
 const base = { clusterName: 'demo', podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' } as const;
-const cloud: CloudProviderConfig = { authUrl: 'https://keystone.example:5000/v3', floatingNetworkId: 'net-1', subnetId: 'sub-1', controllerClusterName: 'demo' };
+const cloud: CloudProviderConfig = {
+  authUrl: 'https://keystone.example:5000/v3',
+  floatingNetworkId: 'net-1',
+  subnetId: 'sub-1',
+  controllerClusterName: 'demo',
+};
 
 type Doc = { apiVersion: string; kind: string; metadata: { name: string } } & Record<string, any>;
 const docsOf = (text: string): Doc[] => (loadAll(text) as Doc[]).filter(Boolean);
@@ -61,25 +66,40 @@ describe('add-on manifests', () => {
     const ds = docsOf(masterAddonManifests(base)[0]!.text).find((d) => d.kind === 'DaemonSet')!;
     ds.spec.template.spec.containers[0].image = 42;
     await expect(validateK8s(ds)).rejects.toThrow(/image must be string/);
-    await expect(validateK8s({ apiVersion: 'example.org/v1', kind: 'Widget', metadata: { name: 'x' } })).rejects.toThrow(/no kubernetes-models class/);
+    await expect(validateK8s({ apiVersion: 'example.org/v1', kind: 'Widget', metadata: { name: 'x' } })).rejects.toThrow(
+      /no kubernetes-models class/,
+    );
   });
 
   it('flannel net-conf Network is the podCidr, with the backend asked for and no SubnetLen', () => {
     for (const backend of ['vxlan', 'host-gw', 'udp'] as const) {
-      const cm = docsOf(masterAddonManifests({ ...base, podCidr: '10.32.0.0/12', flannel: { backend } })[0]!.text).find((d) => d.kind === 'ConfigMap')!;
+      const cm = docsOf(masterAddonManifests({ ...base, podCidr: '10.32.0.0/12', flannel: { backend } })[0]!.text).find(
+        (d) => d.kind === 'ConfigMap',
+      )!;
       const net = JSON.parse(cm.data['net-conf.json']);
       expect(net.Network).toBe('10.32.0.0/12');
       expect(net.Backend.Type).toBe(backend);
       expect(net.SubnetLen).toBeUndefined();
     }
-    expect(flannelNetConf('10.244.0.0/16', { vxlanVni: 4096, port: 4789, directRouting: true }).Backend).toEqual({ Type: 'vxlan', VNI: 4096, Port: 4789, DirectRouting: true });
+    expect(flannelNetConf('10.244.0.0/16', { vxlanVni: 4096, port: 4789, directRouting: true }).Backend).toEqual({
+      Type: 'vxlan',
+      VNI: 4096,
+      Port: 4789,
+      DirectRouting: true,
+    });
   });
 
   it('fails when flannel options do not fit the backend', () => {
-    expect(() => flannelNetConf('10.244.0.0/16', { backend: 'host-gw', vxlanVni: 2 })).toThrow(/vxlanVni and directRouting apply to the vxlan backend only; backend is host-gw/);
-    expect(() => flannelNetConf('10.244.0.0/16', { backend: 'host-gw', port: 1 })).toThrow(/port applies to the vxlan and udp backends only/);
+    expect(() => flannelNetConf('10.244.0.0/16', { backend: 'host-gw', vxlanVni: 2 })).toThrow(
+      /vxlanVni and directRouting apply to the vxlan backend only; backend is host-gw/,
+    );
+    expect(() => flannelNetConf('10.244.0.0/16', { backend: 'host-gw', port: 1 })).toThrow(
+      /port applies to the vxlan and udp backends only/,
+    );
     expect(() => flannelNetConf('10.244.0.0/16', { port: 70000 })).toThrow(/flannel.port must be an integer 1-65535; got 70000/);
-    expect(() => flannelNetConf('10.244.0.0/16', { backend: 'wireguard' as never })).toThrow(/flannel.backend must be one of vxlan, host-gw, udp; got "wireguard"/);
+    expect(() => flannelNetConf('10.244.0.0/16', { backend: 'wireguard' as never })).toThrow(
+      /flannel.backend must be one of vxlan, host-gw, udp; got "wireguard"/,
+    );
   });
 
   it('mirrors image references by replacing the registry host', () => {
@@ -93,13 +113,17 @@ describe('add-on manifests', () => {
     const info = resolveKubernetesVersion('1.33').info;
     expect(resolveAddonImages(info, 'm.example', { flannel: 'other.example/f:1' }).flannel).toBe('other.example/f:1');
     expect(() => resolveAddonImages(info, undefined, { flanel: 'x/y:1' } as never)).toThrow(/images.flanel is not a known image/);
-    expect(() => resolveAddonImages(info, undefined, { flannel: 'Not An Image' })).toThrow(/images.flannel must be an image reference .*; got "Not An Image"/);
+    expect(() => resolveAddonImages(info, undefined, { flannel: 'Not An Image' })).toThrow(
+      /images.flannel must be an image reference .*; got "Not An Image"/,
+    );
   });
 });
 
 describe('cloud provider configuration', () => {
   it('renders cloud.conf with the credential placeholders and the Octavia settings', () => {
-    const conf = renderCloudConf(resolveCloudProvider({ ...cloud, region: 'RegionOne', monitor: { delaySec: 10, timeoutSec: 5, maxRetries: 3 } }));
+    const conf = renderCloudConf(
+      resolveCloudProvider({ ...cloud, region: 'RegionOne', monitor: { delaySec: 10, timeoutSec: 5, maxRetries: 3 } }),
+    );
     expect(conf).toContain('application-credential-id=__OS_APPLICATION_CREDENTIAL_ID__\n');
     expect(conf).toContain('application-credential-secret=__OS_APPLICATION_CREDENTIAL_SECRET__\n');
     expect(conf).toContain('region=RegionOne\n');
@@ -118,8 +142,12 @@ describe('cloud provider configuration', () => {
 
   it('fails when the configuration is incomplete or contradictory', () => {
     expect(() => resolveCloudProvider({ ...cloud, subnetId: '' })).toThrow(/cloudProvider.subnetId is required .*; got ""/);
-    expect(() => resolveCloudProvider({ ...cloud, monitor: { delaySec: 2, timeoutSec: 5 } })).toThrow(/timeoutSec \(5\) must not exceed delaySec \(2\)/);
-    expect(() => resolveCloudProvider({ ...cloud, octaviaProvider: 'f5' as never })).toThrow(/octaviaProvider must be amphora or ovn; got "f5"/);
+    expect(() => resolveCloudProvider({ ...cloud, monitor: { delaySec: 2, timeoutSec: 5 } })).toThrow(
+      /timeoutSec \(5\) must not exceed delaySec \(2\)/,
+    );
+    expect(() => resolveCloudProvider({ ...cloud, octaviaProvider: 'f5' as never })).toThrow(
+      /octaviaProvider must be amphora or ovn; got "f5"/,
+    );
     expect(() => resolveCloudProvider({ ...cloud, controllerClusterName: 'my cluster' })).toThrow(/controllerClusterName must be letters/);
     expect(() => resolveCloudProvider({ ...cloud, authUrl: 'https://a\nb' })).toThrow(/authUrl must be one line/);
   });
@@ -144,7 +172,11 @@ describe('bill of materials', () => {
   it('with a mirror configured, no entry and no rendered user-data points elsewhere', () => {
     const mirror = {
       ...base,
-      packageSource: { mode: 'mirror', aptRepositoryUrl: 'https://mirror.example.org/k8s/deb', aptKeyUrl: 'https://mirror.example.org/k8s/deb/Release.key' },
+      packageSource: {
+        mode: 'mirror',
+        aptRepositoryUrl: 'https://mirror.example.org/k8s/deb',
+        aptKeyUrl: 'https://mirror.example.org/k8s/deb/Release.key',
+      },
       imageRegistry: 'registry.example.org/k8s',
     } as const;
     const bom = billOfMaterials({ ...mirror, cloudProvider: cloud }, [mirror]);
@@ -153,7 +185,10 @@ describe('bill of materials', () => {
     for (const i of bom.images) expect(i.image.startsWith('registry.example.org/k8s/')).toBe(true);
     // The user-data itself, compressed files decoded: only the mirror, the registry and the cloud's own Keystone.
     const texts = [renderMasterUserData({ ...mirror, cloudProvider: cloud }).text, renderWorkerUserData(mirror).text];
-    const decoded = texts.flatMap((t) => [t, ...[...t.matchAll(/content: (H4sI[A-Za-z0-9+/=]+)/g)].map((m) => gunzipSync(Buffer.from(m[1]!, 'base64')).toString('utf8'))]);
+    const decoded = texts.flatMap((t) => [
+      t,
+      ...[...t.matchAll(/content: (H4sI[A-Za-z0-9+/=]+)/g)].map((m) => gunzipSync(Buffer.from(m[1]!, 'base64')).toString('utf8')),
+    ]);
     expect(decoded.length).toBeGreaterThan(4);
     const all = decoded.join('\n');
     for (const host of ['pkgs.k8s.io', 'registry.k8s.io', 'ghcr.io', 'docker.io', 'quay.io', 'github.com']) expect(all).not.toContain(host);
@@ -169,6 +204,8 @@ describe('bill of materials', () => {
   });
 
   it('fails when a worker group disagrees with the masters on the source', () => {
-    expect(() => billOfMaterials(base, [{ ...base, kubernetesVersion: '1.31' }])).toThrow(/worker group 0: kubernetesVersion must match the masters' \("1.32.5"\); got "1.31.9"/);
+    expect(() => billOfMaterials(base, [{ ...base, kubernetesVersion: '1.31' }])).toThrow(
+      /worker group 0: kubernetesVersion must match the masters' \("1.32.5"\); got "1.31.9"/,
+    );
   });
 });

@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { ETCD_PLACEHOLDERS, etcdBootstrapBudgetSeconds, renderEtcdUserData, resolveEtcdContext } from '../../src/bootstrap/etcd.js';
 import {
-  ETCD_PLACEHOLDERS,
-  etcdBootstrapBudgetSeconds,
-  renderEtcdUserData,
-  resolveEtcdContext,
-} from '../../src/bootstrap/etcd.js';
-import { ETCD_FOR_KUBERNETES_MINOR, ETCD_TARBALL_SHA256, etcdTarballUrl, etcdVersionFor, kubernetesMinor } from '../../src/bootstrap/versions.js';
+  ETCD_FOR_KUBERNETES_MINOR,
+  ETCD_TARBALL_SHA256,
+  etcdTarballUrl,
+  etcdVersionFor,
+  kubernetesMinor,
+} from '../../src/bootstrap/versions.js';
 
 const base = { clusterName: 'demo', kubernetesVersion: '1.33.1', podCidr: '10.244.0.0/16' } as const;
 
@@ -22,7 +23,9 @@ describe('versions', () => {
     expect(() => etcdVersionFor('1.20')).toThrow(/no etcd version known for Kubernetes 1.20/);
   });
   it('builds upstream URLs and keeps checksums well-formed', () => {
-    expect(etcdTarballUrl('3.5.21', 'arm64')).toBe('https://github.com/etcd-io/etcd/releases/download/v3.5.21/etcd-v3.5.21-linux-arm64.tar.gz');
+    expect(etcdTarballUrl('3.5.21', 'arm64')).toBe(
+      'https://github.com/etcd-io/etcd/releases/download/v3.5.21/etcd-v3.5.21-linux-arm64.tar.gz',
+    );
     for (const sums of Object.values(ETCD_TARBALL_SHA256)) for (const s of Object.values(sums)) expect(s).toMatch(/^[0-9a-f]{64}$/);
   });
 });
@@ -32,7 +35,14 @@ describe('renderEtcdUserData', () => {
     const plain = renderEtcdUserData(base);
     expect(plain.role).toBe('etcd');
     expect(plain.placeholders).toEqual(
-      [ETCD_PLACEHOLDERS.address, ETCD_PLACEHOLDERS.caCert, ETCD_PLACEHOLDERS.caKey, ETCD_PLACEHOLDERS.initialCluster, ETCD_PLACEHOLDERS.nodeName, ETCD_PLACEHOLDERS.signalCurl].sort(),
+      [
+        ETCD_PLACEHOLDERS.address,
+        ETCD_PLACEHOLDERS.caCert,
+        ETCD_PLACEHOLDERS.caKey,
+        ETCD_PLACEHOLDERS.initialCluster,
+        ETCD_PLACEHOLDERS.nodeName,
+        ETCD_PLACEHOLDERS.signalCurl,
+      ].sort(),
     );
     expect(renderEtcdUserData({ ...base, dataVolume: true }).placeholders).toContain(ETCD_PLACEHOLDERS.volumeId);
   });
@@ -50,7 +60,7 @@ describe('renderEtcdUserData', () => {
     expect(text).not.toContain('github.com');
   });
 
-  it('renders only etcd flags that this machine\'s etcd (3.4) knows', () => {
+  it("renders only etcd flags that this machine's etcd (3.4) knows", () => {
     const text = renderEtcdUserData(base).text;
     const flags = [...text.matchAll(/^ {2}(--[a-z-]+)=/gm)].map((m) => m[1] as string);
     expect(flags.length).toBeGreaterThan(15);
@@ -72,7 +82,9 @@ describe('renderEtcdUserData', () => {
     expect(() => resolveEtcdContext({ ...base, etcdVersion: 'v3.5.1' })).toThrow(/etcdVersion .*got "v3.5.1"/);
     expect(() => resolveEtcdContext({ ...base, etcdVersion: '3.3.9' })).toThrow(/3\.4\.x, 3\.5\.x or 3\.6\.x/);
     expect(() => resolveEtcdContext({ ...base, install: { mode: 'download', baseUrl: "https://x/'$(id)" } })).toThrow(/install\.baseUrl/);
-    expect(() => resolveEtcdContext({ ...base, install: { mode: 'preinstalled', etcdPath: 'etcd' } })).toThrow(/install\.etcdPath must be an absolute path; got "etcd"/);
+    expect(() => resolveEtcdContext({ ...base, install: { mode: 'preinstalled', etcdPath: 'etcd' } })).toThrow(
+      /install\.etcdPath must be an absolute path; got "etcd"/,
+    );
     expect(() => resolveEtcdContext({ ...base, bounds: { healthSeconds: 5 } })).toThrow(/bounds\.healthSeconds .*got 5/);
     expect(() => resolveEtcdContext({ ...base, dataVolume: { label: 'x'.repeat(17) } })).toThrow(/dataVolume\.label/);
     expect(() => resolveEtcdContext({ ...base, podCidr: '10.244.0.0' })).toThrow(/podCidr/);
@@ -82,6 +94,8 @@ describe('renderEtcdUserData', () => {
     expect(etcdBootstrapBudgetSeconds(base)).toBe(300 + 600 + 240);
     expect(etcdBootstrapBudgetSeconds({ ...base, dataVolume: true })).toBe(300 + 300 + 600 + 240);
     expect(etcdBootstrapBudgetSeconds({ ...base, install: { mode: 'preinstalled' }, bounds: { healthSeconds: 100 } })).toBe(100 + 240);
-    expect(renderEtcdUserData({ ...base, bounds: { healthSeconds: 123 } }).text).toContain('retry -m "peers not healthy" 123 etcd_cluster_healthy');
+    expect(renderEtcdUserData({ ...base, bounds: { healthSeconds: 123 } }).text).toContain(
+      'retry -m "peers not healthy" 123 etcd_cluster_healthy',
+    );
   });
 });

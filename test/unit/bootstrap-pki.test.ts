@@ -74,7 +74,8 @@ describe('loadOrCreateClusterPki', () => {
   it('fails when a client certificate was not signed by its CA', async () => {
     const s = stateDir();
     const a = await loadOrCreateClusterPki(s, 'demo');
-    for (const f of ['crt', 'key']) writeFileSync(join(a.dir, `apiserver-etcd-client.${f}`), readFileSync(join(a.dir, `admin.${f}`)), { mode: 0o600 });
+    for (const f of ['crt', 'key'])
+      writeFileSync(join(a.dir, `apiserver-etcd-client.${f}`), readFileSync(join(a.dir, `admin.${f}`)), { mode: 0o600 });
     await expect(loadOrCreateClusterPki(s, 'demo')).rejects.toThrow(/apiserver-etcd-client\.crt was not signed by .*etcd\/ca\.crt/);
   });
 

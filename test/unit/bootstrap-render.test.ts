@@ -36,7 +36,9 @@ describe('placeholders', () => {
 
 describe('templates', () => {
   it('knows the common and etcd templates', () => {
-    expect(templateNames()).toEqual(expect.arrayContaining(['common/lib.sh', 'common/preamble.sh', 'etcd/bootstrap.sh', 'etcd/cloud-config.yaml']));
+    expect(templateNames()).toEqual(
+      expect.arrayContaining(['common/lib.sh', 'common/preamble.sh', 'etcd/bootstrap.sh', 'etcd/cloud-config.yaml']),
+    );
   });
   it('fails on an unknown template, naming it', () => {
     expect(() => renderTemplate('nope/x', {})).toThrow(/no bootstrap template named "nope\/x"/);

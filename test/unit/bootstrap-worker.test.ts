@@ -1,6 +1,12 @@
 import { loadAll } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { renderWorkerKubeadmConfig, renderWorkerUserData, resolveWorker, WORKER_PLACEHOLDERS, type WorkerUserDataContext } from '../../src/bootstrap/worker.js';
+import {
+  renderWorkerKubeadmConfig,
+  renderWorkerUserData,
+  resolveWorker,
+  WORKER_PLACEHOLDERS,
+  type WorkerUserDataContext,
+} from '../../src/bootstrap/worker.js';
 
 const base: WorkerUserDataContext = { clusterName: 'demo', podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' };
 type Doc = Record<string, any>;
@@ -19,12 +25,19 @@ describe('worker user-data', () => {
           ...base,
           externalCloudProvider: true,
           labels: { 'node.kubernetes.io/pool': 'gpu', 'example.org/team': 'ml' },
-          taints: [{ key: 'nvidia.com/gpu', effect: 'NoSchedule' }, { key: 'example.org/spot', value: 'yes', effect: 'PreferNoSchedule' }],
+          taints: [
+            { key: 'nvidia.com/gpu', effect: 'NoSchedule' },
+            { key: 'example.org/spot', value: 'yes', effect: 'PreferNoSchedule' },
+          ],
         }),
       ),
     )[0] as Doc;
     expect(join.kind).toBe('JoinConfiguration');
-    expect(join.discovery.bootstrapToken).toEqual({ apiServerEndpoint: '__API_ADDRESS__:6443', token: '__BOOTSTRAP_TOKEN__', caCertHashes: ['__CA_CERT_HASH__'] });
+    expect(join.discovery.bootstrapToken).toEqual({
+      apiServerEndpoint: '__API_ADDRESS__:6443',
+      token: '__BOOTSTRAP_TOKEN__',
+      caCertHashes: ['__CA_CERT_HASH__'],
+    });
     expect(join.controlPlane).toBeUndefined();
     expect(join.nodeRegistration.taints).toEqual([
       { key: 'nvidia.com/gpu', effect: 'NoSchedule' },
@@ -49,9 +62,17 @@ describe('worker user-data', () => {
   });
 
   it('fails on labels the kubelet may not set and on malformed taints', () => {
-    expect(() => renderWorkerUserData({ ...base, labels: { 'node-role.kubernetes.io/worker': '' } })).toThrow(/worker label node-role.kubernetes.io\/worker: a kubelet may not set labels under node-role.kubernetes.io/);
-    expect(() => renderWorkerUserData({ ...base, labels: { 'bad key!': 'x' } })).toThrow(/worker label key must be \[prefix\/\]name .*; got "bad key!"/);
-    expect(() => renderWorkerUserData({ ...base, labels: { team: 'has space' } })).toThrow(/worker label team: value must be .*; got "has space"/);
-    expect(() => renderWorkerUserData({ ...base, taints: [{ key: 'a', effect: 'Sometimes' as never }] })).toThrow(/worker taint a: effect must be NoSchedule, PreferNoSchedule or NoExecute; got "Sometimes"/);
+    expect(() => renderWorkerUserData({ ...base, labels: { 'node-role.kubernetes.io/worker': '' } })).toThrow(
+      /worker label node-role.kubernetes.io\/worker: a kubelet may not set labels under node-role.kubernetes.io/,
+    );
+    expect(() => renderWorkerUserData({ ...base, labels: { 'bad key!': 'x' } })).toThrow(
+      /worker label key must be \[prefix\/\]name .*; got "bad key!"/,
+    );
+    expect(() => renderWorkerUserData({ ...base, labels: { team: 'has space' } })).toThrow(
+      /worker label team: value must be .*; got "has space"/,
+    );
+    expect(() => renderWorkerUserData({ ...base, taints: [{ key: 'a', effect: 'Sometimes' as never }] })).toThrow(
+      /worker taint a: effect must be NoSchedule, PreferNoSchedule or NoExecute; got "Sometimes"/,
+    );
   });
 });

@@ -34,7 +34,9 @@ describe('logical ids', () => {
     // pinned: a change here renames resources in users' stacks, which makes Heat replace them
     expect(deep.logicalId).toBe('ClusterEtcdServerGroup' + makeLogicalId(['Cluster', 'Etcd', 'ServerGroup']).slice(-8));
     expect(makeLogicalId(['Cluster', 'Etcd', 'ServerGroup'])).toBe('ClusterEtcdServerGroupBCF16005');
-    expect(makeLogicalId(['Cluster', 'Network', 'Resource'])).toBe('ClusterNetwork' + makeLogicalId(['Cluster', 'Network', 'Resource']).slice(-8));
+    expect(makeLogicalId(['Cluster', 'Network', 'Resource'])).toBe(
+      'ClusterNetwork' + makeLogicalId(['Cluster', 'Network', 'Resource']).slice(-8),
+    );
   });
 
   it('drops Default from the path entirely', () => {
@@ -98,7 +100,17 @@ describe('resources', () => {
   it('maps camelCase props through a property spec and rejects unknown ones', () => {
     const { stack: s } = stack();
     const spec = {
-      fixedIps: { heat: 'fixed_ips', type: 'list', update: 'update', items: { heat: 'item', type: 'map', update: 'update', schema: { ipAddress: { heat: 'ip_address', type: 'string', update: 'update' } } } },
+      fixedIps: {
+        heat: 'fixed_ips',
+        type: 'list',
+        update: 'update',
+        items: {
+          heat: 'item',
+          type: 'map',
+          update: 'update',
+          schema: { ipAddress: { heat: 'ip_address', type: 'string', update: 'update' } },
+        },
+      },
     } as const;
     new HeatResource(s, 'Port', { type: 'OS::Neutron::Port', properties: { fixedIps: [{ ipAddress: '10.0.0.5' }] }, propertySpec: spec });
     HotTemplate.fromStack(s).hasResourceProperties('OS::Neutron::Port', { fixed_ips: [{ ip_address: '10.0.0.5' }] });
@@ -173,7 +185,9 @@ describe('intrinsic functions', () => {
   it('fails when a function is newer than the stack version, naming the construct path', () => {
     const { stack: s } = stack({ templateVersion: '2016-04-08' });
     new HeatOutput(s, 'Url', { value: Fn.makeUrl({ host: 'h' }) });
-    expect(() => s.toTemplate()).toThrow(/demo\/Url: function `make_url` needs heat_template_version 2017-09-01 or newer; the stack declares 2016-04-08/);
+    expect(() => s.toTemplate()).toThrow(
+      /demo\/Url: function `make_url` needs heat_template_version 2017-09-01 or newer; the stack declares 2016-04-08/,
+    );
   });
 
   it('fails when a reference crosses templates', () => {
@@ -181,7 +195,9 @@ describe('intrinsic functions', () => {
     const nested = new HeatStack(s, 'Member');
     const net = new HeatResource(s, 'Net', { type: 'OS::Neutron::Net' });
     new HeatResource(nested, 'Port', { type: 'OS::Neutron::Port', properties: { network: net.ref() } });
-    expect(() => nested.toTemplate()).toThrow(/demo\/Member\/Port: get_resource refers to demo\/Net, which is in template demo, not in demo\/Member; pass values across templates as parameters/);
+    expect(() => nested.toTemplate()).toThrow(
+      /demo\/Member\/Port: get_resource refers to demo\/Net, which is in template demo, not in demo\/Member; pass values across templates as parameters/,
+    );
   });
 
   it('keeps condition functions out of values and refuses a boolean compared with a list', () => {
@@ -203,7 +219,11 @@ describe('parameters, outputs and conditions', () => {
       default: 3,
       immutable: false,
       tags: ['scale'],
-      constraints: [{ range: { min: 1, max: 10 } }, { modulo: { step: 1, offset: 0 } }, { allowedValues: [1, 3, 5, 10, 2, 4], description: 'pick' }],
+      constraints: [
+        { range: { min: 1, max: 10 } },
+        { modulo: { step: 1, offset: 0 } },
+        { allowedValues: [1, 3, 5, 10, 2, 4], description: 'pick' },
+      ],
     });
     new HeatParameter(s, 'name', {
       type: 'string',
@@ -211,15 +231,37 @@ describe('parameters, outputs and conditions', () => {
       constraints: [{ length: { min: 1, max: 63 } }, { allowedPattern: '[a-z0-9-]+' }, { customConstraint: 'nova.keypair' }],
     });
     const t = HotTemplate.fromStack(s);
-    t.hasParameter('size', Match.exact({ type: 'number', label: 'Workers', description: 'how many', default: 3, immutable: false, tags: ['scale'], constraints: [{ range: { min: 1, max: 10 } }, { modulo: { step: 1, offset: 0 } }, { allowed_values: [1, 3, 5, 10, 2, 4], description: 'pick' }] }));
-    t.hasParameter('name', { hidden: true, constraints: [{ length: { min: 1, max: 63 } }, { allowed_pattern: '[a-z0-9-]+' }, { custom_constraint: 'nova.keypair' }] });
+    t.hasParameter(
+      'size',
+      Match.exact({
+        type: 'number',
+        label: 'Workers',
+        description: 'how many',
+        default: 3,
+        immutable: false,
+        tags: ['scale'],
+        constraints: [
+          { range: { min: 1, max: 10 } },
+          { modulo: { step: 1, offset: 0 } },
+          { allowed_values: [1, 3, 5, 10, 2, 4], description: 'pick' },
+        ],
+      }),
+    );
+    t.hasParameter('name', {
+      hidden: true,
+      constraints: [{ length: { min: 1, max: 63 } }, { allowed_pattern: '[a-z0-9-]+' }, { custom_constraint: 'nova.keypair' }],
+    });
   });
 
   it('fails when a default breaks a constraint or the type', () => {
     const { stack: s } = stack();
-    expect(() => new HeatParameter(s, 'a', { type: 'number', default: 11, constraints: [{ range: { min: 1, max: 10 } }] })).toThrow(/demo\/a: default must be within the range 1..10; got 11/);
+    expect(() => new HeatParameter(s, 'a', { type: 'number', default: 11, constraints: [{ range: { min: 1, max: 10 } }] })).toThrow(
+      /demo\/a: default must be within the range 1..10; got 11/,
+    );
     expect(() => new HeatParameter(s, 'b', { type: 'number', default: 'x' })).toThrow(/demo\/b: default must be a number; got "x"/);
-    expect(() => new HeatParameter(s, 'c', { type: 'string', constraints: [{ range: { min: 1 } }] })).toThrow(/range constraint applies to number parameters/);
+    expect(() => new HeatParameter(s, 'c', { type: 'string', constraints: [{ range: { min: 1 } }] })).toThrow(
+      /range constraint applies to number parameters/,
+    );
     expect(() => new HeatParameter(s, 'd', { type: 'yaml' as never })).toThrow(/parameter type must be one of/);
     expect(() => new HeatParameter(s, 'e', { type: 'string', secretValue: () => 'x' })).toThrow(/must be hidden: true/);
   });
@@ -321,7 +363,13 @@ describe('synth output contract', () => {
     const dir = await mkdtemp(join(tmpdir(), 'hotk8s-'));
     const result = await build(dir);
     const out = join(dir, 'out');
-    expect((await readdir(out)).sort()).toEqual(['demo.env.yaml', 'demo.member.yaml', 'demo.secrets.env.yaml', 'demo.yaml', 'manifest.json']);
+    expect((await readdir(out)).sort()).toEqual([
+      'demo.env.yaml',
+      'demo.member.yaml',
+      'demo.secrets.env.yaml',
+      'demo.yaml',
+      'manifest.json',
+    ]);
     expect(((await stat(join(out, 'demo.secrets.env.yaml'))).mode & 0o777).toString(8)).toBe('600');
     expect(((await stat(join(dir, 'state'))).mode & 0o777).toString(8)).toBe('700');
     const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
@@ -343,7 +391,9 @@ describe('synth output contract', () => {
         },
       ],
     });
-    expect(await readFile(join(out, 'demo.env.yaml'), 'utf8')).toBe("parameter_defaults:\n  image: ubuntu-24.04\nresource_registry:\n  My::Type: demo.member.yaml\n");
+    expect(await readFile(join(out, 'demo.env.yaml'), 'utf8')).toBe(
+      'parameter_defaults:\n  image: ubuntu-24.04\nresource_registry:\n  My::Type: demo.member.yaml\n',
+    );
     const secretText = await readFile(join(out, 'demo.secrets.env.yaml'), 'utf8');
     expect(secretText).toMatch(/^parameter_defaults:\n {2}ca_key: SECRET-\d+\n$/);
     for (const f of ['demo.yaml', 'demo.member.yaml', 'demo.env.yaml', 'manifest.json']) {
@@ -376,7 +426,11 @@ describe('overrides into lists and exact matching with matchers', () => {
     r.addPropertyOverride('metadata.0', 'key'); // not a list: a plain key
     HotTemplate.fromStack(s).hasResourceProperties(
       'OS::Nova::Server',
-      Match.exact({ block_device_mapping_v2: [{ boot_index: 0, image: 'img', volume_type: 'fast' }], networks: [{ port: 'b' }], metadata: { '0': 'key' } }),
+      Match.exact({
+        block_device_mapping_v2: [{ boot_index: 0, image: 'img', volume_type: 'fast' }],
+        networks: [{ port: 'b' }],
+        metadata: { '0': 'key' },
+      }),
     );
   });
 

@@ -14,10 +14,30 @@ describe('committed Heat schema snapshot', () => {
 
   it('covers the services a Kubernetes cluster on OpenStack uses', () => {
     const services = new Set(Object.keys(snapshot.resourceTypes).map((t) => t.split('::')[1]));
-    for (const s of ['Nova', 'Neutron', 'Octavia', 'Cinder', 'Heat', 'Aodh', 'Barbican', 'Swift', 'Designate', 'Manila', 'Keystone', 'Glance']) {
+    for (const s of [
+      'Nova',
+      'Neutron',
+      'Octavia',
+      'Cinder',
+      'Heat',
+      'Aodh',
+      'Barbican',
+      'Swift',
+      'Designate',
+      'Manila',
+      'Keystone',
+      'Glance',
+    ]) {
       expect(services, `service ${s}`).toContain(s);
     }
-    for (const t of ['OS::Nova::Server', 'OS::Neutron::Port', 'OS::Octavia::LoadBalancer', 'OS::Heat::ResourceGroup', 'OS::Heat::SoftwareDeployment', 'OS::Cinder::Volume']) {
+    for (const t of [
+      'OS::Nova::Server',
+      'OS::Neutron::Port',
+      'OS::Octavia::LoadBalancer',
+      'OS::Heat::ResourceGroup',
+      'OS::Heat::SoftwareDeployment',
+      'OS::Cinder::Volume',
+    ]) {
       expect(HEAT_RESOURCE_TYPES[t]?.className, t).toBeDefined();
     }
     expect(Object.keys(snapshot.resourceTypes).length).toBeGreaterThan(190);
@@ -37,7 +57,8 @@ describe('committed Heat schema snapshot', () => {
     expect(Object.keys(HOT_TEMPLATE_VERSIONS).sort()).toEqual([...HOT_VERSIONS]);
     const since = (key: 'functions' | 'conditionFunctions'): Record<string, string> => {
       const out: Record<string, string> = {};
-      for (const d of Object.keys(HOT_TEMPLATE_VERSIONS).sort()) for (const f of HOT_TEMPLATE_VERSIONS[d]![key]) if (!f.includes('::') && f !== 'Ref') out[f] ??= d; // CFN functions of 2013-05-23 aside
+      for (const d of Object.keys(HOT_TEMPLATE_VERSIONS).sort())
+        for (const f of HOT_TEMPLATE_VERSIONS[d]![key]) if (!f.includes('::') && f !== 'Ref') out[f] ??= d; // CFN functions of 2013-05-23 aside
       return out;
     };
     expect(since('functions')).toEqual({ ...FUNCTION_SINCE });

@@ -36,7 +36,10 @@ describe('validateHotDocument: a valid document', () => {
       resources: {
         net,
         subnet: { type: 'OS::Neutron::Subnet', properties: { network: { get_resource: 'net' }, cidr: '10.0.0.0/24', ip_version: '4' } },
-        port: { type: 'OS::Neutron::Port', properties: { network: { get_resource: 'net' }, fixed_ips: [{ subnet: { get_resource: 'subnet' } }], admin_state_up: 'True' } },
+        port: {
+          type: 'OS::Neutron::Port',
+          properties: { network: { get_resource: 'net' }, fixed_ips: [{ subnet: { get_resource: 'subnet' } }], admin_state_up: 'True' },
+        },
         server: {
           type: 'OS::Nova::Server',
           depends_on: ['subnet'],
@@ -105,10 +108,16 @@ describe('document shape', () => {
 
   it('fails on a bad parameter definition', async () => {
     expect(rules(await validateHotDocument(hot({ parameters: { p: { type: 'integer' } } })))).toEqual(['parameter-type-unknown']);
-    expect(rules(await validateHotDocument(hot({ parameters: { p: { type: 'number', constraints: [{ modulo: { step: 2, offset: 1 } }] } } }, '2016-10-14')))).toEqual([
-      'parameter-constraint-unknown',
+    expect(
+      rules(
+        await validateHotDocument(
+          hot({ parameters: { p: { type: 'number', constraints: [{ modulo: { step: 2, offset: 1 } }] } } }, '2016-10-14'),
+        ),
+      ),
+    ).toEqual(['parameter-constraint-unknown']);
+    expect(rules(await validateHotDocument(hot({ parameters: { p: { type: 'string', defualt: 'x' } } })))).toEqual([
+      'parameter-key-unknown',
     ]);
-    expect(rules(await validateHotDocument(hot({ parameters: { p: { type: 'string', defualt: 'x' } } })))).toEqual(['parameter-key-unknown']);
   });
 
   it('fails on an output without value', async () => {
@@ -133,7 +142,9 @@ describe('resource properties (ajv)', () => {
   });
 
   it('fails on an unknown key inside a nested property', async () => {
-    const issues = await validateHotDocument(hot({ resources: { s: { type: 'OS::Nova::Server', properties: { flavor: 'f', networks: [{ prot: 'p' }] } } } }));
+    const issues = await validateHotDocument(
+      hot({ resources: { s: { type: 'OS::Nova::Server', properties: { flavor: 'f', networks: [{ prot: 'p' }] } } } }),
+    );
     expect(rules(issues)).toEqual(['unknown-property']);
     expect(issues[0]!.message).toContain('property `networks[0]`');
     expect(issues[0]!.message).toContain('did you mean `port`?');
@@ -141,7 +152,9 @@ describe('resource properties (ajv)', () => {
 
   it('fails on a wrong type, following Heat coercions', async () => {
     const listener = (port: unknown): Doc =>
-      hot({ resources: { l: { type: 'OS::Octavia::Listener', properties: { protocol: 'TCP', protocol_port: port, loadbalancer: 'lb' } } } });
+      hot({
+        resources: { l: { type: 'OS::Octavia::Listener', properties: { protocol: 'TCP', protocol_port: port, loadbalancer: 'lb' } } },
+      });
     const issues = await validateHotDocument(listener('https'));
     expect(rules(issues)).toEqual(['property-type']);
     expect(issues[0]!.message).toBe('property `protocol_port` of OS::Octavia::Listener must be an integer; got "https"');
@@ -151,13 +164,23 @@ describe('resource properties (ajv)', () => {
   });
 
   it('fails on a value outside allowed values or range', async () => {
-    const issues = await validateHotDocument(hot({ resources: { l: { type: 'OS::Octavia::Listener', properties: { protocol: 'FTP', protocol_port: 70000, loadbalancer: 'lb' } } } }));
+    const issues = await validateHotDocument(
+      hot({
+        resources: { l: { type: 'OS::Octavia::Listener', properties: { protocol: 'FTP', protocol_port: 70000, loadbalancer: 'lb' } } },
+      }),
+    );
     expect(rules(issues).sort()).toEqual(['property-value', 'property-value']);
     expect(issues.map((i) => i.message).join('\n')).toMatch(/protocol` of OS::Octavia::Listener must be one of .*"TCP".*got "FTP"/);
   });
 
   it('checks the member definition of a ResourceGroup', async () => {
-    const issues = await validateHotDocument(hot({ resources: { g: { type: 'OS::Heat::ResourceGroup', properties: { resource_def: { type: 'OS::Nova::Server', properties: { image: 'x' } } } } } }));
+    const issues = await validateHotDocument(
+      hot({
+        resources: {
+          g: { type: 'OS::Heat::ResourceGroup', properties: { resource_def: { type: 'OS::Nova::Server', properties: { image: 'x' } } } },
+        },
+      }),
+    );
     expect(rules(issues)).toEqual(['required-property']);
     expect(issues[0]!.message).toContain('the member definition `resource_def` of OS::Heat::ResourceGroup');
   });
@@ -183,7 +206,11 @@ describe('references', () => {
     const issues = await validateHotDocument(
       hot({
         resources: {
-          subnet: { type: 'OS::Neutron::Subnet', depends_on: 'nett', properties: { network: { get_resource: 'network' }, cidr: '10.0.0.0/24' } },
+          subnet: {
+            type: 'OS::Neutron::Subnet',
+            depends_on: 'nett',
+            properties: { network: { get_resource: 'network' }, cidr: '10.0.0.0/24' },
+          },
           net,
         },
         outputs: { o: { value: { get_attr: ['nope', 'x'] } } },
@@ -194,7 +221,9 @@ describe('references', () => {
   });
 
   it('fails on get_attr of an attribute the type does not have', async () => {
-    const issues = await validateHotDocument(hot({ resources: { net }, outputs: { o: { value: { get_attr: ['net', 'first_address'] } } } }));
+    const issues = await validateHotDocument(
+      hot({ resources: { net }, outputs: { o: { value: { get_attr: ['net', 'first_address'] } } } }),
+    );
     expect(rules(issues)).toEqual(['unknown-attribute']);
     expect(issues[0]!.message).toContain('OS::Neutron::Net does not have');
     // dynamic attributes: software deployment outputs and group members
@@ -209,20 +238,31 @@ describe('references', () => {
   });
 
   it('fails on get_param of an undeclared parameter, not on pseudo parameters', async () => {
-    const doc = hot({ parameters: { key: { type: 'string' } }, resources: { net: { type: 'OS::Neutron::Net', properties: { name: { get_param: 'kye' } } } } });
+    const doc = hot({
+      parameters: { key: { type: 'string' } },
+      resources: { net: { type: 'OS::Neutron::Net', properties: { name: { get_param: 'kye' } } } },
+    });
     const issues = await validateHotDocument(doc);
     expect(rules(issues)).toEqual(['undeclared-parameter']);
     expect(issues[0]!.message).toContain('did you mean `key`?');
-    expect(await validateHotDocument(hot({ resources: { net: { type: 'OS::Neutron::Net', properties: { name: { get_param: 'OS::stack_name' } } } } }))).toEqual([]);
+    expect(
+      await validateHotDocument(
+        hot({ resources: { net: { type: 'OS::Neutron::Net', properties: { name: { get_param: 'OS::stack_name' } } } } }),
+      ),
+    ).toEqual([]);
   });
 
   it('fails on a condition name that is not defined', async () => {
-    expect(rules(await validateHotDocument(hot({ conditions: { a: true }, resources: { net: { ...net, condition: 'b' } } })))).toEqual(['missing-condition']);
+    expect(rules(await validateHotDocument(hot({ conditions: { a: true }, resources: { net: { ...net, condition: 'b' } } })))).toEqual([
+      'missing-condition',
+    ]);
     expect(rules(await validateHotDocument(hot({ conditions: { a: true }, resources: { net: { ...net, condition: 'a' } } })))).toEqual([]);
   });
 
   it('fails on a parameter group listing an undeclared parameter', async () => {
-    expect(rules(await validateHotDocument(hot({ parameter_groups: [{ label: 'g', parameters: ['x'] }] })))).toEqual(['parameter-group-unknown']);
+    expect(rules(await validateHotDocument(hot({ parameter_groups: [{ label: 'g', parameters: ['x'] }] })))).toEqual([
+      'parameter-group-unknown',
+    ]);
   });
 });
 
@@ -239,16 +279,24 @@ describe('dependency cycles', () => {
   });
 
   it('fails on a resource that refers to itself and on a three-resource cycle through get_attr', async () => {
-    expect(rules(await validateHotDocument(hot({ resources: { a: sg({ properties: { name: { get_attr: ['a', 'show'] } } }) } })))).toEqual(['dependency-cycle']);
+    expect(rules(await validateHotDocument(hot({ resources: { a: sg({ properties: { name: { get_attr: ['a', 'show'] } } }) } })))).toEqual([
+      'dependency-cycle',
+    ]);
     const three = await validateHotDocument(
-      hot({ resources: { a: sg({ depends_on: 'b' }), b: sg({ depends_on: 'c' }), c: sg({ properties: { name: { get_attr: ['a', 'show'] } } }) } }),
+      hot({
+        resources: { a: sg({ depends_on: 'b' }), b: sg({ depends_on: 'c' }), c: sg({ properties: { name: { get_attr: ['a', 'show'] } } }) },
+      }),
     );
     expect(rules(three)).toEqual(['dependency-cycle']);
     expect(three[0]!.message).toContain('`a` depends_on `b`, `b` depends_on `c`, `c` get_attr `a`');
   });
 
   it('gives no cycle for a diamond', async () => {
-    expect(await validateHotDocument(hot({ resources: { a: sg({}), b: sg({ depends_on: 'a' }), c: sg({ depends_on: 'a' }), d: sg({ depends_on: ['b', 'c'] }) } }))).toEqual([]);
+    expect(
+      await validateHotDocument(
+        hot({ resources: { a: sg({}), b: sg({ depends_on: 'a' }), c: sg({ depends_on: 'a' }), d: sg({ depends_on: ['b', 'c'] }) } }),
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -263,7 +311,10 @@ describe('function availability per template version', () => {
   });
 
   it('reports a too-new function in a typed property once', async () => {
-    const doc = hot({ resources: { p: { type: 'OS::Neutron::Port', properties: { network: 'n', security_groups: { list_concat: [['a'], ['b']] } } } } }, '2016-10-14');
+    const doc = hot(
+      { resources: { p: { type: 'OS::Neutron::Port', properties: { network: 'n', security_groups: { list_concat: [['a'], ['b']] } } } } },
+      '2016-10-14',
+    );
     expect(rules(await validateHotDocument(doc))).toEqual(['function-version']);
   });
 
@@ -271,19 +322,26 @@ describe('function availability per template version', () => {
     const cfn = await validateHotDocument(hot({ outputs: { o: { value: { 'Fn::Join': [',', ['a']] } } } }));
     expect(rules(cfn)).toEqual(['function-removed']);
     expect(cfn[0]!.message).toContain('use list_join');
-    const cond = await validateHotDocument(hot({ parameters: { p: { type: 'string' } }, conditions: { c: { contains: ['a', { get_param: 'p' }] } } }, '2016-10-14'));
+    const cond = await validateHotDocument(
+      hot({ parameters: { p: { type: 'string' } }, conditions: { c: { contains: ['a', { get_param: 'p' }] } } }, '2016-10-14'),
+    );
     expect(rules(cond)).toEqual(['function-version']);
   });
 
   it('fails on a function that conditions do not allow', async () => {
-    const issues = await validateHotDocument(hot({ resources: { net }, conditions: { c: { equals: [{ get_attr: ['net', 'name'] }, 'x'] } } }));
+    const issues = await validateHotDocument(
+      hot({ resources: { net }, conditions: { c: { equals: [{ get_attr: ['net', 'name'] }, 'x'] } } }),
+    );
     expect(rules(issues)).toEqual(['condition-function-invalid']);
   });
 });
 
 describe('conditions that can never be true', () => {
   const doc = (right: unknown, type = 'boolean'): Doc =>
-    hot({ parameters: { enable_health_monitor: { type, default: true } }, conditions: { create_health_monitor: { not: { equals: [{ get_param: 'enable_health_monitor' }, right] } } } });
+    hot({
+      parameters: { enable_health_monitor: { type, default: true } },
+      conditions: { create_health_monitor: { not: { equals: [{ get_param: 'enable_health_monitor' }, right] } } },
+    });
   it('fails when a boolean parameter is compared with a list (Magnum health monitor)', async () => {
     const issues = await validateHotDocument(doc([]));
     expect(rules(issues)).toEqual(['condition-type']);
@@ -296,11 +354,14 @@ describe('conditions that can never be true', () => {
     expect(await validateHotDocument(doc('', 'string'))).toEqual([]);
   });
   it('also checks inline conditions of if', async () => {
-    const d = hot({
-      parameters: { b: { type: 'boolean' } },
-      conditions: { c: { equals: [{ get_param: 'b' }, true] } },
-      outputs: { o: { value: { if: [{ equals: [{ get_param: 'b' }, ['x']] }, 1, 2] } } },
-    }, '2021-04-16');
+    const d = hot(
+      {
+        parameters: { b: { type: 'boolean' } },
+        conditions: { c: { equals: [{ get_param: 'b' }, true] } },
+        outputs: { o: { value: { if: [{ equals: [{ get_param: 'b' }, ['x']] }, 1, 2] } } },
+      },
+      '2021-04-16',
+    );
     expect(rules(await validateHotDocument(d))).toEqual(['condition-type']);
   });
 });
@@ -315,26 +376,53 @@ describe('nested templates', () => {
     hot({ resources: { m: { type: 'member.yaml', properties: props } }, outputs: { o: { value: { get_attr: ['m', attr] } } } });
 
   it('accepts properties that are parameters and attributes that are outputs', async () => {
-    expect(await validateHotBundle(new Map<string, unknown>([['root.yaml', root({ index: 1 })], ['member.yaml', member]]))).toEqual([]);
+    expect(
+      await validateHotBundle(
+        new Map<string, unknown>([
+          ['root.yaml', root({ index: 1 })],
+          ['member.yaml', member],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('fails on a property that is not a parameter, a missing required one and an unknown output', async () => {
-    const issues = await validateHotBundle(new Map<string, unknown>([['root.yaml', root({ nmae: 'x' }, 'addr')], ['member.yaml', member]]));
+    const issues = await validateHotBundle(
+      new Map<string, unknown>([
+        ['root.yaml', root({ nmae: 'x' }, 'addr')],
+        ['member.yaml', member],
+      ]),
+    );
     expect(rules(issues).sort()).toEqual(['nested-required-property', 'nested-unknown-property', 'unknown-attribute']);
     expect(only(issues, 'nested-unknown-property')[0]!.message).toContain('did you mean `name`?');
   });
 
   it('takes parameter_defaults of an environment as values', async () => {
     const env = { parameter_defaults: { index: 0 } };
-    expect(await validateHotBundle(new Map<string, unknown>([['root.yaml', root({})], ['member.yaml', member], ['env.yaml', env]]))).toEqual([]);
+    expect(
+      await validateHotBundle(
+        new Map<string, unknown>([
+          ['root.yaml', root({})],
+          ['member.yaml', member],
+          ['env.yaml', env],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it('fails on the parent resource when the nested template is broken or missing', async () => {
     const broken = hot({ resources: { port: { type: 'OS::Neutron::Port', properties: { network: 'n', admin_state_up: 'maybe' } } } });
-    const issues = await validateHotBundle(new Map<string, unknown>([['root.yaml', hot({ resources: { m: { type: 'member.yaml' } } })], ['member.yaml', broken]]));
+    const issues = await validateHotBundle(
+      new Map<string, unknown>([
+        ['root.yaml', hot({ resources: { m: { type: 'member.yaml' } } })],
+        ['member.yaml', broken],
+      ]),
+    );
     expect(issues.map((i) => `${i.file} ${i.rule}`).sort()).toEqual(['member.yaml property-type', 'root.yaml nested-template']);
     expect(only(issues, 'nested-template')[0]!.message).toContain('admin_state_up');
-    expect(rules(await validateHotBundle(new Map<string, unknown>([['root.yaml', hot({ resources: { m: { type: 'gone.yaml' } } })]])))).toEqual(['nested-template-missing']);
+    expect(
+      rules(await validateHotBundle(new Map<string, unknown>([['root.yaml', hot({ resources: { m: { type: 'gone.yaml' } } })]]))),
+    ).toEqual(['nested-template-missing']);
   });
 
   it('does not loop on a template that nests itself', async () => {
@@ -345,14 +433,23 @@ describe('nested templates', () => {
 
 describe('validateHotText', () => {
   it('fails on a duplicate key with its line', async () => {
-    const text = ['heat_template_version: 2018-08-31', 'parameters:', '  fixed_subnet_cidr:', '    type: string', '  fixed_subnet_cidr:', '    type: string', ''].join('\n');
+    const text = [
+      'heat_template_version: 2018-08-31',
+      'parameters:',
+      '  fixed_subnet_cidr:',
+      '    type: string',
+      '  fixed_subnet_cidr:',
+      '    type: string',
+      '',
+    ].join('\n');
     const issues = await validateHotText(text, 'magnum.yaml');
     expect(rules(issues)).toEqual(['duplicate-key']);
     expect(formatIssue(issues[0]!)).toMatch(/^magnum\.yaml: line 5: the key `fixed_subnet_cidr` appears twice/);
   });
 
   it('reads dates as strings and YAML 1.1 booleans as Heat does', async () => {
-    const text = 'heat_template_version: 2018-08-31\nresources:\n  p:\n    type: OS::Neutron::Port\n    properties: {network: n, admin_state_up: yes}\n';
+    const text =
+      'heat_template_version: 2018-08-31\nresources:\n  p:\n    type: OS::Neutron::Port\n    properties: {network: n, admin_state_up: yes}\n';
     expect(await validateHotText(text, 'a.yaml')).toEqual([]);
   });
 
@@ -365,7 +462,10 @@ describe('validateHotFiles', () => {
   it('validates a directory and follows nested templates by relative name', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hotk8s-validate-'));
     mkdirSync(join(dir, 'nested'));
-    writeFileSync(join(dir, 'root.yaml'), 'heat_template_version: 2018-08-31\nresources:\n  m:\n    type: nested/m.yaml\n    properties: {x: 1}\n');
+    writeFileSync(
+      join(dir, 'root.yaml'),
+      'heat_template_version: 2018-08-31\nresources:\n  m:\n    type: nested/m.yaml\n    properties: {x: 1}\n',
+    );
     writeFileSync(join(dir, 'nested', 'm.yaml'), 'heat_template_version: 2018-08-31\nparameters:\n  y: {type: string}\n');
     const issues = await validateHotFiles([join(dir, 'root.yaml')]);
     expect(rules(issues).sort()).toEqual(['nested-required-property', 'nested-unknown-property']);
@@ -378,11 +478,16 @@ describe('validateHotFiles', () => {
     const names = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
     expect(names.length).toBeGreaterThanOrEqual(10);
     for (const name of names) {
-      const expected = JSON.parse(readFileSync(join(dir, name.replace(/\.yaml$/, '.expected.json')), 'utf8')) as { hotk8s: { rejects: boolean; rule: string; message: string } };
+      const expected = JSON.parse(readFileSync(join(dir, name.replace(/\.yaml$/, '.expected.json')), 'utf8')) as {
+        hotk8s: { rejects: boolean; rule: string; message: string };
+      };
       const issues = (await validateHotFiles([join(dir, name)])).filter((i) => i.severity === 'error' && i.file?.endsWith(name));
       expect(issues.length > 0, `${name}: expected hotk8s to reject it`).toBe(expected.hotk8s.rejects);
       const hit = issues.find((i) => i.rule === expected.hotk8s.rule && i.message.includes(expected.hotk8s.message));
-      expect(hit, `${name}: expected rule ${expected.hotk8s.rule} mentioning ${expected.hotk8s.message}; got ${issues.map(formatIssue).join(' | ')}`).toBeDefined();
+      expect(
+        hit,
+        `${name}: expected rule ${expected.hotk8s.rule} mentioning ${expected.hotk8s.message}; got ${issues.map(formatIssue).join(' | ')}`,
+      ).toBeDefined();
     }
   });
 });
@@ -396,7 +501,12 @@ describe('ResourceGroup member attributes', () => {
   };
   const root = (attr: string) => ({
     heat_template_version: '2018-08-31',
-    resources: { Group: { type: 'OS::Heat::ResourceGroup', properties: { count: 2, resource_def: { type: 'member.yaml', properties: { index: '%index%' } } } } },
+    resources: {
+      Group: {
+        type: 'OS::Heat::ResourceGroup',
+        properties: { count: 2, resource_def: { type: 'member.yaml', properties: { index: '%index%' } } },
+      },
+    },
     outputs: { a: { value: { get_attr: ['Group', attr] } } },
   });
   it('accepts a member template output asked of the group (Heat returns the list over members)', async () => {

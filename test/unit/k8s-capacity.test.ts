@@ -66,16 +66,25 @@ describe('capacity: max_resources_per_stack', () => {
     ]);
   });
 
-  it('uses Heat\'s default of 1000', () => {
+  it("uses Heat's default of 1000", () => {
     const props: ClusterProps = { workerGroups: [{ name: 'big', size: 3, maxSize: 200 }], nodeCidr: '10.0.0.0/22' };
     const n = total(build({ ...props, maxResourcesPerStack: 1e6 }));
     expect(n).toBeGreaterThan(1000);
     const errors = validationErrors(() => build(props).toTemplate());
-    expect(errors.map((e) => e.detail)).toEqual([expect.stringMatching(new RegExp(`holds ${n} resources .*above max_resources_per_stack 1000:`))]);
+    expect(errors.map((e) => e.detail)).toEqual([
+      expect.stringMatching(new RegExp(`holds ${n} resources .*above max_resources_per_stack 1000:`)),
+    ]);
   });
 
   it('counts every group of several worker groups', () => {
-    const props: ClusterProps = { workerGroups: [{ name: 'a', maxSize: 60 }, { name: 'b', maxSize: 60 }, { name: 'c', maxSize: 60 }], nodeCidr: '10.0.0.0/22' };
+    const props: ClusterProps = {
+      workerGroups: [
+        { name: 'a', maxSize: 60 },
+        { name: 'b', maxSize: 60 },
+        { name: 'c', maxSize: 60 },
+      ],
+      nodeCidr: '10.0.0.0/22',
+    };
     const n = total(build({ ...props, maxResourcesPerStack: 1e6 }));
     // root: 41 - 3 (the default group's ports, nodes and server groups) + 3 x 3
     expect(n).toBe(41 - 3 + 9 + 6 + 12 + 6 + 12 + 6 + 3 * 60 * 6);
@@ -92,14 +101,18 @@ describe('capacity: max_resources_per_stack', () => {
         err = e;
       }
       expect(err).toBeInstanceOf(HotError);
-      expect((err as Error).message).toBe(`test/Cluster: maxResourcesPerStack must be a whole number >= 1; got ${typeof bad === 'string' ? JSON.stringify(bad) : bad}`);
+      expect((err as Error).message).toBe(
+        `test/Cluster: maxResourcesPerStack must be a whole number >= 1; got ${typeof bad === 'string' ? JSON.stringify(bad) : bad}`,
+      );
     });
   }
 });
 
 describe('capacity: addresses and pod CIDR', () => {
   it('reports every capacity problem at once', () => {
-    const errors = validationErrors(() => build({ flannel: { podCidr: '10.244.0.0/21', subnetLength: 24 }, nodeCidr: '10.0.0.0/28' }).toTemplate());
+    const errors = validationErrors(() =>
+      build({ flannel: { podCidr: '10.244.0.0/21', subnetLength: 24 }, nodeCidr: '10.0.0.0/28' }).toTemplate(),
+    );
     expect(errors.map((e) => e.message)).toEqual([
       "test/Cluster: the pod CIDR 10.244.0.0/21 with /24 per node serves 8 nodes; the groups' maxima allow 13 (masters and workers): widen the pod CIDR, lengthen subnetLength or lower maxSize",
       "test/Cluster: the node subnet 10.0.0.0/28 gives 9 addresses; the groups' maxima need 20 (nodes, etcd, load balancer and DHCP ports)",
@@ -107,19 +120,32 @@ describe('capacity: addresses and pod CIDR', () => {
   });
 
   it('fails when the pod CIDR is too small for the maxima', () => {
-    const errors = validationErrors(() => build({ flannel: { podCidr: '10.244.0.0/21', subnetLength: 24 }, workerGroups: [{ name: 'a', maxSize: 6 }] }).toTemplate());
+    const errors = validationErrors(() =>
+      build({ flannel: { podCidr: '10.244.0.0/21', subnetLength: 24 }, workerGroups: [{ name: 'a', maxSize: 6 }] }).toTemplate(),
+    );
     expect(errors.map((e) => e.message)).toEqual([
       "test/Cluster: the pod CIDR 10.244.0.0/21 with /24 per node serves 8 nodes; the groups' maxima allow 9 (masters and workers): widen the pod CIDR, lengthen subnetLength or lower maxSize",
     ]);
   });
 
   it('passes when the pod CIDR serves exactly the maxima', () => {
-    expect(validationErrors(() => build({ flannel: { podCidr: '10.244.0.0/21', subnetLength: 24 }, workerGroups: [{ name: 'a', maxSize: 5 }] }).toTemplate())).toEqual([]);
+    expect(
+      validationErrors(() =>
+        build({ flannel: { podCidr: '10.244.0.0/21', subnetLength: 24 }, workerGroups: [{ name: 'a', maxSize: 5 }] }).toTemplate(),
+      ),
+    ).toEqual([]);
   });
 
   it('fails when an existing subnet is too small for the maxima', () => {
-    const errors = validationErrors(() => build({ existingNetwork: { networkId: 'n', subnetId: 's', subnetCidr: '192.168.0.0/28' }, loadBalancer: { vipAddress: '192.168.0.4' } }).toTemplate());
-    expect(errors.map((e) => e.detail)).toEqual(["the node subnet 192.168.0.0/28 gives 13 addresses; the groups' maxima need 20 (nodes, etcd, load balancer and DHCP ports)"]);
+    const errors = validationErrors(() =>
+      build({
+        existingNetwork: { networkId: 'n', subnetId: 's', subnetCidr: '192.168.0.0/28' },
+        loadBalancer: { vipAddress: '192.168.0.4' },
+      }).toTemplate(),
+    );
+    expect(errors.map((e) => e.detail)).toEqual([
+      "the node subnet 192.168.0.0/28 gives 13 addresses; the groups' maxima need 20 (nodes, etcd, load balancer and DHCP ports)",
+    ]);
   });
 });
 
@@ -176,7 +202,9 @@ describe('stacks/default', () => {
   });
 
   it('pins the member template file names and their resources', () => {
-    const members = Object.fromEntries([...files].filter(([f]) => f !== 'default.yaml').map(([f, d]) => [f, Object.keys(d.resources as object).sort()]));
+    const members = Object.fromEntries(
+      [...files].filter(([f]) => f !== 'default.yaml').map(([f, d]) => [f, Object.keys(d.resources as object).sort()]),
+    );
     expect(members).toEqual({
       'default.cluster-etcd-members-ports-member.yaml': ['Port'],
       'default.cluster-etcd-members-nodes-member.yaml': ['Server', 'WaitCondition', 'WaitHandle'],
@@ -202,13 +230,16 @@ describe('stacks/default', () => {
     expect(servers).toBe(3);
   });
 
-  it('worker counts are number parameters with a range; the capacity is below Heat\'s default', () => {
+  it("worker counts are number parameters with a range; the capacity is below Heat's default", () => {
     const params = root.parameters as Record<string, { type: string; constraints?: { range?: { min: number; max: number } }[] }>;
     const counts = Object.entries(params).filter(([n]) => /^workers_.*_count$/.test(n));
     expect(counts.length).toBeGreaterThan(0);
     for (const [n, p] of counts) {
       expect(p.type, n).toBe('number');
-      expect(p.constraints?.some((c) => c.range && c.range.min >= 0 && c.range.max >= c.range.min), n).toBe(true);
+      expect(
+        p.constraints?.some((c) => c.range && c.range.min >= 0 && c.range.max >= c.range.min),
+        n,
+      ).toBe(true);
     }
     expect(countAtMax(files, 'default.yaml')).toBeLessThanOrEqual(1000);
   });

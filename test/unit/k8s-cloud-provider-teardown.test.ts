@@ -66,7 +66,9 @@ function fakeClients(): { env: NodeJS.ProcessEnv; log: string } {
   );
   writeFileSync(
     join(bin, 'kubectl'),
-    ['#!/bin/sh', 'if [ "$1" = get ]; then printf "default web\\nshop cart\\n"; exit 0; fi', `echo "kubectl $*" >> '${log}'`, ''].join('\n'),
+    ['#!/bin/sh', 'if [ "$1" = get ]; then printf "default web\\nshop cart\\n"; exit 0; fi', `echo "kubectl $*" >> '${log}'`, ''].join(
+      '\n',
+    ),
   );
   chmodSync(join(bin, 'openstack'), 0o755);
   chmodSync(join(bin, 'kubectl'), 0o755);
@@ -75,33 +77,48 @@ function fakeClients(): { env: NodeJS.ProcessEnv; log: string } {
 
 const run = (command: string, env: NodeJS.ProcessEnv) => execFileSync('/bin/sh', ['-c', command], { env, encoding: 'utf8' });
 
-describe('teardown of the controller\'s load balancers', () => {
+describe("teardown of the controller's load balancers", () => {
   it('the prefix is kube_service_<cluster>_', () => {
     expect(controllerLoadBalancerPrefix('k8s')).toBe('kube_service_k8s_');
   });
 
-  it('lists exactly the cluster\'s load balancers (not another cluster whose name starts the same, not a name containing the prefix)', () => {
+  it("lists exactly the cluster's load balancers (not another cluster whose name starts the same, not a name containing the prefix)", () => {
     const { env } = fakeClients();
-    expect(run(listControllerLoadBalancersCommand('k8s'), env).trim().split('\n')).toEqual(['11111111-0000-0000-0000-000000000001', '11111111-0000-0000-0000-000000000002']);
+    expect(run(listControllerLoadBalancersCommand('k8s'), env).trim().split('\n')).toEqual([
+      '11111111-0000-0000-0000-000000000001',
+      '11111111-0000-0000-0000-000000000002',
+    ]);
     expect(run(listControllerLoadBalancersCommand('k8s-2'), env).trim()).toBe('11111111-0000-0000-0000-000000000003');
     expect(run(listControllerLoadBalancersCommand('other'), env)).toBe('');
   });
 
-  it('lists exactly the cluster\'s floating IPs by the controller\'s description', () => {
+  it("lists exactly the cluster's floating IPs by the controller's description", () => {
     const { env } = fakeClients();
-    expect(run(listControllerFloatingIpsCommand('k8s'), env).trim().split('\n')).toEqual(['22222222-0000-0000-0000-000000000001', '22222222-0000-0000-0000-000000000005']);
+    expect(run(listControllerFloatingIpsCommand('k8s'), env).trim().split('\n')).toEqual([
+      '22222222-0000-0000-0000-000000000001',
+      '22222222-0000-0000-0000-000000000005',
+    ]);
     expect(run(listControllerFloatingIpsCommand('k8s-2'), env).trim()).toBe('22222222-0000-0000-0000-000000000002');
   });
 
-  it('lists exactly the cluster\'s controller security groups', () => {
+  it("lists exactly the cluster's controller security groups", () => {
     const { env } = fakeClients();
     expect(run(listControllerSecurityGroupsCommand('k8s'), env).trim()).toBe('33333333-0000-0000-0000-000000000001');
   });
 
   it('the steps, in order: Services, load balancers, floating IPs, stack, security groups', () => {
     const steps = controllerTeardownSteps('k8s', { stackName: 'prod' });
-    expect(steps.map((s) => s.when)).toEqual(['before-stack-delete', 'before-stack-delete', 'before-stack-delete', 'before-stack-delete', 'stack-delete', 'after-stack-delete']);
-    expect(steps[2]!.command).toBe(`${listControllerLoadBalancersCommand('k8s')} | xargs -r -n 1 openstack loadbalancer delete --cascade --wait`);
+    expect(steps.map((s) => s.when)).toEqual([
+      'before-stack-delete',
+      'before-stack-delete',
+      'before-stack-delete',
+      'before-stack-delete',
+      'stack-delete',
+      'after-stack-delete',
+    ]);
+    expect(steps[2]!.command).toBe(
+      `${listControllerLoadBalancersCommand('k8s')} | xargs -r -n 1 openstack loadbalancer delete --cascade --wait`,
+    );
     expect(steps[4]!.command).toBe('openstack stack delete --yes --wait prod');
     expect(steps[5]!.command).toContain('openstack security group delete');
   });
@@ -113,7 +130,7 @@ describe('teardown of the controller\'s load balancers', () => {
     expect(steps.some((s) => s.when === 'stack-delete')).toBe(false);
   });
 
-  it('the script deletes the cluster\'s Services, load balancers, floating IPs and security groups, and nothing else', () => {
+  it("the script deletes the cluster's Services, load balancers, floating IPs and security groups, and nothing else", () => {
     const { env, log } = fakeClients();
     const script = join(work, 'teardown.sh');
     writeFileSync(script, controllerTeardownScript('k8s', { stackName: 'k8s' }));
@@ -142,7 +159,9 @@ describe('teardown of the controller\'s load balancers', () => {
   for (const bad of ['', 'my cluster', "k8s';rm -rf /;'", '-k8s', 'a'.repeat(201)]) {
     it(`fails when the cluster name is ${JSON.stringify(bad.slice(0, 20))}${bad.length > 20 ? '...' : ''}`, () => {
       expect(() => controllerTeardownSteps(bad)).toThrow(HotError);
-      expect(() => listControllerLoadBalancersCommand(bad)).toThrow(/the controller's cluster name must be letters, digits, '.', '_' or '-'/);
+      expect(() => listControllerLoadBalancersCommand(bad)).toThrow(
+        /the controller's cluster name must be letters, digits, '.', '_' or '-'/,
+      );
     });
   }
   it('fails when the stack name is unsafe', () => expect(() => controllerTeardownSteps('k8s', { stackName: 'a b' })).toThrow(/got "a b"/));

@@ -16,11 +16,15 @@ type Res = Record<string, { type: string; properties?: Doc }>;
 const AUTH = 'https://keystone.example.com:5000/v3';
 const resources = (stack: HeatStack): Res => (stack.toTemplate() as { resources: Res }).resources;
 const nested = (stack: HeatStack, fragment: string): HeatStack => {
-  const hits = stack.nestedStacks().flatMap((s) => [s, ...s.nestedStacks()]).filter((s) => s.fileName.includes(fragment));
+  const hits = stack
+    .nestedStacks()
+    .flatMap((s) => [s, ...s.nestedStacks()])
+    .filter((s) => s.fileName.includes(fragment));
   if (hits.length !== 1) throw new Error(`expected one nested template matching ${fragment}; got ${hits.length}`);
   return hits[0]!;
 };
-const withCp = (cp: ClusterCloudProviderOptions = {}, props: ClusterProps = {}) => cluster({ ...props, cloudProvider: { authUrl: AUTH, ...cp } });
+const withCp = (cp: ClusterCloudProviderOptions = {}, props: ClusterProps = {}) =>
+  cluster({ ...props, cloudProvider: { authUrl: AUTH, ...cp } });
 /** The user-data template text and its str_replace params of the member template matching `fragment`. */
 const userData = (stack: HeatStack, fragment: string): { text: string; params: Doc } => {
   const server = Object.values(resources(nested(stack, fragment))).find((r) => r.type === 'OS::Nova::Server')!;
@@ -48,11 +52,29 @@ describe('cloudProvider: parameters', () => {
     const { stack, cluster: c } = withCp();
     const t = HotTemplate.fromStack(stack);
     t.hasParameter('os_auth_url', { type: 'string', constraints: [{ allowed_pattern: Match.anyValue() }] });
-    t.hasParameter('os_application_credential_id', { type: 'string', hidden: true, default: Match.absent(), constraints: [{ length: { min: 1 } }] });
-    t.hasParameter('os_application_credential_secret', { type: 'string', hidden: true, default: Match.absent(), constraints: [{ length: { min: 1 } }] });
+    t.hasParameter('os_application_credential_id', {
+      type: 'string',
+      hidden: true,
+      default: Match.absent(),
+      constraints: [{ length: { min: 1 } }],
+    });
+    t.hasParameter('os_application_credential_secret', {
+      type: 'string',
+      hidden: true,
+      default: Match.absent(),
+      constraints: [{ length: { min: 1 } }],
+    });
     expect(c.cloudProvider!.parameters.authUrl.props.value).toBe(AUTH);
     expect(c.cloudProvider!.parameters.applicationCredentialSecret.props.value).toBeUndefined();
-    t.templateMatches({ parameter_groups: Match.arrayWith([{ label: 'OpenStack cloud provider', description: Match.anyValue(), parameters: ['os_auth_url', 'os_application_credential_id', 'os_application_credential_secret'] }]) });
+    t.templateMatches({
+      parameter_groups: Match.arrayWith([
+        {
+          label: 'OpenStack cloud provider',
+          description: Match.anyValue(),
+          parameters: ['os_auth_url', 'os_application_credential_id', 'os_application_credential_secret'],
+        },
+      ]),
+    });
   });
 
   it('without cloudProvider: no such parameter, no cloud.conf, kubelets without --cloud-provider', () => {
@@ -82,7 +104,16 @@ describe('cloudProvider: bootstrap wiring', () => {
       __OS_FLOATING_NETWORK_ID__: { get_param: 'os_floating_network_id' },
       __OS_LB_SUBNET_ID__: { get_param: 'os_lb_subnet_id' },
     });
-    for (const line of ['auth-url=__OS_AUTH_URL__', 'application-credential-id=__OS_APPLICATION_CREDENTIAL_ID__', 'application-credential-secret=__OS_APPLICATION_CREDENTIAL_SECRET__', 'floating-network-id=__OS_FLOATING_NETWORK_ID__', 'subnet-id=__OS_LB_SUBNET_ID__', 'lb-provider=amphora', 'manage-security-groups=false', 'create-monitor=true']) {
+    for (const line of [
+      'auth-url=__OS_AUTH_URL__',
+      'application-credential-id=__OS_APPLICATION_CREDENTIAL_ID__',
+      'application-credential-secret=__OS_APPLICATION_CREDENTIAL_SECRET__',
+      'floating-network-id=__OS_FLOATING_NETWORK_ID__',
+      'subnet-id=__OS_LB_SUBNET_ID__',
+      'lb-provider=amphora',
+      'manage-security-groups=false',
+      'create-monitor=true',
+    ]) {
       expect(text).toContain(line);
     }
     const member = HotTemplate.fromStack(nested(stack, 'masters-nodes'));
@@ -93,14 +124,19 @@ describe('cloudProvider: bootstrap wiring', () => {
       os_application_credential_id: { get_param: 'os_application_credential_id' },
       os_application_credential_secret: { get_param: 'os_application_credential_secret' },
       os_auth_url: { get_param: 'os_auth_url' },
-      os_floating_network_id: { get_attr: [expect.stringMatching(/^ClusterNetworkRouter[0-9A-F]{8}$/), 'external_gateway_info', 'network_id'] },
+      os_floating_network_id: {
+        get_attr: [expect.stringMatching(/^ClusterNetworkRouter[0-9A-F]{8}$/), 'external_gateway_info', 'network_id'],
+      },
       os_lb_subnet_id: { get_resource: expect.stringMatching(/^ClusterNetworkSubnet/) },
     });
   });
 
   it('the controller and Cinder CSI carry the cluster name, so their load balancers are named kube_service_<cluster>_...', () => {
     const { stack, cluster: c } = withCp();
-    const ccm = writtenFile(userData(stack, 'masters-nodes').text, '/etc/kubernetes/hotk8s/addons/20-openstack-cloud-controller-manager.yaml');
+    const ccm = writtenFile(
+      userData(stack, 'masters-nodes').text,
+      '/etc/kubernetes/hotk8s/addons/20-openstack-cloud-controller-manager.yaml',
+    );
     expect(ccm).toContain('--cluster-name=$(CLUSTER_NAME)');
     expect(ccm).toMatch(/name: CLUSTER_NAME\s+value: "k8s"/);
     expect(c.cloudProvider!.controllerClusterName).toBe('k8s');
@@ -108,7 +144,9 @@ describe('cloudProvider: bootstrap wiring', () => {
 
   it('controllerClusterName replaces the name the controller uses', () => {
     const { stack, cluster: c } = withCp({ controllerClusterName: 'prod-eu' });
-    expect(writtenFile(userData(stack, 'masters-nodes').text, '/etc/kubernetes/hotk8s/addons/20-openstack-cloud-controller-manager.yaml')).toMatch(/name: CLUSTER_NAME\s+value: "prod-eu"/);
+    expect(
+      writtenFile(userData(stack, 'masters-nodes').text, '/etc/kubernetes/hotk8s/addons/20-openstack-cloud-controller-manager.yaml'),
+    ).toMatch(/name: CLUSTER_NAME\s+value: "prod-eu"/);
     HotTemplate.fromStack(stack).hasOutput('service_load_balancer_prefix', { value: 'kube_service_prod-eu_' });
     expect(c.cloudProvider!.resolved.controllerClusterName).toBe('prod-eu');
   });
@@ -139,9 +177,21 @@ describe('cloudProvider: bootstrap wiring', () => {
   });
 
   it('monitor, storage class, CA file and volume-AZ settings reach the rendered configuration', () => {
-    const { stack, cluster: c } = withCp({ monitor: { delaySec: 10, timeoutSec: 5, maxRetries: 2 }, storageClassName: 'fast', caFile: '/etc/ssl/cloud-ca.pem', ignoreVolumeAz: true });
+    const { stack, cluster: c } = withCp({
+      monitor: { delaySec: 10, timeoutSec: 5, maxRetries: 2 },
+      storageClassName: 'fast',
+      caFile: '/etc/ssl/cloud-ca.pem',
+      ignoreVolumeAz: true,
+    });
     const { text } = userData(stack, 'masters-nodes');
-    for (const line of ['monitor-delay=10s', 'monitor-timeout=5s', 'monitor-max-retries=2', 'ca-file=/etc/ssl/cloud-ca.pem', 'ignore-volume-az=true']) expect(text).toContain(line);
+    for (const line of [
+      'monitor-delay=10s',
+      'monitor-timeout=5s',
+      'monitor-max-retries=2',
+      'ca-file=/etc/ssl/cloud-ca.pem',
+      'ignore-volume-az=true',
+    ])
+      expect(text).toContain(line);
     expect(writtenFile(text, '/etc/kubernetes/hotk8s/addons/30-cinder-csi.yaml')).toContain('name: fast');
     expect(c.cloudProvider!.resolved.storageClassName).toBe('fast');
   });
@@ -161,7 +211,7 @@ describe('cloudProvider: bootstrap wiring', () => {
     expect(c.cloudProvider!.manageSecurityGroups).toBe(true);
   });
 
-  it('the provider follows the API load balancer\'s unless given', () => {
+  it("the provider follows the API load balancer's unless given", () => {
     expect(withCp({}, { loadBalancer: { provider: 'ovn' } }).cluster.cloudProvider!.provider).toBe('ovn');
     expect(withCp({ octaviaProvider: 'amphora' }, { loadBalancer: { provider: 'ovn' } }).cluster.cloudProvider!.provider).toBe('amphora');
     expect(withCp({}, { loadBalancer: false }).cluster.cloudProvider!.provider).toBe('amphora');
@@ -172,16 +222,23 @@ describe('cloudProvider: bootstrap wiring', () => {
   });
 
   it('an existing network needs the floating network id; its subnet is used as given', () => {
-    const existing: ClusterProps = { existingNetwork: { networkId: 'net', subnetId: 'subnet-uuid', subnetCidr: '192.168.10.0/24' }, loadBalancer: { vipAddress: '192.168.10.5' } };
+    const existing: ClusterProps = {
+      existingNetwork: { networkId: 'net', subnetId: 'subnet-uuid', subnetCidr: '192.168.10.0/24' },
+      loadBalancer: { vipAddress: '192.168.10.5' },
+    };
     fails(() => withCp({}, existing), /cloudProvider.floatingNetworkId is required with existingNetwork/);
     const { stack } = withCp({ floatingNetworkId: 'ext-uuid' }, existing);
     const { text } = userData(stack, 'masters-nodes');
     expect(text).toContain('subnet-id=subnet-uuid');
     expect(text).toContain('floating-network-id=ext-uuid');
-    HotTemplate.fromStack(stack).hasResourceProperties('OS::Neutron::SecurityGroupRule', { port_range_min: 30000, port_range_max: 32767, remote_ip_prefix: '192.168.10.0/24' });
+    HotTemplate.fromStack(stack).hasResourceProperties('OS::Neutron::SecurityGroupRule', {
+      port_range_min: 30000,
+      port_range_max: 32767,
+      remote_ip_prefix: '192.168.10.0/24',
+    });
   });
 
-  it('does not lengthen the critical path (masters read the router\'s network id, which is ready in seconds)', () => {
+  it("does not lengthen the critical path (masters read the router's network id, which is ready in seconds)", () => {
     const plain = cluster().stack;
     const { stack } = withCp();
     const a = criticalPath(templates(plain), plain.fileName).totalSec;
@@ -192,30 +249,61 @@ describe('cloudProvider: bootstrap wiring', () => {
 
 describe('cloudProvider: security groups and outputs', () => {
   const nodePortRules = (stack: HeatStack) =>
-    Object.entries(resources(stack)).filter(([, r]) => r.type === 'OS::Neutron::SecurityGroupRule' && r.properties?.port_range_min === 30000);
+    Object.entries(resources(stack)).filter(
+      ([, r]) => r.type === 'OS::Neutron::SecurityGroupRule' && r.properties?.port_range_min === 30000,
+    );
 
-  it('amphora: the NodePort range (tcp and udp) is open on the workers to the members\' subnet only', () => {
+  it("amphora: the NodePort range (tcp and udp) is open on the workers to the members' subnet only", () => {
     const rules = nodePortRules(withCp().stack);
     expect(rules.map(([, r]) => r.properties!.protocol).sort()).toEqual(['tcp', 'udp']);
     for (const [, r] of rules) {
-      expect(r.properties).toMatchObject({ direction: 'ingress', port_range_max: 32767, remote_ip_prefix: '10.0.0.0/24', security_group: { get_resource: expect.stringMatching(/SecurityGroupsWorker/) } });
+      expect(r.properties).toMatchObject({
+        direction: 'ingress',
+        port_range_max: 32767,
+        remote_ip_prefix: '10.0.0.0/24',
+        security_group: { get_resource: expect.stringMatching(/SecurityGroupsWorker/) },
+      });
     }
-    expect(Object.values(resources(withCp().stack)).filter((r) => r.type === 'OS::Neutron::SecurityGroup' && String(r.properties?.name).includes('service-lb'))).toEqual([]);
+    expect(
+      Object.values(resources(withCp().stack)).filter(
+        (r) => r.type === 'OS::Neutron::SecurityGroup' && String(r.properties?.name).includes('service-lb'),
+      ),
+    ).toEqual([]);
   });
 
   it('no rule for the NodePort range without cloudProvider', () => {
     expect(nodePortRules(cluster().stack)).toEqual([]);
   });
 
-  it('ovn with clientCidrs: the members\' subnet rules plus a group for the clients, attached to every worker group', () => {
-    const { stack } = withCp({ octaviaProvider: 'ovn', clientCidrs: ['192.0.2.0/24'] }, { loadBalancer: { provider: 'ovn' }, workerGroups: [{ name: 'a' }, { name: 'b' }] });
+  it("ovn with clientCidrs: the members' subnet rules plus a group for the clients, attached to every worker group", () => {
+    const { stack } = withCp(
+      { octaviaProvider: 'ovn', clientCidrs: ['192.0.2.0/24'] },
+      { loadBalancer: { provider: 'ovn' }, workerGroups: [{ name: 'a' }, { name: 'b' }] },
+    );
     expect(nodePortRules(stack)).toHaveLength(2);
     const t = HotTemplate.fromStack(stack);
     t.hasParameter('service_lb_client_cidrs', { type: 'comma_delimited_list' });
     const [sgId, sg] = Object.entries(resources(stack)).find(([id]) => id.includes('ServiceLbClients'))!;
-    const repeatOf = (protocol: string) => ({ repeat: { for_each: { '<%cidr%>': { get_param: 'service_lb_client_cidrs' } }, template: { direction: 'ingress', ethertype: 'IPv4', protocol, port_range_min: 30000, port_range_max: 32767, remote_ip_prefix: '<%cidr%>' } } });
-    expect(sg.properties).toEqual({ name: 'k8s-service-lb-clients', description: expect.stringContaining('NodePorts (tcp)'), rules: { list_concat: [repeatOf('tcp'), repeatOf('udp')] } });
-    for (const g of ['WorkersaWorkersPorts', 'WorkersbWorkersPorts']) expect(feeds(stack, g).security_groups).toContainEqual({ get_resource: sgId });
+    const repeatOf = (protocol: string) => ({
+      repeat: {
+        for_each: { '<%cidr%>': { get_param: 'service_lb_client_cidrs' } },
+        template: {
+          direction: 'ingress',
+          ethertype: 'IPv4',
+          protocol,
+          port_range_min: 30000,
+          port_range_max: 32767,
+          remote_ip_prefix: '<%cidr%>',
+        },
+      },
+    });
+    expect(sg.properties).toEqual({
+      name: 'k8s-service-lb-clients',
+      description: expect.stringContaining('NodePorts (tcp)'),
+      rules: { list_concat: [repeatOf('tcp'), repeatOf('udp')] },
+    });
+    for (const g of ['WorkersaWorkersPorts', 'WorkersbWorkersPorts'])
+      expect(feeds(stack, g).security_groups).toContainEqual({ get_resource: sgId });
     expect(feeds(stack, 'MastersPorts').security_groups).not.toContainEqual({ get_resource: sgId });
   });
 
@@ -225,7 +313,7 @@ describe('cloudProvider: security groups and outputs', () => {
     expect(Object.keys((stack.toTemplate() as { parameters: Doc }).parameters)).not.toContain('service_lb_client_cidrs');
   });
 
-  it('outputs the controller\'s load balancer name prefix and the teardown commands', () => {
+  it("outputs the controller's load balancer name prefix and the teardown commands", () => {
     const t = HotTemplate.fromStack(withCp().stack);
     t.hasOutput('service_load_balancer_prefix', { value: 'kube_service_k8s_' });
     t.hasOutput('service_load_balancer_teardown', { value: Match.stringLikeRegexp("awk -v prefix='kube_service_k8s_'") });
@@ -238,27 +326,67 @@ describe('cloudProvider: security groups and outputs', () => {
     expect(ovn.service_load_balancer_teardown!.value).toContain('openstack security group delete');
   });
 
-  it('keeps every existing resource: the cluster with cloudProvider only adds rules and changes the masters\' and workers\' inputs', () => {
+  it("keeps every existing resource: the cluster with cloudProvider only adds rules and changes the masters' and workers' inputs", () => {
     const before = resources(cluster().stack);
     const after = resources(withCp().stack);
     const changed = Object.keys(before).filter((id) => JSON.stringify(before[id]) !== JSON.stringify(after[id]));
     expect(Object.keys(before).every((id) => id in after)).toBe(true);
-    expect(changed.every((id) => /MastersNodesGroup|WorkersdefaultWorkersNodesGroup/.test(id)), changed.join(', ')).toBe(true);
-    expect(Object.keys(after).filter((id) => !(id in before)).sort()).toEqual([expect.stringMatching(/^ClusterSecurityGroupsworkernodeportstcpfromlbsubnet/), expect.stringMatching(/^ClusterSecurityGroupsworkernodeportsudpfromlbsubnet/)]);
+    expect(
+      changed.every((id) => /MastersNodesGroup|WorkersdefaultWorkersNodesGroup/.test(id)),
+      changed.join(', '),
+    ).toBe(true);
+    expect(
+      Object.keys(after)
+        .filter((id) => !(id in before))
+        .sort(),
+    ).toEqual([
+      expect.stringMatching(/^ClusterSecurityGroupsworkernodeportstcpfromlbsubnet/),
+      expect.stringMatching(/^ClusterSecurityGroupsworkernodeportsudpfromlbsubnet/),
+    ]);
   });
 });
 
 describe('cloudProvider: validation', () => {
-  it('fails when ovn is asked not to manage security groups', () => fails(() => withCp({ octaviaProvider: 'ovn', manageSecurityGroups: false }), /manageSecurityGroups must be true with the ovn provider.*got false/));
-  it('fails when clientCidrs are given with amphora', () => fails(() => withCp({ clientCidrs: ['192.0.2.0/24'] }), /clientCidrs applies to the ovn provider.*got \["192.0.2.0\/24"\] with amphora/));
-  it('fails when clientCidrs is empty', () => fails(() => withCp({ octaviaProvider: 'ovn', clientCidrs: [] }), /clientCidrs must list at least one CIDR, or be left out; got \[\]/));
-  it('fails when a client CIDR is malformed', () => fails(() => withCp({ octaviaProvider: 'ovn', clientCidrs: ['192.0.2.0/33'] }), /clientCidrs entries must be an IPv4 CIDR like 10.0.0.0\/24; got "192.0.2.0\/33"/));
-  it('fails when the provider is unknown', () => fails(() => withCp({ octaviaProvider: 'f5' as never }), /cloudProvider.octaviaProvider must be one of amphora, ovn; got "f5"/));
-  it('fails when authUrl is not a URL', () => fails(() => withCp({ authUrl: 'keystone:5000' }), /authUrl must be an http\(s\) URL of Keystone.*got "keystone:5000"/));
-  it('fails when the monitor timeout exceeds its delay (with the construct path)', () => fails(() => withCp({ monitor: { delaySec: 2, timeoutSec: 3 } }), /test\/Cluster\/CloudProvider.*monitor.timeoutSec \(3\) must not exceed delaySec \(2\)/));
-  it('fails when a monitor value is not a positive integer', () => fails(() => withCp({ monitor: { maxRetries: 0 } }), /cloudProvider.monitor.maxRetries must be a positive integer; got 0/));
-  it('fails when the storage class is not a DNS label', () => fails(() => withCp({ storageClassName: 'Fast_SSD' }), /storageClassName must be a DNS label; got "Fast_SSD"/));
-  it('fails when the controller cluster name has other characters', () => fails(() => withCp({ controllerClusterName: 'my cluster' }), /controllerClusterName must be letters, digits, '.', '_' or '-'; got "my cluster"/));
-  it('fails when a literal subnet id spans lines', () => fails(() => withCp({ subnetId: 'a\nb' }), /cloudProvider.subnetId must be one line/));
-  it('fails when cloudProvider is not an object', () => fails(() => cluster({ cloudProvider: 'yes' as never }), /cloudProvider must be an object \(\{ authUrl\?, octaviaProvider\?, ... \}\); got "yes"/));
+  it('fails when ovn is asked not to manage security groups', () =>
+    fails(
+      () => withCp({ octaviaProvider: 'ovn', manageSecurityGroups: false }),
+      /manageSecurityGroups must be true with the ovn provider.*got false/,
+    ));
+  it('fails when clientCidrs are given with amphora', () =>
+    fails(
+      () => withCp({ clientCidrs: ['192.0.2.0/24'] }),
+      /clientCidrs applies to the ovn provider.*got \["192.0.2.0\/24"\] with amphora/,
+    ));
+  it('fails when clientCidrs is empty', () =>
+    fails(() => withCp({ octaviaProvider: 'ovn', clientCidrs: [] }), /clientCidrs must list at least one CIDR, or be left out; got \[\]/));
+  it('fails when a client CIDR is malformed', () =>
+    fails(
+      () => withCp({ octaviaProvider: 'ovn', clientCidrs: ['192.0.2.0/33'] }),
+      /clientCidrs entries must be an IPv4 CIDR like 10.0.0.0\/24; got "192.0.2.0\/33"/,
+    ));
+  it('fails when the provider is unknown', () =>
+    fails(() => withCp({ octaviaProvider: 'f5' as never }), /cloudProvider.octaviaProvider must be one of amphora, ovn; got "f5"/));
+  it('fails when authUrl is not a URL', () =>
+    fails(() => withCp({ authUrl: 'keystone:5000' }), /authUrl must be an http\(s\) URL of Keystone.*got "keystone:5000"/));
+  it('fails when the monitor timeout exceeds its delay (with the construct path)', () =>
+    fails(
+      () => withCp({ monitor: { delaySec: 2, timeoutSec: 3 } }),
+      /test\/Cluster\/CloudProvider.*monitor.timeoutSec \(3\) must not exceed delaySec \(2\)/,
+    ));
+  it('fails when a monitor value is not a positive integer', () =>
+    fails(() => withCp({ monitor: { maxRetries: 0 } }), /cloudProvider.monitor.maxRetries must be a positive integer; got 0/));
+  it('fails when the storage class is not a DNS label', () =>
+    fails(() => withCp({ storageClassName: 'Fast_SSD' }), /storageClassName must be a DNS label; got "Fast_SSD"/));
+  it('fails when the controller cluster name has other characters', () =>
+    fails(
+      () => withCp({ controllerClusterName: 'my cluster' }),
+      /controllerClusterName must be letters, digits, '.', '_' or '-'; got "my cluster"/,
+    ));
+  it('fails when a literal subnet id spans lines', () =>
+    fails(() => withCp({ subnetId: 'a\nb' }), /cloudProvider.subnetId must be one line/));
+  it('fails when cloudProvider is not an object', () =>
+    fails(
+      () => cluster({ cloudProvider: 'yes' as never }),
+      /cloudProvider must be an object \(\{ authUrl\?, octaviaProvider\?, ... \}\); got "yes"/,
+    ));
 });

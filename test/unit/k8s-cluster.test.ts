@@ -34,7 +34,11 @@ describe('Cluster defaults', () => {
   });
 
   it('creates the API listener, pool and a health monitor that really exists', () => {
-    t.hasResourceProperties('OS::Octavia::Listener', { protocol: 'TCP', protocol_port: 6443, allowed_cidrs: { get_param: 'api_allowed_cidrs' } });
+    t.hasResourceProperties('OS::Octavia::Listener', {
+      protocol: 'TCP',
+      protocol_port: 6443,
+      allowed_cidrs: { get_param: 'api_allowed_cidrs' },
+    });
     t.hasResourceProperties('OS::Octavia::Pool', { lb_algorithm: 'ROUND_ROBIN', protocol: 'TCP' });
     t.hasResourceProperties('OS::Octavia::HealthMonitor', { type: 'TCP', delay: 5, timeout: 5, max_retries: 3 });
   });
@@ -51,11 +55,21 @@ describe('Cluster defaults', () => {
 
   it('hides every secret parameter and gives it a secret value', () => {
     const params = t.document.parameters as Record<string, { hidden?: boolean }>;
-    for (const n of ['etcd_ca_key', 'k8s_ca_key_b64', 'sa_key_b64', 'encryption_key', 'ca_cert_hash']) expect(params[n]?.hidden, n).toBe(true);
+    for (const n of ['etcd_ca_key', 'k8s_ca_key_b64', 'sa_key_b64', 'encryption_key', 'ca_cert_hash'])
+      expect(params[n]?.hidden, n).toBe(true);
   });
 
   it('has the outputs', () => {
-    for (const o of ['api_address', 'api_url', 'kubeconfig_howto', 'etcd_addresses', 'master_addresses', 'workers_default_addresses', 'api_load_balancer_id']) t.hasOutput(o);
+    for (const o of [
+      'api_address',
+      'api_url',
+      'kubeconfig_howto',
+      'etcd_addresses',
+      'master_addresses',
+      'workers_default_addresses',
+      'api_load_balancer_id',
+    ])
+      t.hasOutput(o);
   });
 
   it('emits no OS::Heat::None placeholder anywhere', () => {
@@ -67,7 +81,12 @@ describe('Cluster defaults', () => {
   it('puts servers in member templates with RAW user-data, a TOKEN_SIGNAL handle and a wait condition', () => {
     const member = stack.nestedStacks().find((s) => s.fileName === 'test.cluster-control-masters-nodes-member.yaml')!;
     const mt = HotTemplate.fromStack(member);
-    mt.hasResourceProperties('OS::Nova::Server', { user_data_format: 'RAW', user_data: { str_replace: Match.objectLike({ params: Match.objectLike({ __SIGNAL_CURL__: { get_attr: ['WaitHandle', 'curl_cli'] } }) }) } });
+    mt.hasResourceProperties('OS::Nova::Server', {
+      user_data_format: 'RAW',
+      user_data: {
+        str_replace: Match.objectLike({ params: Match.objectLike({ __SIGNAL_CURL__: { get_attr: ['WaitHandle', 'curl_cli'] } }) }),
+      },
+    });
     mt.hasResourceProperties('OS::Heat::WaitConditionHandle', { signal_transport: 'TOKEN_SIGNAL' });
     mt.hasResourceProperties('OS::Heat::WaitCondition', { handle: { get_resource: 'WaitHandle' }, timeout: Match.anyValue() });
     mt.hasParameter('k8s_ca_key_b64', { hidden: true });
@@ -89,7 +108,9 @@ describe('Cluster defaults', () => {
   });
 
   it('pins logical ids of the API load balancer (a compatibility promise)', () => {
-    const ids = Object.keys((stack.toTemplate() as { resources: object }).resources).filter((id) => id.startsWith('ClusterApiLoadBalancer'));
+    const ids = Object.keys((stack.toTemplate() as { resources: object }).resources).filter((id) =>
+      id.startsWith('ClusterApiLoadBalancer'),
+    );
     expect(ids.sort()).toMatchSnapshot();
   });
 });
@@ -110,7 +131,9 @@ describe('Cluster options', () => {
     expect(c.loadBalancer).toBeUndefined();
     const t = HotTemplate.fromStack(stack);
     t.resourceCountIs('OS::Octavia::LoadBalancer', 0);
-    t.hasResourceProperties('OS::Neutron::FloatingIP', { port_id: { get_attr: [Match.stringLikeRegexp('^ClusterControlMastersPortsGroup'), 'resource.0', 'port_id'] } });
+    t.hasResourceProperties('OS::Neutron::FloatingIP', {
+      port_id: { get_attr: [Match.stringLikeRegexp('^ClusterControlMastersPortsGroup'), 'resource.0', 'port_id'] },
+    });
   });
 
   it('ovn provider restricts the API by security group instead of listener allowed_cidrs', () => {
@@ -118,7 +141,9 @@ describe('Cluster options', () => {
     const t = HotTemplate.fromStack(stack);
     t.hasResourceProperties('OS::Octavia::Listener', { allowed_cidrs: Match.absent() });
     t.hasResourceProperties('OS::Octavia::Pool', { lb_algorithm: 'SOURCE_IP_PORT' });
-    t.hasResourceProperties('OS::Neutron::SecurityGroup', { rules: { repeat: Match.objectLike({ for_each: { '<%cidr%>': { get_param: 'api_allowed_cidrs' } } }) } });
+    t.hasResourceProperties('OS::Neutron::SecurityGroup', {
+      rules: { repeat: Match.objectLike({ for_each: { '<%cidr%>': { get_param: 'api_allowed_cidrs' } } }) },
+    });
   });
 
   it('host-gw adds allowed address pairs on every node port and pod-CIDR rules', () => {
@@ -145,19 +170,30 @@ describe('Cluster options', () => {
 
 describe('Cluster validation', () => {
   it('fails when etcd size is even', () => fails(() => cluster({ etcd: { size: 4 } }), /size must be odd .*got 4/));
-  it('fails when several masters have no load balancer', () => fails(() => cluster({ loadBalancer: false, masters: { count: 3 } }), /several masters \(3\) need the API load balancer/));
-  it('fails when the Kubernetes version is malformed', () => fails(() => cluster({ kubernetesVersion: 'latest' }), /must look like 1.32.*"latest"/));
+  it('fails when several masters have no load balancer', () =>
+    fails(() => cluster({ loadBalancer: false, masters: { count: 3 } }), /several masters \(3\) need the API load balancer/));
+  it('fails when the Kubernetes version is malformed', () =>
+    fails(() => cluster({ kubernetesVersion: 'latest' }), /must look like 1.32.*"latest"/));
   it('fails when the Kubernetes minor is unsupported', () => fails(() => cluster({ kubernetesVersion: '1.20.1' }), /not supported/));
-  it('fails when the name is not a DNS label', () => fails(() => cluster({ name: 'My_Cluster' }), /name must be a DNS label.*"My_Cluster"/));
-  it('fails when pod and service CIDRs overlap', () => fails(() => cluster({ flannel: { podCidr: '10.96.0.0/16' } }), /pod CIDR and the service CIDR must not overlap/));
-  it('fails when node subnet and pod CIDR overlap', () => fails(() => cluster({ nodeCidr: '10.244.1.0/24' }), /node subnet and the pod CIDR must not overlap/));
-  it('fails when the DNS service IP is outside the service CIDR', () => fails(() => cluster({ dnsServiceIp: '10.0.0.10' }), /dnsServiceIp must be an address inside serviceCidr/));
+  it('fails when the name is not a DNS label', () =>
+    fails(() => cluster({ name: 'My_Cluster' }), /name must be a DNS label.*"My_Cluster"/));
+  it('fails when pod and service CIDRs overlap', () =>
+    fails(() => cluster({ flannel: { podCidr: '10.96.0.0/16' } }), /pod CIDR and the service CIDR must not overlap/));
+  it('fails when node subnet and pod CIDR overlap', () =>
+    fails(() => cluster({ nodeCidr: '10.244.1.0/24' }), /node subnet and the pod CIDR must not overlap/));
+  it('fails when the DNS service IP is outside the service CIDR', () =>
+    fails(() => cluster({ dnsServiceIp: '10.0.0.10' }), /dnsServiceIp must be an address inside serviceCidr/));
   it('fails when a CIDR is malformed', () => fails(() => cluster({ serviceCidr: '10.96.0.1/12' }), /no host bits/));
-  it('fails when worker group names repeat', () => fails(() => cluster({ workerGroups: [{ name: 'a' }, { name: 'a' }] }), /must be unique/));
-  it('fails when a worker group name is not a DNS label', () => fails(() => cluster({ workerGroups: [{ name: 'GPU' }] }), /name must be a DNS label/));
-  it('fails when a label is one the kubelet may not set', () => fails(() => cluster({ workerGroups: [{ name: 'a', labels: { 'kubernetes.io/role': 'x' } }] }), /NodeRestriction/));
-  it('fails when a taint effect is unknown', () => fails(() => cluster({ workerGroups: [{ name: 'a', taints: [{ key: 'k', effect: 'Never' as never }] }] }), /effect must be one of/));
-  it('fails when size lies outside min..max', () => fails(() => cluster({ workerGroups: [{ name: 'a', size: 12, maxSize: 10 }] }), /size must lie within/));
+  it('fails when worker group names repeat', () =>
+    fails(() => cluster({ workerGroups: [{ name: 'a' }, { name: 'a' }] }), /must be unique/));
+  it('fails when a worker group name is not a DNS label', () =>
+    fails(() => cluster({ workerGroups: [{ name: 'GPU' }] }), /name must be a DNS label/));
+  it('fails when a label is one the kubelet may not set', () =>
+    fails(() => cluster({ workerGroups: [{ name: 'a', labels: { 'kubernetes.io/role': 'x' } }] }), /NodeRestriction/));
+  it('fails when a taint effect is unknown', () =>
+    fails(() => cluster({ workerGroups: [{ name: 'a', taints: [{ key: 'k', effect: 'Never' as never }] }] }), /effect must be one of/));
+  it('fails when size lies outside min..max', () =>
+    fails(() => cluster({ workerGroups: [{ name: 'a', size: 12, maxSize: 10 }] }), /size must lie within/));
   it('fails when the pod CIDR is too small for the maximum node count', () => {
     const { stack } = cluster({ flannel: { podCidr: '10.244.0.0/22', subnetLength: 24 } });
     expect(() => stack.toTemplate()).toThrow(/serves 4 nodes; the groups' maxima allow 13/);
@@ -174,13 +210,19 @@ describe('Cluster validation', () => {
     expect((err as Error).message).toMatch(/above max_resources_per_stack 1000/);
   });
   it('passes the same cluster when the cloud raises max_resources_per_stack', () => {
-    const { stack } = cluster({ workerGroups: [{ name: 'big', size: 3, maxSize: 200 }], nodeCidr: '10.0.0.0/22', maxResourcesPerStack: 5000 });
+    const { stack } = cluster({
+      workerGroups: [{ name: 'big', size: 3, maxSize: 200 }],
+      nodeCidr: '10.0.0.0/22',
+      maxResourcesPerStack: 5000,
+    });
     expect(() => stack.toTemplate()).not.toThrow();
   });
   it('fails when the node subnet is too small for the maxima', () => {
     const { stack } = cluster({ nodeCidr: '10.0.0.0/28' });
     expect(() => stack.toTemplate()).toThrow(/node subnet 10.0.0.0\/28 gives 9 addresses; the groups' maxima need 20/);
   });
-  it('fails when masters.floatingIp is given with a load balancer', () => fails(() => cluster({ masters: { floatingIp: true } }), /single-master mode/));
-  it('fails when vipAddress is given for a created subnet', () => fails(() => cluster({ loadBalancer: { vipAddress: '10.0.0.3' } }), /vipAddress is for a reused subnet/));
+  it('fails when masters.floatingIp is given with a load balancer', () =>
+    fails(() => cluster({ masters: { floatingIp: true } }), /single-master mode/));
+  it('fails when vipAddress is given for a created subnet', () =>
+    fails(() => cluster({ loadBalancer: { vipAddress: '10.0.0.3' } }), /vipAddress is for a reused subnet/));
 });

@@ -18,7 +18,10 @@ describe('critical path under the issue latency model', () => {
     expect(cp.steps.filter((s) => s.type === 'OS::Octavia::LoadBalancer')).toHaveLength(0);
     expect(cp.totalSec).toBeLessThanOrEqual(410);
     expect(cp.steps[cp.steps.length - 1]!.type).toBe('OS::Heat::WaitCondition');
-    console.log(`stacks/default critical path: ${cp.totalSec} s\n` + cp.steps.map((s) => `  ${s.startSec}-${s.finishSec} s ${s.file} ${s.logicalId} (${s.type})`).join('\n'));
+    console.log(
+      `stacks/default critical path: ${cp.totalSec} s\n` +
+        cp.steps.map((s) => `  ${s.startSec}-${s.finishSec} s ${s.file} ${s.logicalId} (${s.type})`).join('\n'),
+    );
   });
 
   it('stacks/dev also has a single server boot on its path', () => {

@@ -16,7 +16,9 @@ describe('construct defects stay fixed', () => {
     const { stack } = cluster({ masters: { bootVolume: { sizeGiB: 40, volumeType: 'fast' } } });
     const m = stack.nestedStacks().find((s) => s.fileName.includes('masters-nodes'))!;
     HotTemplate.fromStack(m).hasResourceProperties('OS::Nova::Server', {
-      block_device_mapping_v2: [{ boot_index: 0, image: { get_param: 'image' }, volume_size: 40, delete_on_termination: true, volume_type: 'fast' }],
+      block_device_mapping_v2: [
+        { boot_index: 0, image: { get_param: 'image' }, volume_size: 40, delete_on_termination: true, volume_type: 'fast' },
+      ],
     });
   });
 
@@ -29,7 +31,10 @@ describe('construct defects stay fixed', () => {
     [{ dnsNameservers: ['not-an-ip'] }, /dnsNameservers entries must be IPv4 addresses; got "not-an-ip"/],
     [{ imageRegistry: 5 }, /imageRegistry must be a registry host/],
     [{ apiAllowedCidrs: [] }, /apiAllowedCidrs must name at least one CIDR/],
-    [{ existingNetwork: { networkId: 'n', subnetId: 's', subnetCidr: '10.0.0.0/24' }, dnsNameservers: ['192.0.2.53'] }, /dnsNameservers configure a subnet hotk8s creates/],
+    [
+      { existingNetwork: { networkId: 'n', subnetId: 's', subnetCidr: '10.0.0.0/24' }, dnsNameservers: ['192.0.2.53'] },
+      /dnsNameservers configure a subnet hotk8s creates/,
+    ],
     [{ dnsServiceIp: '10.96.0.53' }, /dnsServiceIp must be 10.96.0.10, the tenth address of serviceCidr 10.96.0.0\/12/],
   ])('gives HotError for %j', (props, message) => {
     try {
@@ -43,7 +48,9 @@ describe('construct defects stay fixed', () => {
   });
 
   it('accepts the labels NodeRestriction lets a kubelet set, and refuses node-role', () => {
-    expect(() => cluster({ workerGroups: [{ name: 'a', labels: { 'kubelet.kubernetes.io/x': 'y', 'topology.kubernetes.io/zone': 'az1' } }] })).not.toThrow();
+    expect(() =>
+      cluster({ workerGroups: [{ name: 'a', labels: { 'kubelet.kubernetes.io/x': 'y', 'topology.kubernetes.io/zone': 'az1' } }] }),
+    ).not.toThrow();
     expect(() => cluster({ workerGroups: [{ name: 'a', labels: { 'node-role.kubernetes.io/worker': '' } }] })).toThrow(/NodeRestriction/);
   });
 

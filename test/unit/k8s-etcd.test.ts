@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { HotTemplate, Match } from '../../src/assertions/index.js';
-import { App, ClusterNetwork, ClusterSecurityGroups, EtcdCluster, HeatStack, HotError, SERVER_BOOT_ALLOWANCE_SEC, type EtcdClusterProps } from '../../src/index.js';
+import {
+  App,
+  ClusterNetwork,
+  ClusterSecurityGroups,
+  EtcdCluster,
+  HeatStack,
+  HotError,
+  SERVER_BOOT_ALLOWANCE_SEC,
+  type EtcdClusterProps,
+} from '../../src/index.js';
 import { ClusterSecrets } from '../../src/k8s/private/secrets.js';
 import { cluster, failsWith } from './k8s-helpers.js';
 
@@ -28,7 +37,6 @@ function etcd(props: Partial<EtcdClusterProps> = {}) {
   return { stack, etcd: e, nodes: member('etcd-members-nodes'), ports: member('etcd-members-ports') };
 }
 
-
 const resources = (doc: Doc) => doc.resources as Record<string, Res>;
 const groupOf = (doc: Doc, prefix: string) => Object.entries(resources(doc)).find(([id]) => id.startsWith(prefix))!;
 
@@ -55,10 +63,13 @@ describe('EtcdCluster', () => {
       const [, nodes] = groupOf(doc, 'EtcdMembersNodesGroup');
       expect(ports.properties.count).toBe(size);
       expect(nodes.properties.count).toBe(size);
-      const ic = (nodes.properties.resource_def as { properties: { initial_cluster: { list_join: [string, unknown[]] } } }).properties.initial_cluster;
+      const ic = (nodes.properties.resource_def as { properties: { initial_cluster: { list_join: [string, unknown[]] } } }).properties
+        .initial_cluster;
       expect(ic.list_join[0]).toBe(',');
       expect(ic.list_join[1]).toEqual(
-        Array.from({ length: size }, (_, i) => ({ list_join: ['', [`demo-etcd-${i}=https://`, { get_attr: [portsId, `resource.${i}`, 'address'] }, ':2380']] })),
+        Array.from({ length: size }, (_, i) => ({
+          list_join: ['', [`demo-etcd-${i}=https://`, { get_attr: [portsId, `resource.${i}`, 'address'] }, ':2380']],
+        })),
       );
     });
   }
@@ -76,10 +87,21 @@ describe('EtcdCluster', () => {
       image: { get_param: 'image' },
       key_name: Match.absent(),
       scheduler_hints: { group: { get_param: 'server_group' } },
-      user_data: { str_replace: { params: Match.objectLike({ __ETCD_INITIAL_CLUSTER__: { get_param: 'initial_cluster' }, __ETCD_CA_KEY__: { get_param: 'etcd_ca_key' } }) } },
+      user_data: {
+        str_replace: {
+          params: Match.objectLike({
+            __ETCD_INITIAL_CLUSTER__: { get_param: 'initial_cluster' },
+            __ETCD_CA_KEY__: { get_param: 'etcd_ca_key' },
+          }),
+        },
+      },
     });
     t.hasResourceProperties('OS::Heat::WaitConditionHandle', { signal_transport: 'TOKEN_SIGNAL' });
-    t.hasResourceProperties('OS::Heat::WaitCondition', { handle: { get_resource: 'WaitHandle' }, count: 1, timeout: e.nodes.waitTimeoutSec });
+    t.hasResourceProperties('OS::Heat::WaitCondition', {
+      handle: { get_resource: 'WaitHandle' },
+      count: 1,
+      timeout: e.nodes.waitTimeoutSec,
+    });
     t.hasParameter('etcd_ca_key', { hidden: true });
     expect(e.nodes.waitTimeoutSec).toBeGreaterThan(SERVER_BOOT_ALLOWANCE_SEC);
     expect(JSON.stringify(nodes.toTemplate())).not.toMatch(/discovery\.etcd\.io|OS::Heat::None/);
@@ -114,14 +136,25 @@ describe('EtcdCluster', () => {
   it('dataVolume: a Cinder volume per member, kept on delete by a snapshot, attached to the server, its id in the user-data', () => {
     const { nodes } = etcd({ dataVolume: { sizeGiB: 20 } });
     const t = HotTemplate.fromStack(nodes);
-    t.hasResource('OS::Cinder::Volume', { deletion_policy: 'Snapshot', properties: Match.objectLike({ size: 20, volume_type: Match.absent() }) });
-    t.hasResourceProperties('OS::Cinder::VolumeAttachment', { instance_uuid: { get_resource: 'Server' }, volume_id: { get_resource: 'DataVolume' } });
-    t.hasResourceProperties('OS::Nova::Server', { user_data: { str_replace: { params: Match.objectLike({ __ETCD_VOLUME_ID__: { get_resource: 'DataVolume' } }) } } });
+    t.hasResource('OS::Cinder::Volume', {
+      deletion_policy: 'Snapshot',
+      properties: Match.objectLike({ size: 20, volume_type: Match.absent() }),
+    });
+    t.hasResourceProperties('OS::Cinder::VolumeAttachment', {
+      instance_uuid: { get_resource: 'Server' },
+      volume_id: { get_resource: 'DataVolume' },
+    });
+    t.hasResourceProperties('OS::Nova::Server', {
+      user_data: { str_replace: { params: Match.objectLike({ __ETCD_VOLUME_ID__: { get_resource: 'DataVolume' } }) } },
+    });
   });
 
   it('dataVolume: Retain and a volume type', () => {
     const { nodes } = etcd({ dataVolume: { sizeGiB: 50, volumeType: 'ssd', deletionPolicy: 'Retain' } });
-    HotTemplate.fromStack(nodes).hasResource('OS::Cinder::Volume', { deletion_policy: 'Retain', properties: Match.objectLike({ size: 50, volume_type: 'ssd' }) });
+    HotTemplate.fromStack(nodes).hasResource('OS::Cinder::Volume', {
+      deletion_policy: 'Retain',
+      properties: Match.objectLike({ size: 50, volume_type: 'ssd' }),
+    });
   });
 
   it('without dataVolume: no volume and no volume placeholder', () => {
@@ -141,14 +174,28 @@ describe('EtcdCluster', () => {
 
 describe('EtcdCluster validation', () => {
   for (const size of [0, 2, 4, 6, 8, 9, -1, 2.5]) {
-    it(`fails when size is ${size}`, () => failsWith(() => etcd({ size }), 's/Etcd', new RegExp(`^size must be odd \\(1, 3, 5 or 7\\) so that a majority survives a failure; got ${String(size).replace('.', '\\.')}$`)));
+    it(`fails when size is ${size}`, () =>
+      failsWith(
+        () => etcd({ size }),
+        's/Etcd',
+        new RegExp(`^size must be odd \\(1, 3, 5 or 7\\) so that a majority survives a failure; got ${String(size).replace('.', '\\.')}$`),
+      ));
   }
   it('fails when size is not a number', () => failsWith(() => etcd({ size: '3' as never }), 's/Etcd', /^size must be odd .*; got "3"$/));
   it('fails when the server group policy is unknown', () =>
-    failsWith(() => etcd({ serverGroupPolicy: 'spread' as never }), 's/Etcd/Members', /^serverGroupPolicy must be one of anti-affinity, soft-anti-affinity, affinity, soft-affinity; got "spread"$/));
-  it('fails when the data volume size is 0', () => failsWith(() => etcd({ dataVolume: { sizeGiB: 0 } }), 's/Etcd/Members', /^dataVolume.sizeGiB must be a whole number 1..16384; got 0$/));
+    failsWith(
+      () => etcd({ serverGroupPolicy: 'spread' as never }),
+      's/Etcd/Members',
+      /^serverGroupPolicy must be one of anti-affinity, soft-anti-affinity, affinity, soft-affinity; got "spread"$/,
+    ));
+  it('fails when the data volume size is 0', () =>
+    failsWith(() => etcd({ dataVolume: { sizeGiB: 0 } }), 's/Etcd/Members', /^dataVolume.sizeGiB must be a whole number 1..16384; got 0$/));
   it('fails when the data volume deletion policy would delete the data', () =>
-    failsWith(() => etcd({ dataVolume: { sizeGiB: 10, deletionPolicy: 'Delete' as never } }), 's/Etcd/Members', /^dataVolume.deletionPolicy must be one of Snapshot, Retain; got "Delete"$/));
+    failsWith(
+      () => etcd({ dataVolume: { sizeGiB: 10, deletionPolicy: 'Delete' as never } }),
+      's/Etcd/Members',
+      /^dataVolume.deletionPolicy must be one of Snapshot, Retain; got "Delete"$/,
+    ));
   it('fails when the Kubernetes version is malformed', () => {
     let err: unknown;
     try {
@@ -166,25 +213,42 @@ describe('etcd in a Cluster', () => {
     const { stack } = cluster({ etcd: { flavor: 'e1.small' } });
     const t = HotTemplate.fromStack(stack);
     t.hasParameter('etcd_flavor', { type: 'string', constraints: [{ custom_constraint: 'nova.flavor' }] });
-    t.hasResourceProperties('OS::Heat::ResourceGroup', { resource_def: { type: Match.stringLikeRegexp('etcd-members-nodes'), properties: Match.objectLike({ flavor: { get_param: 'etcd_flavor' }, image: { get_param: 'image' }, key_name: { get_param: 'key_name' } }) } });
+    t.hasResourceProperties('OS::Heat::ResourceGroup', {
+      resource_def: {
+        type: Match.stringLikeRegexp('etcd-members-nodes'),
+        properties: Match.objectLike({
+          flavor: { get_param: 'etcd_flavor' },
+          image: { get_param: 'image' },
+          key_name: { get_param: 'key_name' },
+        }),
+      },
+    });
   });
 
-  it('masters reach etcd at every member\'s client URL', () => {
+  it("masters reach etcd at every member's client URL", () => {
     const { stack } = cluster({ etcd: { size: 5 } });
     const doc = stack.toTemplate();
     const [portsId] = groupOf(doc, 'ClusterEtcdMembersPortsGroup');
     const [, masters] = groupOf(doc, 'ClusterControlMastersNodesGroup');
-    const ep = (masters.properties.resource_def as { properties: { etcd_endpoints: { list_join: [string, unknown[]] } } }).properties.etcd_endpoints;
-    expect(ep.list_join[1]).toEqual(Array.from({ length: 5 }, (_, i) => ({ list_join: ['', ['https://', { get_attr: [portsId, `resource.${i}`, 'address'] }, ':2379']] })));
+    const ep = (masters.properties.resource_def as { properties: { etcd_endpoints: { list_join: [string, unknown[]] } } }).properties
+      .etcd_endpoints;
+    expect(ep.list_join[1]).toEqual(
+      Array.from({ length: 5 }, (_, i) => ({
+        list_join: ['', ['https://', { get_attr: [portsId, `resource.${i}`, 'address'] }, ':2379']],
+      })),
+    );
   });
 
   it('passes size, server group policy and data volume through', () => {
-    const { stack, cluster: c } = cluster({ etcd: { size: 1, serverGroupPolicy: 'anti-affinity', dataVolume: { sizeGiB: 8, deletionPolicy: 'Retain' } } });
+    const { stack, cluster: c } = cluster({
+      etcd: { size: 1, serverGroupPolicy: 'anti-affinity', dataVolume: { sizeGiB: 8, deletionPolicy: 'Retain' } },
+    });
     expect(c.etcd.size).toBe(1);
     HotTemplate.fromStack(stack).hasResourceProperties('OS::Nova::ServerGroup', { name: 'k8s-etcd-group', policies: ['anti-affinity'] });
     const m = stack.nestedStacks().find((s) => s.fileName.includes('etcd-members-nodes'))!;
     HotTemplate.fromStack(m).hasResource('OS::Cinder::Volume', { deletion_policy: 'Retain' });
   });
 
-  it('fails with the cluster\'s etcd path when the size is even', () => failsWith(() => cluster({ etcd: { size: 2 } }), 'test/Cluster/Etcd', /^size must be odd .*; got 2$/));
+  it("fails with the cluster's etcd path when the size is even", () =>
+    failsWith(() => cluster({ etcd: { size: 2 } }), 'test/Cluster/Etcd', /^size must be odd .*; got 2$/));
 });

@@ -24,13 +24,15 @@ const nested = (stack: HeatStack, fragment: string): HeatStack => {
   };
   visit(stack);
   const hits = all.filter((s) => s.fileName.includes(fragment));
-  if (hits.length !== 1) throw new Error(`expected one nested template matching ${fragment}; got ${hits.map((s) => s.fileName).join(', ') || 'none'}`);
+  if (hits.length !== 1)
+    throw new Error(`expected one nested template matching ${fragment}; got ${hits.map((s) => s.fileName).join(', ') || 'none'}`);
   return hits[0]!;
 };
 /** The one resource of `type` whose logical id contains `fragment`. */
 const one = (stack: HeatStack, type: string, fragment = ''): [string, Res[string]] => {
   const hits = Object.entries(resources(stack)).filter(([id, r]) => r.type === type && id.includes(fragment));
-  if (hits.length !== 1) throw new Error(`expected one ${type} with id containing ${fragment}; got ${hits.map(([id]) => id).join(', ') || 'none'}`);
+  if (hits.length !== 1)
+    throw new Error(`expected one ${type} with id containing ${fragment}; got ${hits.map(([id]) => id).join(', ') || 'none'}`);
   return hits[0]!;
 };
 const exposed = (opts: Partial<ExposeNodePortOptions> = {}, props: ClusterProps = {}, name = 'web') => {
@@ -47,14 +49,36 @@ describe('exposeNodePort: defaults', () => {
   it('creates an amphora load balancer, a TCP listener on the public port, a pool and a TCP health monitor', () => {
     const { stack, t } = exposed();
     const [lbId, lb] = one(stack, 'OS::Octavia::LoadBalancer', 'Appweb');
-    expect(lb.properties).toMatchObject({ provider: 'amphora', name: 'k8s-web', vip_subnet: { get_resource: expect.stringMatching(/Subnet/) } });
+    expect(lb.properties).toMatchObject({
+      provider: 'amphora',
+      name: 'k8s-web',
+      vip_subnet: { get_resource: expect.stringMatching(/Subnet/) },
+    });
     expect(lb.properties).not.toHaveProperty('flavor');
     expect(lb.properties).not.toHaveProperty('vip_address');
     const [listenerId, listener] = one(stack, 'OS::Octavia::Listener', 'Appweb');
-    expect(listener.properties).toEqual({ loadbalancer: { get_resource: lbId }, protocol: 'TCP', protocol_port: 8080, allowed_cidrs: { get_param: 'app_web_allowed_cidrs' }, name: 'k8s-web' });
+    expect(listener.properties).toEqual({
+      loadbalancer: { get_resource: lbId },
+      protocol: 'TCP',
+      protocol_port: 8080,
+      allowed_cidrs: { get_param: 'app_web_allowed_cidrs' },
+      name: 'k8s-web',
+    });
     const [poolId, pool] = one(stack, 'OS::Octavia::Pool', 'Appweb');
-    expect(pool.properties).toEqual({ listener: { get_resource: listenerId }, protocol: 'TCP', lb_algorithm: 'ROUND_ROBIN', name: 'k8s-web' });
-    t.hasResourceProperties('OS::Octavia::HealthMonitor', { pool: { get_resource: poolId }, type: 'TCP', delay: 5, timeout: 5, max_retries: 3, url_path: Match.absent() });
+    expect(pool.properties).toEqual({
+      listener: { get_resource: listenerId },
+      protocol: 'TCP',
+      lb_algorithm: 'ROUND_ROBIN',
+      name: 'k8s-web',
+    });
+    t.hasResourceProperties('OS::Octavia::HealthMonitor', {
+      pool: { get_resource: poolId },
+      type: 'TCP',
+      delay: 5,
+      timeout: 5,
+      max_retries: 3,
+      url_path: Match.absent(),
+    });
   });
 
   it('makes the allowed CIDRs a parameter with at least one entry, everyone by default', () => {
@@ -69,19 +93,33 @@ describe('exposeNodePort: defaults', () => {
     const [fipId, fip] = one(stack, 'OS::Neutron::FloatingIP', 'Appweb');
     expect(fip.properties).toEqual({ floating_network: { get_param: 'external_network' } });
     const [, assoc] = one(stack, 'OS::Neutron::FloatingIPAssociation', 'Appweb');
-    expect(assoc.properties).toMatchObject({ floatingip_id: { get_resource: fipId }, port_id: { get_attr: [expect.stringMatching(/AppwebLoadBalancer/), 'vip_port_id'] } });
+    expect(assoc.properties).toMatchObject({
+      floatingip_id: { get_resource: fipId },
+      port_id: { get_attr: [expect.stringMatching(/AppwebLoadBalancer/), 'vip_port_id'] },
+    });
     expect(assoc.depends_on).toEqual([expect.stringMatching(/^ClusterNetworkRouterInterface/)]);
   });
 
   it('outputs the public address and a URL', () => {
     const { t } = exposed();
-    t.hasOutput('app_web_address', { value: { get_attr: [Match.stringLikeRegexp('AppwebLoadBalancerFloatingIp'), 'floating_ip_address'] } });
-    t.hasOutput('app_web_url', { value: { str_replace: { template: 'tcp://HOST:8080', params: { HOST: { get_attr: [Match.stringLikeRegexp('AppwebLoadBalancerFloatingIp'), 'floating_ip_address'] } } } } });
+    t.hasOutput('app_web_address', {
+      value: { get_attr: [Match.stringLikeRegexp('AppwebLoadBalancerFloatingIp'), 'floating_ip_address'] },
+    });
+    t.hasOutput('app_web_url', {
+      value: {
+        str_replace: {
+          template: 'tcp://HOST:8080',
+          params: { HOST: { get_attr: [Match.stringLikeRegexp('AppwebLoadBalancerFloatingIp'), 'floating_ip_address'] } },
+        },
+      },
+    });
   });
 
-  it('opens exactly the NodePort on the worker security group, only from the members\' subnet (amphora)', () => {
+  it("opens exactly the NodePort on the worker security group, only from the members' subnet (amphora)", () => {
     const { stack } = exposed();
-    const rules = Object.values(resources(stack)).filter((r) => r.type === 'OS::Neutron::SecurityGroupRule' && r.properties?.port_range_min === 30080);
+    const rules = Object.values(resources(stack)).filter(
+      (r) => r.type === 'OS::Neutron::SecurityGroupRule' && r.properties?.port_range_min === 30080,
+    );
     expect(rules).toHaveLength(1);
     expect(rules[0]!.properties).toMatchObject({
       direction: 'ingress',
@@ -106,29 +144,55 @@ describe('exposeNodePort: defaults', () => {
     });
     const member = HotTemplate.fromStack(nested(stack, 'app-web-members'));
     member.resourceCountIs('OS::Octavia::PoolMember', 1);
-    member.hasResourceProperties('OS::Octavia::PoolMember', { protocol_port: 30080, pool: { get_param: 'pool' }, address: { get_param: ['addresses', { get_param: 'index' }] }, subnet: { get_param: 'subnet' } });
+    member.hasResourceProperties('OS::Octavia::PoolMember', {
+      protocol_port: 30080,
+      pool: { get_param: 'pool' },
+      address: { get_param: ['addresses', { get_param: 'index' }] },
+      subnet: { get_param: 'subnet' },
+    });
     expect(Object.keys(resources(nested(stack, 'app-web-members')))).toEqual(['Member']);
   });
 
   it('does not touch the worker servers: their member template is the same with or without the application', () => {
     const plain = cluster().stack;
     const { stack } = exposed();
-    expect(nested(stack, 'workers-default-workers-nodes').toTemplate()).toEqual(nested(plain, 'workers-default-workers-nodes').toTemplate());
-    expect(nested(stack, 'workers-default-workers-ports').toTemplate()).toEqual(nested(plain, 'workers-default-workers-ports').toTemplate());
+    expect(nested(stack, 'workers-default-workers-nodes').toTemplate()).toEqual(
+      nested(plain, 'workers-default-workers-nodes').toTemplate(),
+    );
+    expect(nested(stack, 'workers-default-workers-ports').toTemplate()).toEqual(
+      nested(plain, 'workers-default-workers-ports').toTemplate(),
+    );
   });
 });
 
 describe('exposeNodePort: options', () => {
   it('HTTP: an HTTP listener, pool and monitor with the given path, codes, delay, timeout and retries; http:// URL without :80', () => {
-    const { t } = exposed({ port: 80, protocol: 'HTTP', healthMonitor: { type: 'HTTP', urlPath: '/healthz', expectedCodes: '200-204', delaySec: 10, timeoutSec: 4, maxRetries: 5 } });
+    const { t } = exposed({
+      port: 80,
+      protocol: 'HTTP',
+      healthMonitor: { type: 'HTTP', urlPath: '/healthz', expectedCodes: '200-204', delaySec: 10, timeoutSec: 4, maxRetries: 5 },
+    });
     t.hasResourceProperties('OS::Octavia::Listener', { protocol: 'HTTP', protocol_port: 80 });
     t.hasResourceProperties('OS::Octavia::Pool', { protocol: 'HTTP', name: 'k8s-web' });
-    t.hasResourceProperties('OS::Octavia::HealthMonitor', { type: 'HTTP', url_path: '/healthz', expected_codes: '200-204', delay: 10, timeout: 4, max_retries: 5, http_method: 'GET' });
+    t.hasResourceProperties('OS::Octavia::HealthMonitor', {
+      type: 'HTTP',
+      url_path: '/healthz',
+      expected_codes: '200-204',
+      delay: 10,
+      timeout: 4,
+      max_retries: 5,
+      http_method: 'GET',
+    });
     t.hasOutput('app_web_url', { value: { str_replace: { template: 'http://HOST' } } });
   });
 
   it('HTTP monitor method and defaults (GET /, 200) when only the type is given', () => {
-    exposed({ protocol: 'HTTP', healthMonitor: { httpMethod: 'HEAD' } }).t.hasResourceProperties('OS::Octavia::HealthMonitor', { type: 'HTTP', http_method: 'HEAD', url_path: '/', expected_codes: '200' });
+    exposed({ protocol: 'HTTP', healthMonitor: { httpMethod: 'HEAD' } }).t.hasResourceProperties('OS::Octavia::HealthMonitor', {
+      type: 'HTTP',
+      http_method: 'HEAD',
+      url_path: '/',
+      expected_codes: '200',
+    });
   });
 
   it('HTTP on another port keeps the port in the URL', () => {
@@ -148,13 +212,23 @@ describe('exposeNodePort: options', () => {
     const { t, stack } = exposed({ port: 53, protocol: 'UDP' });
     t.hasResourceProperties('OS::Octavia::Listener', { protocol: 'UDP', protocol_port: 53 });
     t.hasResourceProperties('OS::Octavia::HealthMonitor', { type: 'UDP-CONNECT' });
-    const rule = Object.values(resources(stack)).find((r) => r.type === 'OS::Neutron::SecurityGroupRule' && r.properties?.port_range_min === 30080)!;
+    const rule = Object.values(resources(stack)).find(
+      (r) => r.type === 'OS::Neutron::SecurityGroupRule' && r.properties?.port_range_min === 30080,
+    )!;
     expect(rule.properties).toMatchObject({ protocol: 'udp', remote_ip_prefix: '10.0.0.0/24' });
   });
 
   it('algorithm, session persistence and connection limit reach the pool and listener', () => {
-    const { t } = exposed({ algorithm: 'LEAST_CONNECTIONS', sessionPersistence: { type: 'APP_COOKIE', cookieName: 'sid' }, connectionLimit: 500 });
-    t.hasResourceProperties('OS::Octavia::Pool', { name: 'k8s-web', lb_algorithm: 'LEAST_CONNECTIONS', session_persistence: { type: 'APP_COOKIE', cookie_name: 'sid' } });
+    const { t } = exposed({
+      algorithm: 'LEAST_CONNECTIONS',
+      sessionPersistence: { type: 'APP_COOKIE', cookieName: 'sid' },
+      connectionLimit: 500,
+    });
+    t.hasResourceProperties('OS::Octavia::Pool', {
+      name: 'k8s-web',
+      lb_algorithm: 'LEAST_CONNECTIONS',
+      session_persistence: { type: 'APP_COOKIE', cookie_name: 'sid' },
+    });
     t.hasResourceProperties('OS::Octavia::Listener', { name: 'k8s-web', connection_limit: 500 });
   });
 
@@ -183,9 +257,13 @@ describe('exposeNodePort: options', () => {
     t.hasOutput('app_web_url', { value: { str_replace: { template: 'tcp://HOST:8080', params: { HOST: '203.0.113.10' } } } });
   });
 
-  it('floatingIp { existingId, address }: associates the project\'s floating IP, allocates none', () => {
+  it("floatingIp { existingId, address }: associates the project's floating IP, allocates none", () => {
     const { stack, t } = exposed({ floatingIp: { existingId: 'fip-uuid', address: '203.0.113.11' } });
-    expect(Object.keys(resources(stack)).filter((id) => id.includes('AppwebLoadBalancerFloatingIp') && resources(stack)[id]!.type === 'OS::Neutron::FloatingIP')).toEqual([]);
+    expect(
+      Object.keys(resources(stack)).filter(
+        (id) => id.includes('AppwebLoadBalancerFloatingIp') && resources(stack)[id]!.type === 'OS::Neutron::FloatingIP',
+      ),
+    ).toEqual([]);
     const [, assoc] = one(stack, 'OS::Neutron::FloatingIPAssociation', 'Appweb');
     expect(assoc.properties).toMatchObject({ floatingip_id: 'fip-uuid' });
     t.hasOutput('app_web_address', { value: '203.0.113.11' });
@@ -195,21 +273,33 @@ describe('exposeNodePort: options', () => {
     exposed({ port: 6379, urlScheme: 'redis' }).t.hasOutput('app_web_url', { value: { str_replace: { template: 'redis://HOST:6379' } } });
   });
 
-  it('ovn: no listener allowed_cidrs, SOURCE_IP_PORT; NodePort open to the members\' subnet and, on a group of its own, to the clients', () => {
+  it("ovn: no listener allowed_cidrs, SOURCE_IP_PORT; NodePort open to the members' subnet and, on a group of its own, to the clients", () => {
     const { stack, t } = exposed({ provider: 'ovn', allowedCidrs: ['192.0.2.0/24'] });
     t.hasResourceProperties('OS::Octavia::LoadBalancer', { name: 'k8s-web', provider: 'ovn' });
     const [, listener] = one(stack, 'OS::Octavia::Listener', 'Appweb');
     expect(listener.properties).not.toHaveProperty('allowed_cidrs');
     t.hasResourceProperties('OS::Octavia::Pool', { name: 'k8s-web', lb_algorithm: 'SOURCE_IP_PORT' });
-    t.hasResourceProperties('OS::Neutron::SecurityGroupRule', { port_range_min: 30080, port_range_max: 30080, remote_ip_prefix: '10.0.0.0/24', security_group: { get_resource: Match.stringLikeRegexp('SecurityGroupsWorker') } });
+    t.hasResourceProperties('OS::Neutron::SecurityGroupRule', {
+      port_range_min: 30080,
+      port_range_max: 30080,
+      remote_ip_prefix: '10.0.0.0/24',
+      security_group: { get_resource: Match.stringLikeRegexp('SecurityGroupsWorker') },
+    });
     const [sgId, sg] = one(stack, 'OS::Neutron::SecurityGroup', 'AppwebClients');
     expect(sg.properties).toMatchObject({
       name: 'k8s-app-web-clients',
-      rules: { repeat: { for_each: { '<%cidr%>': { get_param: 'app_web_allowed_cidrs' } }, template: { protocol: 'tcp', port_range_min: 30080, port_range_max: 30080, remote_ip_prefix: '<%cidr%>', direction: 'ingress' } } },
+      rules: {
+        repeat: {
+          for_each: { '<%cidr%>': { get_param: 'app_web_allowed_cidrs' } },
+          template: { protocol: 'tcp', port_range_min: 30080, port_range_max: 30080, remote_ip_prefix: '<%cidr%>', direction: 'ingress' },
+        },
+      },
     });
     // attached to the workers' ports (read at synthesis, so after the group was made)
     const [, ports] = one(stack, 'OS::Heat::ResourceGroup', 'WorkersdefaultWorkersPorts');
-    expect((ports.properties!.resource_def as { properties: { security_groups: unknown[] } }).properties.security_groups).toContainEqual({ get_resource: sgId });
+    expect((ports.properties!.resource_def as { properties: { security_groups: unknown[] } }).properties.security_groups).toContainEqual({
+      get_resource: sgId,
+    });
   });
 
   it('ovn: the client group is attached only to the chosen worker groups', () => {
@@ -217,12 +307,17 @@ describe('exposeNodePort: options', () => {
     const web = c.cluster.workerGroups.find((g) => g.name === 'web')!;
     c.cluster.exposeNodePort('shop', { port: 443, nodePort: 30443, workerGroups: [web] });
     const [sgId] = one(c.stack, 'OS::Neutron::SecurityGroup', 'AppshopClients');
-    const sgsOf = (g: string) => (one(c.stack, 'OS::Heat::ResourceGroup', `Workers${g}WorkersPorts`)[1].properties!.resource_def as { properties: { security_groups: unknown[] } }).properties.security_groups;
+    const sgsOf = (g: string) =>
+      (
+        one(c.stack, 'OS::Heat::ResourceGroup', `Workers${g}WorkersPorts`)[1].properties!.resource_def as {
+          properties: { security_groups: unknown[] };
+        }
+      ).properties.security_groups;
     expect(sgsOf('web')).toContainEqual({ get_resource: sgId });
     expect(sgsOf('batch')).not.toContainEqual({ get_resource: sgId });
   });
 
-  it('the provider follows the API load balancer\'s unless given', () => {
+  it("the provider follows the API load balancer's unless given", () => {
     const c = cluster({ loadBalancer: { provider: 'ovn' } });
     expect(c.cluster.exposeNodePort('a', { port: 80, nodePort: 30001 }).provider).toBe('ovn');
     expect(c.cluster.exposeNodePort('b', { port: 81, nodePort: 30002, provider: 'amphora' }).provider).toBe('amphora');
@@ -277,7 +372,9 @@ describe('exposeNodePort: options', () => {
 
   it('reuses the external_network parameter, and creates it when the cluster had no use for it', () => {
     const withNet = exposed();
-    expect(Object.keys((withNet.stack.toTemplate() as { parameters: Doc }).parameters).filter((p) => p === 'external_network')).toHaveLength(1);
+    expect(
+      Object.keys((withNet.stack.toTemplate() as { parameters: Doc }).parameters).filter((p) => p === 'external_network'),
+    ).toHaveLength(1);
     const c = cluster({
       existingNetwork: { networkId: 'net', subnetId: 'sub', subnetCidr: '192.168.10.0/24' },
       loadBalancer: { vipAddress: '192.168.10.5', floatingIp: false },
@@ -301,7 +398,13 @@ describe('exposeNodePort: scaling and identity', () => {
     const app = new App();
     const stack = new HeatStack(app, 'scale');
     const { Cluster } = await import('../../src/index.js');
-    const c = new Cluster(stack, 'Cluster', { name: 'k8s', image: 'img', externalNetwork: 'public', keyName: 'me', workerGroups: [{ name: 'web', size, minSize: 1, maxSize: 10 }] });
+    const c = new Cluster(stack, 'Cluster', {
+      name: 'k8s',
+      image: 'img',
+      externalNetwork: 'public',
+      keyName: 'me',
+      workerGroups: [{ name: 'web', size, minSize: 1, maxSize: 10 }],
+    });
     c.exposeNodePort('guestbook', { port: 80, nodePort: 30080, protocol: 'HTTP' });
     const dir = await mkdtemp(join(tmpdir(), 'hotk8s-scale-'));
     return synthesize(app, { write: false, stateDir: dir, checkers: [] });
@@ -322,7 +425,9 @@ describe('exposeNodePort: scaling and identity', () => {
   });
 
   it('fails when the size leaves the range: the count parameter rejects 11', () => {
-    expect(() => cluster({ workerGroups: [{ name: 'web', size: 11, maxSize: 10 }] })).toThrow(/size must lie within minSize..maxSize \(0..10\); got 11/);
+    expect(() => cluster({ workerGroups: [{ name: 'web', size: 11, maxSize: 10 }] })).toThrow(
+      /size must lie within minSize..maxSize \(0..10\); got 11/,
+    );
   });
 
   it('adds resources only: every resource of the cluster without the application keeps its id and definition (amphora)', () => {
@@ -334,7 +439,7 @@ describe('exposeNodePort: scaling and identity', () => {
     expect(added.length).toBe(8); // LB, FIP, association, listener, pool, monitor, member group, NodePort rule
   });
 
-  it('keeps the API load balancer\'s ids with ovn too (only the workers\' port security groups gain the client group)', () => {
+  it("keeps the API load balancer's ids with ovn too (only the workers' port security groups gain the client group)", () => {
     const before = resources(cluster({ loadBalancer: { provider: 'ovn' } }).stack);
     const after = resources(exposed({}, { loadBalancer: { provider: 'ovn' } }).stack);
     for (const [id, r] of Object.entries(before)) {
@@ -365,7 +470,9 @@ describe('exposeNodePort: the critical path', () => {
     const membersDone = criticalPath(probe, 'probe.yaml').totalSec;
     expect(membersDone).toBeGreaterThanOrEqual(120 + 10 + 10 + 10); // load balancer, listener, pool, member
     expect(membersDone).toBeLessThan(withApp.totalSec);
-    console.log(`critical path: ${without.totalSec} s without exposure, ${withApp.totalSec} s with; the application's pool members are in place after ${membersDone} s`);
+    console.log(
+      `critical path: ${without.totalSec} s without exposure, ${withApp.totalSec} s with; the application's pool members are in place after ${membersDone} s`,
+    );
   });
 });
 
@@ -397,77 +504,132 @@ function dependencyClosure(all: Res, id: string): Res {
 }
 
 describe('exposeNodePort: validation', () => {
-  it('fails when the NodePort is below 30000', () => fails(() => exposed({ nodePort: 29999 }), /nodePort must be a whole number 30000..32767; got 29999/));
-  it('fails when the NodePort is above 32767', () => fails(() => exposed({ nodePort: 32768 }), /nodePort must be a whole number 30000..32767; got 32768/));
+  it('fails when the NodePort is below 30000', () =>
+    fails(() => exposed({ nodePort: 29999 }), /nodePort must be a whole number 30000..32767; got 29999/));
+  it('fails when the NodePort is above 32767', () =>
+    fails(() => exposed({ nodePort: 32768 }), /nodePort must be a whole number 30000..32767; got 32768/));
   it('fails when the port is 0', () => fails(() => exposed({ port: 0 }), /port must be a whole number 1..65535; got 0/));
-  it('fails when the port is not a whole number', () => fails(() => exposed({ port: 80.5 }), /port must be a whole number 1..65535; got 80.5/));
-  it('fails when the protocol is unknown', () => fails(() => exposed({ protocol: 'SCTP' as never }), /protocol must be one of TCP, UDP, HTTP, HTTPS; got "SCTP"/));
-  it('fails when the provider is unknown', () => fails(() => exposed({ provider: 'f5' as never }), /provider must be one of amphora, ovn; got "f5"/));
+  it('fails when the port is not a whole number', () =>
+    fails(() => exposed({ port: 80.5 }), /port must be a whole number 1..65535; got 80.5/));
+  it('fails when the protocol is unknown', () =>
+    fails(() => exposed({ protocol: 'SCTP' as never }), /protocol must be one of TCP, UDP, HTTP, HTTPS; got "SCTP"/));
+  it('fails when the provider is unknown', () =>
+    fails(() => exposed({ provider: 'f5' as never }), /provider must be one of amphora, ovn; got "f5"/));
   it('fails when allowedCidrs is empty', () => fails(() => exposed({ allowedCidrs: [] }), /allowedCidrs must list at least one CIDR/));
-  it('fails when an allowed CIDR has host bits', () => fails(() => exposed({ allowedCidrs: ['10.0.0.1/24'] }), /allowedCidrs entries must be a network address \(no host bits set for \/24\); got "10.0.0.1\/24"/));
-  it('fails when an allowed CIDR is not a CIDR', () => fails(() => exposed({ allowedCidrs: ['everyone'] }), /allowedCidrs entries must be an IPv4 CIDR like 10.0.0.0\/24; got "everyone"/));
-  it('fails when an existing floating IP comes without its address', () => fails(() => exposed({ floatingIp: { existingId: 'x' } as never }), /floatingIp \{ existingId \} needs its address too/));
-  it('fails when a floating IP address is malformed', () => fails(() => exposed({ floatingIp: { address: '203.0.113.300' } }), /floatingIp.address must be an IPv4 address; got "203.0.113.300"/));
-  it('fails when floatingIp is neither boolean nor object', () => fails(() => exposed({ floatingIp: 'yes' as never }), /floatingIp must be true, false, \{ address \} or \{ existingId, address \}; got "yes"/));
-  it('fails when urlScheme is not a scheme', () => fails(() => exposed({ urlScheme: 'HTTP://' }), /urlScheme must be a URL scheme.*got "HTTP:\/\/"/));
-  it('fails when the name is not a DNS label', () => fails(() => exposed({}, {}, 'Web_1'), /application name must be a DNS label.*got "Web_1"/));
+  it('fails when an allowed CIDR has host bits', () =>
+    fails(
+      () => exposed({ allowedCidrs: ['10.0.0.1/24'] }),
+      /allowedCidrs entries must be a network address \(no host bits set for \/24\); got "10.0.0.1\/24"/,
+    ));
+  it('fails when an allowed CIDR is not a CIDR', () =>
+    fails(() => exposed({ allowedCidrs: ['everyone'] }), /allowedCidrs entries must be an IPv4 CIDR like 10.0.0.0\/24; got "everyone"/));
+  it('fails when an existing floating IP comes without its address', () =>
+    fails(() => exposed({ floatingIp: { existingId: 'x' } as never }), /floatingIp \{ existingId \} needs its address too/));
+  it('fails when a floating IP address is malformed', () =>
+    fails(() => exposed({ floatingIp: { address: '203.0.113.300' } }), /floatingIp.address must be an IPv4 address; got "203.0.113.300"/));
+  it('fails when floatingIp is neither boolean nor object', () =>
+    fails(
+      () => exposed({ floatingIp: 'yes' as never }),
+      /floatingIp must be true, false, \{ address \} or \{ existingId, address \}; got "yes"/,
+    ));
+  it('fails when urlScheme is not a scheme', () =>
+    fails(() => exposed({ urlScheme: 'HTTP://' }), /urlScheme must be a URL scheme.*got "HTTP:\/\/"/));
+  it('fails when the name is not a DNS label', () =>
+    fails(() => exposed({}, {}, 'Web_1'), /application name must be a DNS label.*got "Web_1"/));
   it('fails when the name is longer than 20 characters', () => fails(() => exposed({}, {}, 'a'.repeat(21)), /at most 20 characters/));
-  it('fails when options are missing', () => fails(() => cluster().cluster.exposeNodePort('web', undefined as never), /needs options \{ port, nodePort, ... \}; got undefined/));
+  it('fails when options are missing', () =>
+    fails(() => cluster().cluster.exposeNodePort('web', undefined as never), /needs options \{ port, nodePort, ... \}; got undefined/));
   it('fails when two applications share a name', () => {
     const { cluster: c } = exposed();
-    fails(() => c.exposeNodePort('web', { port: 81, nodePort: 30081 }), /application names must be unique strings; got "web" \(exists already\)/);
+    fails(
+      () => c.exposeNodePort('web', { port: 81, nodePort: 30081 }),
+      /application names must be unique strings; got "web" \(exists already\)/,
+    );
   });
   it('fails when two applications share a NodePort and protocol family', () => {
     const { cluster: c } = exposed({ protocol: 'HTTP' });
-    fails(() => c.exposeNodePort('other', { port: 81, nodePort: 30080, protocol: 'TCP' }), /NodePort 30080\/tcp is exposed already by application web/);
+    fails(
+      () => c.exposeNodePort('other', { port: 81, nodePort: 30080, protocol: 'TCP' }),
+      /NodePort 30080\/tcp is exposed already by application web/,
+    );
   });
-  it('fails when workerGroups is empty', () => fails(() => exposed({ workerGroups: [] }), /workerGroups must name at least one worker group/));
+  it('fails when workerGroups is empty', () =>
+    fails(() => exposed({ workerGroups: [] }), /workerGroups must name at least one worker group/));
   it('fails when a worker group belongs to another cluster', () => {
     const other = cluster({}, 'other').cluster.workerGroups[0]!;
     fails(() => exposed({ workerGroups: [other] }), /workerGroups must be groups of this cluster.*got "other\/Cluster\/Workers-default"/);
   });
   it('fails when addWorkerGroup gets a group of another cluster', () => {
     const other = cluster({}, 'other').cluster.workerGroups[0]!;
-    fails(() => exposed().exposed.addWorkerGroup(other), /worker group other\/Cluster\/Workers-default belongs to another cluster; an application's members must be workers of its own cluster \(test\/Cluster\)/);
+    fails(
+      () => exposed().exposed.addWorkerGroup(other),
+      /worker group other\/Cluster\/Workers-default belongs to another cluster; an application's members must be workers of its own cluster \(test\/Cluster\)/,
+    );
   });
   it('fails when a group is added to an application twice', () => {
     const { exposed: app, cluster: c } = exposed();
     fails(() => app.addWorkerGroup(c.workerGroups[0]!), /worker group default is a member of application web already/);
   });
-  it('fails when addWorkerGroup gets something else', () => fails(() => exposed().exposed.addWorkerGroup({} as never), /workerGroups entries must be WorkerGroup constructs/));
-  it('fails when ovn gets HTTP', () => fails(() => exposed({ provider: 'ovn', protocol: 'HTTP' }), /the ovn provider listens on TCP or UDP only; got HTTP/));
-  it('fails when ovn gets a flavor', () => fails(() => exposed({ provider: 'ovn', flavor: 'x' }), /the ovn provider takes no Octavia flavor; got flavor "x"/));
-  it('fails when ovn gets ROUND_ROBIN', () => fails(() => exposed({ provider: 'ovn', algorithm: 'ROUND_ROBIN' }), /SOURCE_IP_PORT only; got algorithm ROUND_ROBIN/));
-  it('fails when ovn gets an HTTP monitor', () => fails(() => exposed({ provider: 'ovn', healthMonitor: { type: 'HTTP' } }), /health monitors are TCP or UDP-CONNECT; got HTTP/));
-  it('fails when ovn gets session persistence', () => fails(() => exposed({ provider: 'ovn', sessionPersistence: { type: 'SOURCE_IP' } }), /ovn provider has no session persistence/));
-  it('fails when amphora gets SOURCE_IP_PORT', () => fails(() => exposed({ algorithm: 'SOURCE_IP_PORT' }), /amphora provider does not offer SOURCE_IP_PORT/));
-  it('fails when the monitor timeout exceeds the delay', () => fails(() => exposed({ healthMonitor: { delaySec: 3, timeoutSec: 4 } }), /timeoutSec must not exceed delaySec \(3\); got 4/));
-  it('fails when a TCP monitor gets a URL path', () => fails(() => exposed({ healthMonitor: { urlPath: '/x' } }), /urlPath, expectedCodes and httpMethod apply to HTTP and HTTPS monitors; the monitor is TCP/));
-  it('fails when expected codes are malformed', () => fails(() => exposed({ protocol: 'HTTP', healthMonitor: { expectedCodes: '2xx' } }), /expectedCodes must be a code, a list \(200,202\) or a range \(200-204\); got "2xx"/));
-  it('fails when retries exceed 10', () => fails(() => exposed({ healthMonitor: { maxRetries: 11 } }), /healthMonitor.maxRetries must be a whole number 1..10; got 11/));
-  it('fails when the connection limit is 0', () => fails(() => exposed({ connectionLimit: 0 }), /connectionLimit must be a whole number >= 1; got 0/));
+  it('fails when addWorkerGroup gets something else', () =>
+    fails(() => exposed().exposed.addWorkerGroup({} as never), /workerGroups entries must be WorkerGroup constructs/));
+  it('fails when ovn gets HTTP', () =>
+    fails(() => exposed({ provider: 'ovn', protocol: 'HTTP' }), /the ovn provider listens on TCP or UDP only; got HTTP/));
+  it('fails when ovn gets a flavor', () =>
+    fails(() => exposed({ provider: 'ovn', flavor: 'x' }), /the ovn provider takes no Octavia flavor; got flavor "x"/));
+  it('fails when ovn gets ROUND_ROBIN', () =>
+    fails(() => exposed({ provider: 'ovn', algorithm: 'ROUND_ROBIN' }), /SOURCE_IP_PORT only; got algorithm ROUND_ROBIN/));
+  it('fails when ovn gets an HTTP monitor', () =>
+    fails(() => exposed({ provider: 'ovn', healthMonitor: { type: 'HTTP' } }), /health monitors are TCP or UDP-CONNECT; got HTTP/));
+  it('fails when ovn gets session persistence', () =>
+    fails(() => exposed({ provider: 'ovn', sessionPersistence: { type: 'SOURCE_IP' } }), /ovn provider has no session persistence/));
+  it('fails when amphora gets SOURCE_IP_PORT', () =>
+    fails(() => exposed({ algorithm: 'SOURCE_IP_PORT' }), /amphora provider does not offer SOURCE_IP_PORT/));
+  it('fails when the monitor timeout exceeds the delay', () =>
+    fails(() => exposed({ healthMonitor: { delaySec: 3, timeoutSec: 4 } }), /timeoutSec must not exceed delaySec \(3\); got 4/));
+  it('fails when a TCP monitor gets a URL path', () =>
+    fails(
+      () => exposed({ healthMonitor: { urlPath: '/x' } }),
+      /urlPath, expectedCodes and httpMethod apply to HTTP and HTTPS monitors; the monitor is TCP/,
+    ));
+  it('fails when expected codes are malformed', () =>
+    fails(
+      () => exposed({ protocol: 'HTTP', healthMonitor: { expectedCodes: '2xx' } }),
+      /expectedCodes must be a code, a list \(200,202\) or a range \(200-204\); got "2xx"/,
+    ));
+  it('fails when retries exceed 10', () =>
+    fails(() => exposed({ healthMonitor: { maxRetries: 11 } }), /healthMonitor.maxRetries must be a whole number 1..10; got 11/));
+  it('fails when the connection limit is 0', () =>
+    fails(() => exposed({ connectionLimit: 0 }), /connectionLimit must be a whole number >= 1; got 0/));
 
   it('fails at synth when an application has no worker group to send traffic to', async () => {
     const c = cluster({ workerGroups: [] });
     c.cluster.exposeNodePort('web', { port: 80, nodePort: 30080 });
     const dir = await mkdtemp(join(tmpdir(), 'hotk8s-expose-'));
-    await expect(synthesize(c.app, { write: false, stateDir: dir, checkers: [] })).rejects.toThrow(/application web has no worker group to send traffic to/);
+    await expect(synthesize(c.app, { write: false, stateDir: dir, checkers: [] })).rejects.toThrow(
+      /application web has no worker group to send traffic to/,
+    );
   });
 
-  it('fails at synth when the node subnet has no room for the applications\' load balancers', async () => {
+  it("fails at synth when the node subnet has no room for the applications' load balancers", async () => {
     // exactly full without the application: its VIP and amphora port do not fit
     const probe = cluster({ nodeCidr: '10.0.0.0/26', maxResourcesPerStack: 100000 });
     const room = probe.cluster.network.poolSize - 3 - 3 - 4; // masters, etcd, API LB and DHCP
-    const props: ClusterProps = { nodeCidr: '10.0.0.0/26', maxResourcesPerStack: 100000, workerGroups: [{ name: 'w', size: 1, maxSize: room }] };
+    const props: ClusterProps = {
+      nodeCidr: '10.0.0.0/26',
+      maxResourcesPerStack: 100000,
+      workerGroups: [{ name: 'w', size: 1, maxSize: room }],
+    };
     const dir = await mkdtemp(join(tmpdir(), 'hotk8s-expose-'));
     await expect(synthesize(cluster(props).app, { write: false, stateDir: dir, checkers: [] })).resolves.toBeDefined();
     const c = cluster(props);
     c.cluster.exposeNodePort('web', { port: 80, nodePort: 30080 });
-    await expect(synthesize(c.app, { write: false, stateDir: dir, checkers: [] })).rejects.toThrow(new RegExp(`gives ${probe.cluster.network.poolSize} addresses; the groups' maxima need ${probe.cluster.network.poolSize + 2}`));
+    await expect(synthesize(c.app, { write: false, stateDir: dir, checkers: [] })).rejects.toThrow(
+      new RegExp(`gives ${probe.cluster.network.poolSize} addresses; the groups' maxima need ${probe.cluster.network.poolSize + 2}`),
+    );
   });
 });
 
-describe('examples/guestbook: the seed\'s picture', () => {
+describe("examples/guestbook: the seed's picture", () => {
   it('port 80 through a stack-declared load balancer with a floating IP to NodePort 30080 on a worker group of three', async () => {
     const { default: guestbook } = await import('../../examples/guestbook.js');
     const app = guestbook();
@@ -476,7 +638,9 @@ describe('examples/guestbook: the seed\'s picture', () => {
     t.hasResourceProperties('OS::Octavia::Listener', { protocol: 'HTTP', protocol_port: 80, name: 'guestbook-guestbook' });
     t.hasResourceProperties('OS::Neutron::FloatingIP', { floating_network: { get_param: 'external_network' } });
     t.hasOutput('app_guestbook_url', { value: { str_replace: { template: 'http://HOST' } } });
-    HotTemplate.fromStack(nested(stack, 'app-guestbook-members')).hasResourceProperties('OS::Octavia::PoolMember', { protocol_port: 30080 });
+    HotTemplate.fromStack(nested(stack, 'app-guestbook-members')).hasResourceProperties('OS::Octavia::PoolMember', {
+      protocol_port: 30080,
+    });
     const [, members] = one(stack, 'OS::Heat::ResourceGroup', 'AppguestbookMembers');
     expect(members.properties!.count).toEqual({ get_param: 'workers_web_count' });
     const dir = await mkdtemp(join(tmpdir(), 'hotk8s-guestbook-'));

@@ -19,7 +19,6 @@ function withGroups(props: Omit<FlannelNetworkProps, 'securityGroups'> = {}) {
   return { stack, flannel: f, added: Object.values(added).map((r) => r.properties as Record<string, unknown>) };
 }
 
-
 /** A member template's user-data text with every gzip+base64 file expanded. */
 function expandedUserData(doc: Record<string, unknown>): string {
   const text = JSON.stringify(doc);
@@ -55,7 +54,9 @@ describe('FlannelNetwork', () => {
       expect(r.remote_ip_prefix).toBeUndefined();
       expect(r.remote_group).toBeDefined();
     }
-    const etcd = Object.entries(HotTemplate.fromStack(stack).findResources('OS::Neutron::SecurityGroup')).find(([, g]) => (g.properties as { name: string }).name === 'demo-etcd')![0];
+    const etcd = Object.entries(HotTemplate.fromStack(stack).findResources('OS::Neutron::SecurityGroup')).find(
+      ([, g]) => (g.properties as { name: string }).name === 'demo-etcd',
+    )![0];
     for (const r of added) expect(r.security_group).not.toEqual({ get_resource: etcd });
   });
 
@@ -89,22 +90,40 @@ describe('FlannelNetwork', () => {
 });
 
 describe('FlannelNetwork validation', () => {
-  it('fails when podCidr is malformed', () => failsWith(() => flannel({ podCidr: '10.244.0.0' }), 's/Flannel', /^podCidr must be an IPv4 CIDR like 10.0.0.0\/24; got "10.244.0.0"$/));
-  it('fails when podCidr has host bits', () => failsWith(() => flannel({ podCidr: '10.244.1.0/16' }), 's/Flannel', /^podCidr must be a network address .*got "10.244.1.0\/16"$/));
-  it('fails when the backend is unknown', () => failsWith(() => flannel({ backend: 'wireguard' as never }), 's/Flannel', /^backend must be one of vxlan, host-gw, udp; got "wireguard"$/));
-  it('fails when subnetLength is 0', () => failsWith(() => flannel({ subnetLength: 0 }), 's/Flannel', /^subnetLength must be a whole number 1..30; got 0$/));
-  it('fails when subnetLength is 31', () => failsWith(() => flannel({ subnetLength: 31 }), 's/Flannel', /^subnetLength must be a whole number 1..30; got 31$/));
-  it('fails when subnetLength is fractional', () => failsWith(() => flannel({ subnetLength: 24.5 }), 's/Flannel', /^subnetLength must be a whole number 1..30; got 24.5$/));
+  it('fails when podCidr is malformed', () =>
+    failsWith(() => flannel({ podCidr: '10.244.0.0' }), 's/Flannel', /^podCidr must be an IPv4 CIDR like 10.0.0.0\/24; got "10.244.0.0"$/));
+  it('fails when podCidr has host bits', () =>
+    failsWith(() => flannel({ podCidr: '10.244.1.0/16' }), 's/Flannel', /^podCidr must be a network address .*got "10.244.1.0\/16"$/));
+  it('fails when the backend is unknown', () =>
+    failsWith(
+      () => flannel({ backend: 'wireguard' as never }),
+      's/Flannel',
+      /^backend must be one of vxlan, host-gw, udp; got "wireguard"$/,
+    ));
+  it('fails when subnetLength is 0', () =>
+    failsWith(() => flannel({ subnetLength: 0 }), 's/Flannel', /^subnetLength must be a whole number 1..30; got 0$/));
+  it('fails when subnetLength is 31', () =>
+    failsWith(() => flannel({ subnetLength: 31 }), 's/Flannel', /^subnetLength must be a whole number 1..30; got 31$/));
+  it('fails when subnetLength is fractional', () =>
+    failsWith(() => flannel({ subnetLength: 24.5 }), 's/Flannel', /^subnetLength must be a whole number 1..30; got 24.5$/));
   it('fails when subnetLength is not longer than the pod prefix', () =>
-    failsWith(() => flannel({ podCidr: '10.244.0.0/24', subnetLength: 24 }), 's/Flannel', /^subnetLength must be longer than the pod CIDR's prefix \(\/24\) so that each node gets a share; got 24$/));
-  it('fails in a Cluster with the Cluster\'s path', () => failsWith(() => cluster({ flannel: { backend: 'geneve' as never } }), 'test/Cluster/Flannel', /^backend must be one of/));
+    failsWith(
+      () => flannel({ podCidr: '10.244.0.0/24', subnetLength: 24 }),
+      's/Flannel',
+      /^subnetLength must be longer than the pod CIDR's prefix \(\/24\) so that each node gets a share; got 24$/,
+    ));
+  it("fails in a Cluster with the Cluster's path", () =>
+    failsWith(() => cluster({ flannel: { backend: 'geneve' as never } }), 'test/Cluster/Flannel', /^backend must be one of/));
 });
 
 describe('FlannelNetwork in a Cluster', () => {
   const portsOf = (stack: HeatStack, part: string) => HotTemplate.fromStack(stack.nestedStacks().find((s) => s.fileName.includes(part))!);
 
   it('host-gw: allowed_address_pairs on every master and worker port (all groups), none on etcd ports', () => {
-    const { stack } = cluster({ flannel: { backend: 'host-gw', podCidr: '10.32.0.0/16' }, workerGroups: [{ name: 'a' }, { name: 'b', size: 1 }] });
+    const { stack } = cluster({
+      flannel: { backend: 'host-gw', podCidr: '10.32.0.0/16' },
+      workerGroups: [{ name: 'a' }, { name: 'b', size: 1 }],
+    });
     for (const part of ['masters-ports', 'workers-a-workers-ports', 'workers-b-workers-ports']) {
       portsOf(stack, part).hasResourceProperties('OS::Neutron::Port', { allowed_address_pairs: [{ ip_address: '10.32.0.0/16' }] });
     }
@@ -116,10 +135,15 @@ describe('FlannelNetwork in a Cluster', () => {
     for (const s of stack.nestedStacks()) expect(JSON.stringify(s.toTemplate()), s.fileName).not.toContain('allowed_address_pairs');
   });
 
-  it('hands the backend and the pod CIDR to the masters\' bootstrap', () => {
+  it("hands the backend and the pod CIDR to the masters' bootstrap", () => {
     for (const backend of ['vxlan', 'host-gw', 'udp'] as const) {
       const { stack } = cluster({ flannel: { backend, podCidr: '10.32.0.0/16', subnetLength: 25 } });
-      const text = expandedUserData(stack.nestedStacks().find((s) => s.fileName.includes('masters-nodes'))!.toTemplate());
+      const text = expandedUserData(
+        stack
+          .nestedStacks()
+          .find((s) => s.fileName.includes('masters-nodes'))!
+          .toTemplate(),
+      );
       expect(text).toContain('10.32.0.0/16');
       expect(text).toMatch(new RegExp(`"Type":\\s*"${backend}"|Type: ${backend}|\\\\"Type\\\\":\\s*\\\\"${backend}\\\\"`));
       expect(text).toMatch(/node-cidr-mask-size[^\n]*25/);

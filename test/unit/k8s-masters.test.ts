@@ -1,12 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { HotTemplate, Match } from '../../src/assertions/index.js';
-import { App, ClusterNetwork, ClusterSecurityGroups, HeatStack, MasterGroup, SERVER_BOOT_ALLOWANCE_SEC, type MasterGroupProps } from '../../src/index.js';
+import {
+  App,
+  ClusterNetwork,
+  ClusterSecurityGroups,
+  HeatStack,
+  MasterGroup,
+  SERVER_BOOT_ALLOWANCE_SEC,
+  type MasterGroupProps,
+} from '../../src/index.js';
 import { ClusterSecrets } from '../../src/k8s/private/secrets.js';
 import { cluster, failsWith } from './k8s-helpers.js';
 
 type Doc = Record<string, unknown>;
 type Res = { type: string; depends_on?: unknown; properties: Record<string, unknown> };
-
 
 const resources = (doc: Doc) => doc.resources as Record<string, Res>;
 const groupOf = (doc: Doc, prefix: string) => Object.entries(resources(doc)).find(([id]) => id.startsWith(prefix))!;
@@ -40,7 +47,8 @@ describe('MasterGroup in the default Cluster', () => {
 
   it('has 3 masters: ports, nodes and API pool members groups of the same count', () => {
     expect(c.masters.count).toBe(3);
-    for (const g of ['ClusterControlMastersPortsGroup', 'ClusterControlMastersNodesGroup', 'ClusterControlMastersApiPoolMembersGroup']) expect(groupOf(doc, g)[1].properties.count, g).toBe(3);
+    for (const g of ['ClusterControlMastersPortsGroup', 'ClusterControlMastersNodesGroup', 'ClusterControlMastersApiPoolMembersGroup'])
+      expect(groupOf(doc, g)[1].properties.count, g).toBe(3);
   });
 
   it('every master boots with RAW user-data, IGNORE on user-data change, its own wait condition', () => {
@@ -56,7 +64,11 @@ describe('MasterGroup in the default Cluster', () => {
       scheduler_hints: { group: { get_param: 'server_group' } },
       networks: [{ port: { get_param: ['port_ids', { get_param: 'index' }] } }],
     });
-    t.hasResourceProperties('OS::Heat::WaitCondition', { handle: { get_resource: 'WaitHandle' }, count: 1, timeout: c.masters.nodes.waitTimeoutSec });
+    t.hasResourceProperties('OS::Heat::WaitCondition', {
+      handle: { get_resource: 'WaitHandle' },
+      count: 1,
+      timeout: c.masters.nodes.waitTimeoutSec,
+    });
     expect(c.masters.nodes.waitTimeoutSec).toBeGreaterThan(SERVER_BOOT_ALLOWANCE_SEC);
     t.hasResourceProperties('OS::Heat::WaitConditionHandle', { signal_transport: 'TOKEN_SIGNAL' });
   });
@@ -66,7 +78,10 @@ describe('MasterGroup in the default Cluster', () => {
     expect(nodes.flavor).toEqual({ get_param: 'master_flavor' });
     expect(nodes.image).toEqual({ get_param: 'image' });
     expect(nodes.name_prefix).toBe('k8s-master');
-    HotTemplate.fromStack(stack).hasResourceProperties('OS::Nova::ServerGroup', { name: 'k8s-master-group', policies: ['soft-anti-affinity'] });
+    HotTemplate.fromStack(stack).hasResourceProperties('OS::Nova::ServerGroup', {
+      name: 'k8s-master-group',
+      policies: ['soft-anti-affinity'],
+    });
     HotTemplate.fromStack(stack).hasParameter('master_flavor', { type: 'string', constraints: [{ custom_constraint: 'nova.flavor' }] });
   });
 
@@ -76,11 +91,19 @@ describe('MasterGroup in the default Cluster', () => {
     const [fipId] = groupOf(doc, 'ClusterApiLoadBalancerFloatingIp');
     expect(nodes.api_cert_san_0).toEqual({ get_attr: [fipId, 'floating_ip_address'] });
     HotTemplate.fromStack(member(stack, 'masters-nodes')).hasResourceProperties('OS::Nova::Server', {
-      user_data: { str_replace: { params: Match.objectLike({ __API_ADDRESS__: { get_param: 'api_address' }, __API_CERT_SAN_0__: { get_param: 'api_cert_san_0' }, __NODE_INDEX__: { get_param: 'index' } }) } },
+      user_data: {
+        str_replace: {
+          params: Match.objectLike({
+            __API_ADDRESS__: { get_param: 'api_address' },
+            __API_CERT_SAN_0__: { get_param: 'api_cert_san_0' },
+            __NODE_INDEX__: { get_param: 'index' },
+          }),
+        },
+      },
     });
   });
 
-  it('pool members: one per master on 6443 in the members\' subnet, created from the ports (not the servers)', () => {
+  it("pool members: one per master on 6443 in the members' subnet, created from the ports (not the servers)", () => {
     const [portsId] = groupOf(doc, 'ClusterControlMastersPortsGroup');
     const [poolId] = groupOf(doc, 'ClusterApiLoadBalancerApiPool2');
     const members = def(groupOf(doc, 'ClusterControlMastersApiPoolMembersGroup')[1]);
@@ -117,15 +140,24 @@ describe('MasterGroup props', () => {
     const { stack } = cluster({ masters: { bootVolume: { sizeGiB: 40 } } });
     HotTemplate.fromStack(member(stack, 'masters-nodes')).hasResourceProperties('OS::Nova::Server', {
       image: Match.absent(),
-      block_device_mapping_v2: [Match.exact({ boot_index: 0, image: { get_param: 'image' }, volume_size: 40, delete_on_termination: true })],
+      block_device_mapping_v2: [
+        Match.exact({ boot_index: 0, image: { get_param: 'image' }, volume_size: 40, delete_on_termination: true }),
+      ],
     });
   });
 
   it('serverGroupPolicy: affinity and false', () => {
     const a = cluster({ masters: { serverGroupPolicy: 'soft-affinity' } });
-    HotTemplate.fromStack(a.stack).hasResourceProperties('OS::Nova::ServerGroup', { name: 'k8s-master-group', policies: ['soft-affinity'] });
+    HotTemplate.fromStack(a.stack).hasResourceProperties('OS::Nova::ServerGroup', {
+      name: 'k8s-master-group',
+      policies: ['soft-affinity'],
+    });
     const b = cluster({ masters: { serverGroupPolicy: false } });
-    expect(Object.values(HotTemplate.fromStack(b.stack).findResources('OS::Nova::ServerGroup')).map((r) => (r.properties as { name: string }).name)).not.toContain('k8s-master-group');
+    expect(
+      Object.values(HotTemplate.fromStack(b.stack).findResources('OS::Nova::ServerGroup')).map(
+        (r) => (r.properties as { name: string }).name,
+      ),
+    ).not.toContain('k8s-master-group');
     HotTemplate.fromStack(member(b.stack, 'masters-nodes')).hasResourceProperties('OS::Nova::Server', { scheduler_hints: Match.absent() });
   });
 
@@ -135,7 +167,7 @@ describe('MasterGroup props', () => {
     for (const s of stack.nestedStacks()) expect(JSON.stringify(s.toTemplate()), s.fileName).not.toContain('key_name');
   });
 
-  it('single master: the first master\'s port gets a floating IP, waiting for the router interface; nodes use the master\'s own address', () => {
+  it("single master: the first master's port gets a floating IP, waiting for the router interface; nodes use the master's own address", () => {
     const { stack, cluster: c } = cluster({ loadBalancer: false });
     expect(c.masters.count).toBe(1);
     const doc = stack.toTemplate();
@@ -158,14 +190,39 @@ describe('MasterGroup props', () => {
 
 describe('MasterGroup validation', () => {
   for (const count of [0, 16, 1.5, -1]) {
-    it(`fails when count is ${count}`, () => failsWith(() => cluster({ masters: { count } }), 'test/Cluster/Control', new RegExp(`^count must be a whole number 1..15; got ${String(count).replace('.', '\\.')}$`)));
+    it(`fails when count is ${count}`, () =>
+      failsWith(
+        () => cluster({ masters: { count } }),
+        'test/Cluster/Control',
+        new RegExp(`^count must be a whole number 1..15; got ${String(count).replace('.', '\\.')}$`),
+      ));
   }
   it('fails when several masters have the first-master endpoint', () =>
-    failsWith(() => standalone({ count: 2, apiEndpoint: 'first-master' }), 's/Control', /^2 masters need a load balancer in front of the API; 'first-master' works with one master only$/));
+    failsWith(
+      () => standalone({ count: 2, apiEndpoint: 'first-master' }),
+      's/Control',
+      /^2 masters need a load balancer in front of the API; 'first-master' works with one master only$/,
+    ));
   it('fails in a Cluster when several masters have no load balancer', () =>
-    failsWith(() => cluster({ loadBalancer: false, masters: { count: 2 } }), 'test/Cluster', /^several masters \(2\) need the API load balancer; set masters.count to 1 or remove loadBalancer: false$/));
-  it('fails when masters.floatingIp comes with a load balancer', () => failsWith(() => cluster({ masters: { floatingIp: false } }), 'test/Cluster', /^masters.floatingIp applies to the single-master mode/));
-  it('fails when the boot volume size is 0', () => failsWith(() => cluster({ masters: { bootVolume: { sizeGiB: 0 } } }), 'test/Cluster/Control/Masters', /^bootVolume.sizeGiB must be a whole number 1..16384; got 0$/));
-  it('fails when the boot volume size is above 16384', () => failsWith(() => cluster({ masters: { bootVolume: { sizeGiB: 20000 } } }), 'test/Cluster/Control/Masters', /got 20000$/));
-  it('fails when the server group policy is unknown', () => failsWith(() => cluster({ masters: { serverGroupPolicy: 'none' as never } }), 'test/Cluster/Control/Masters', /^serverGroupPolicy must be one of .*; got "none"$/));
+    failsWith(
+      () => cluster({ loadBalancer: false, masters: { count: 2 } }),
+      'test/Cluster',
+      /^several masters \(2\) need the API load balancer; set masters.count to 1 or remove loadBalancer: false$/,
+    ));
+  it('fails when masters.floatingIp comes with a load balancer', () =>
+    failsWith(() => cluster({ masters: { floatingIp: false } }), 'test/Cluster', /^masters.floatingIp applies to the single-master mode/));
+  it('fails when the boot volume size is 0', () =>
+    failsWith(
+      () => cluster({ masters: { bootVolume: { sizeGiB: 0 } } }),
+      'test/Cluster/Control/Masters',
+      /^bootVolume.sizeGiB must be a whole number 1..16384; got 0$/,
+    ));
+  it('fails when the boot volume size is above 16384', () =>
+    failsWith(() => cluster({ masters: { bootVolume: { sizeGiB: 20000 } } }), 'test/Cluster/Control/Masters', /got 20000$/));
+  it('fails when the server group policy is unknown', () =>
+    failsWith(
+      () => cluster({ masters: { serverGroupPolicy: 'none' as never } }),
+      'test/Cluster/Control/Masters',
+      /^serverGroupPolicy must be one of .*; got "none"$/,
+    ));
 });

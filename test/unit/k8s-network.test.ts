@@ -43,7 +43,9 @@ describe('ClusterNetwork (new network)', () => {
 
   it('keeps 8 addresses above the gateway out of the allocation pool by default', () => {
     const { stack, net } = network();
-    HotTemplate.fromStack(stack).hasResourceProperties('OS::Neutron::Subnet', { allocation_pools: [{ start: '10.0.0.10', end: '10.0.0.254' }] });
+    HotTemplate.fromStack(stack).hasResourceProperties('OS::Neutron::Subnet', {
+      allocation_pools: [{ start: '10.0.0.10', end: '10.0.0.254' }],
+    });
     expect(net.poolSize).toBe(245);
   });
 
@@ -59,13 +61,17 @@ describe('ClusterNetwork (new network)', () => {
 
   it('reserves a quarter of a small subnet when 8 would be too many', () => {
     const { stack, net } = network({ cidr: '10.1.2.16/28' });
-    HotTemplate.fromStack(stack).hasResourceProperties('OS::Neutron::Subnet', { allocation_pools: [{ start: '10.1.2.22', end: '10.1.2.30' }] });
+    HotTemplate.fromStack(stack).hasResourceProperties('OS::Neutron::Subnet', {
+      allocation_pools: [{ start: '10.1.2.22', end: '10.1.2.30' }],
+    });
     expect(net.poolSize).toBe(9);
   });
 
   it('takes reservedAddresses', () => {
     const { stack, net } = network({ reservedAddresses: 2 });
-    HotTemplate.fromStack(stack).hasResourceProperties('OS::Neutron::Subnet', { allocation_pools: [{ start: '10.0.0.4', end: '10.0.0.254' }] });
+    HotTemplate.fromStack(stack).hasResourceProperties('OS::Neutron::Subnet', {
+      allocation_pools: [{ start: '10.0.0.4', end: '10.0.0.254' }],
+    });
     expect(net.poolSize).toBe(251);
   });
 
@@ -80,7 +86,9 @@ describe('ClusterNetwork (new network)', () => {
     expect(net.reserveAddress('etcd')).toBe('10.0.0.3');
     expect(net.reserveAddress('api')).toBe('10.0.0.2');
     expect(net.reserveAddress('apps')).toBe('10.0.0.4');
-    const subnet = Object.values(HotTemplate.fromStack(stack).findResources('OS::Neutron::Subnet'))[0]!.properties as { allocation_pools: { start: string; end: string }[] };
+    const subnet = Object.values(HotTemplate.fromStack(stack).findResources('OS::Neutron::Subnet'))[0]!.properties as {
+      allocation_pools: { start: string; end: string }[];
+    };
     const [pool] = subnet.allocation_pools;
     for (const a of ['10.0.0.2', '10.0.0.3', '10.0.0.4']) {
       expect(net.contains(a)).toBe(true);
@@ -93,7 +101,11 @@ describe('ClusterNetwork (new network)', () => {
     const { net } = network({ reservedAddresses: 2 });
     net.reserveAddress('api');
     net.reserveAddress('etcd');
-    failsWith(() => net.reserveAddress('apps'), 's/Net', /^all 2 reserved addresses are in use \(api, etcd\); raise reservedAddresses to reserve one for apps$/);
+    failsWith(
+      () => net.reserveAddress('apps'),
+      's/Net',
+      /^all 2 reserved addresses are in use \(api, etcd\); raise reservedAddresses to reserve one for apps$/,
+    );
   });
 
   it('tells which addresses lie inside the subnet', () => {
@@ -130,7 +142,8 @@ describe('ClusterNetwork (existing network)', () => {
   it('in a Cluster: no net, subnet or router; every port joins the given network and subnet', () => {
     const { stack } = cluster({ existingNetwork: existing, loadBalancer: { vipAddress: '192.168.0.250' } });
     const t = HotTemplate.fromStack(stack);
-    for (const type of ['OS::Neutron::Net', 'OS::Neutron::Subnet', 'OS::Neutron::Router', 'OS::Neutron::RouterInterface']) t.resourceCountIs(type, 0);
+    for (const type of ['OS::Neutron::Net', 'OS::Neutron::Subnet', 'OS::Neutron::Router', 'OS::Neutron::RouterInterface'])
+      t.resourceCountIs(type, 0);
     const groups = Object.values(t.findResources('OS::Heat::ResourceGroup')).filter((r) => JSON.stringify(r).includes('ports-member'));
     expect(groups.length).toBe(3);
     for (const g of groups) {
@@ -144,7 +157,10 @@ describe('ClusterNetwork in a Cluster', () => {
   it('gives the API load balancer the first reserved address as VIP and nodes the same address at boot', () => {
     const { stack, cluster: c } = cluster({ nodeCidr: '172.16.8.0/22' });
     const t = HotTemplate.fromStack(stack);
-    t.hasResourceProperties('OS::Neutron::Subnet', { cidr: '172.16.8.0/22', allocation_pools: [{ start: '172.16.8.10', end: '172.16.11.254' }] });
+    t.hasResourceProperties('OS::Neutron::Subnet', {
+      cidr: '172.16.8.0/22',
+      allocation_pools: [{ start: '172.16.8.10', end: '172.16.11.254' }],
+    });
     t.hasResourceProperties('OS::Octavia::LoadBalancer', { vip_address: '172.16.8.2' });
     expect(c.apiAddress).toBe('172.16.8.2');
     t.hasResourceProperties('OS::Heat::ResourceGroup', { resource_def: { properties: { api_address: '172.16.8.2' } } });
@@ -158,7 +174,10 @@ describe('ClusterNetwork in a Cluster', () => {
   it('feeds the router gateway from the external_network parameter', () => {
     const { stack } = cluster();
     const t = HotTemplate.fromStack(stack);
-    t.hasResourceProperties('OS::Neutron::Router', { name: 'k8s-router', external_gateway_info: { network: { get_param: 'external_network' } } });
+    t.hasResourceProperties('OS::Neutron::Router', {
+      name: 'k8s-router',
+      external_gateway_info: { network: { get_param: 'external_network' } },
+    });
     t.hasParameter('external_network', { type: 'string', constraints: [{ custom_constraint: 'neutron.network' }] });
   });
 
@@ -171,36 +190,85 @@ describe('ClusterNetwork in a Cluster', () => {
 
   it('fails when vipAddress lies outside a reused subnet', () =>
     failsWith(
-      () => cluster({ existingNetwork: { networkId: 'n', subnetId: 's', subnetCidr: '192.168.0.0/24' }, loadBalancer: { vipAddress: '192.168.1.5' } }),
+      () =>
+        cluster({
+          existingNetwork: { networkId: 'n', subnetId: 's', subnetCidr: '192.168.0.0/24' },
+          loadBalancer: { vipAddress: '192.168.1.5' },
+        }),
       'test/Cluster',
       /^loadBalancer.vipAddress must lie in the subnet 192.168.0.0\/24; got "192.168.1.5"$/,
     ));
 
   it('fails when vipAddress is given for the subnet hotk8s creates', () =>
-    failsWith(() => cluster({ loadBalancer: { vipAddress: '10.0.0.3' } }), 'test/Cluster', /^loadBalancer.vipAddress is for a reused subnet; hotk8s reserves 10.0.0.2 .*; got 10.0.0.3$/));
+    failsWith(
+      () => cluster({ loadBalancer: { vipAddress: '10.0.0.3' } }),
+      'test/Cluster',
+      /^loadBalancer.vipAddress is for a reused subnet; hotk8s reserves 10.0.0.2 .*; got 10.0.0.3$/,
+    ));
 
-  it('fails when the node subnet is malformed', () => failsWith(() => cluster({ nodeCidr: '10.0.0/24' }), 'test/Cluster/Network', /^cidr must be an IPv4 CIDR like 10.0.0.0\/24; got "10.0.0\/24"$/));
+  it('fails when the node subnet is malformed', () =>
+    failsWith(
+      () => cluster({ nodeCidr: '10.0.0/24' }),
+      'test/Cluster/Network',
+      /^cidr must be an IPv4 CIDR like 10.0.0.0\/24; got "10.0.0\/24"$/,
+    ));
 });
 
 describe('ClusterNetwork validation', () => {
-  it('fails when the cidr is malformed', () => failsWith(() => network({ cidr: 'ten/8' }), 's/Net', /^cidr must be an IPv4 CIDR like 10.0.0.0\/24; got "ten\/8"$/));
-  it('fails when the cidr has host bits', () => failsWith(() => network({ cidr: '10.0.0.5/24' }), 's/Net', /^cidr must be a network address \(no host bits set for \/24\); got "10.0.0.5\/24"$/));
-  it('fails when an octet is above 255', () => failsWith(() => network({ cidr: '10.0.256.0/24' }), 's/Net', /^cidr must be an IPv4 CIDR.*got "10.0.256.0\/24"$/));
-  it('fails when the prefix is above 32', () => failsWith(() => network({ cidr: '10.0.0.0/33' }), 's/Net', /^cidr must be an IPv4 CIDR.*got "10.0.0.0\/33"$/));
-  it('fails when the cidr is smaller than /28', () => failsWith(() => network({ cidr: '10.0.0.0/29' }), 's/Net', /^cidr must be \/28 or larger to hold nodes and reserved addresses; got 10.0.0.0\/29$/));
-  it('fails when reservedAddresses is 0', () => failsWith(() => network({ reservedAddresses: 0 }), 's/Net', /^reservedAddresses must be a whole number from 1 to a quarter of the subnet \(64\); got 0$/));
-  it('fails when reservedAddresses is fractional', () => failsWith(() => network({ reservedAddresses: 1.5 }), 's/Net', /^reservedAddresses must be a whole number .*; got 1.5$/));
+  it('fails when the cidr is malformed', () =>
+    failsWith(() => network({ cidr: 'ten/8' }), 's/Net', /^cidr must be an IPv4 CIDR like 10.0.0.0\/24; got "ten\/8"$/));
+  it('fails when the cidr has host bits', () =>
+    failsWith(
+      () => network({ cidr: '10.0.0.5/24' }),
+      's/Net',
+      /^cidr must be a network address \(no host bits set for \/24\); got "10.0.0.5\/24"$/,
+    ));
+  it('fails when an octet is above 255', () =>
+    failsWith(() => network({ cidr: '10.0.256.0/24' }), 's/Net', /^cidr must be an IPv4 CIDR.*got "10.0.256.0\/24"$/));
+  it('fails when the prefix is above 32', () =>
+    failsWith(() => network({ cidr: '10.0.0.0/33' }), 's/Net', /^cidr must be an IPv4 CIDR.*got "10.0.0.0\/33"$/));
+  it('fails when the cidr is smaller than /28', () =>
+    failsWith(
+      () => network({ cidr: '10.0.0.0/29' }),
+      's/Net',
+      /^cidr must be \/28 or larger to hold nodes and reserved addresses; got 10.0.0.0\/29$/,
+    ));
+  it('fails when reservedAddresses is 0', () =>
+    failsWith(
+      () => network({ reservedAddresses: 0 }),
+      's/Net',
+      /^reservedAddresses must be a whole number from 1 to a quarter of the subnet \(64\); got 0$/,
+    ));
+  it('fails when reservedAddresses is fractional', () =>
+    failsWith(() => network({ reservedAddresses: 1.5 }), 's/Net', /^reservedAddresses must be a whole number .*; got 1.5$/));
   it('fails when reservedAddresses is above a quarter of the subnet', () =>
-    failsWith(() => network({ cidr: '10.0.0.0/28', reservedAddresses: 5 }), 's/Net', /^reservedAddresses must be a whole number from 1 to a quarter of the subnet \(4\); got 5$/));
-  it('fails when a new network has no externalNetwork', () => failsWith(() => network({ externalNetwork: undefined }), 's/Net', /^externalNetwork is required when hotk8s creates the network .*; got undefined$/));
+    failsWith(
+      () => network({ cidr: '10.0.0.0/28', reservedAddresses: 5 }),
+      's/Net',
+      /^reservedAddresses must be a whole number from 1 to a quarter of the subnet \(4\); got 5$/,
+    ));
+  it('fails when a new network has no externalNetwork', () =>
+    failsWith(
+      () => network({ externalNetwork: undefined }),
+      's/Net',
+      /^externalNetwork is required when hotk8s creates the network .*; got undefined$/,
+    ));
   it('fails when existing comes with cidr, dnsNameservers or reservedAddresses', () => {
     const existing = { networkId: 'n', subnetId: 's', subnetCidr: '10.0.0.0/24' };
     for (const extra of [{ cidr: '10.0.0.0/24' }, { dnsNameservers: ['192.0.2.53'] }, { reservedAddresses: 2 }]) {
-      failsWith(() => network({ existing, externalNetwork: undefined, ...extra }), 's/Net', /^cidr, dnsNameservers and reservedAddresses apply to a network hotk8s creates/);
+      failsWith(
+        () => network({ existing, externalNetwork: undefined, ...extra }),
+        's/Net',
+        /^cidr, dnsNameservers and reservedAddresses apply to a network hotk8s creates/,
+      );
     }
   });
   it('fails when existing.subnetCidr is malformed', () =>
-    failsWith(() => network({ existing: { networkId: 'n', subnetId: 's', subnetCidr: '10.0.0.1/24' }, externalNetwork: undefined }), 's/Net', /^existing.subnetCidr must be a network address .*got "10.0.0.1\/24"$/));
+    failsWith(
+      () => network({ existing: { networkId: 'n', subnetId: 's', subnetCidr: '10.0.0.1/24' }, externalNetwork: undefined }),
+      's/Net',
+      /^existing.subnetCidr must be a network address .*got "10.0.0.1\/24"$/,
+    ));
   it('fails when existing has no networkId', () =>
     failsWith(
       () => network({ existing: { subnetId: 's', subnetCidr: '10.0.0.0/24' } as never, externalNetwork: undefined }),

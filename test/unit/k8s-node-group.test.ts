@@ -23,13 +23,15 @@ function group(props: Partial<NodeGroupProps> = {}) {
     flavor: 'm1.small',
     image: 'ubuntu',
     waitTimeoutSec: 900,
-    userData: (m) => ({ rendered: userData('worker', TEXT), values: { __NODE_NAME__: m.nodeName, __NODE_ADDRESS__: m.address, __SIGNAL_CURL__: m.signalCurl } }),
+    userData: (m) => ({
+      rendered: userData('worker', TEXT),
+      values: { __NODE_NAME__: m.nodeName, __NODE_ADDRESS__: m.address, __SIGNAL_CURL__: m.signalCurl },
+    }),
     ...props,
   });
   const member = (part: string) => stack.nestedStacks().find((s) => s.fileName.includes(part))!;
   return { stack, group: g, nodes: () => member('nodes-nodes'), ports: () => member('nodes-ports') };
 }
-
 
 const resources = (doc: Doc) => doc.resources as Record<string, Res>;
 const groupOf = (doc: Doc, prefix: string) => Object.entries(resources(doc)).find(([id]) => id.startsWith(prefix))!;
@@ -49,8 +51,19 @@ describe('NodeGroup', () => {
     expect(nodes.properties.count).toBe(2);
     expect(def(ports).type).toBe('s.nodes-ports-member.yaml');
     expect(def(nodes).type).toBe('s.nodes-nodes-member.yaml');
-    expect(def(ports).properties).toEqual({ index: '%index%', name_prefix: 'demo-w', network: 'net', subnet: 'sub', security_groups: ['sg-a', 'sg-b'] });
-    expect(def(nodes).properties).toMatchObject({ addresses: { get_attr: [portsId, 'address'] }, port_ids: { get_attr: [portsId, 'port_id'] }, flavor: 'm1.small', image: 'ubuntu' });
+    expect(def(ports).properties).toEqual({
+      index: '%index%',
+      name_prefix: 'demo-w',
+      network: 'net',
+      subnet: 'sub',
+      security_groups: ['sg-a', 'sg-b'],
+    });
+    expect(def(nodes).properties).toMatchObject({
+      addresses: { get_attr: [portsId, 'address'] },
+      port_ids: { get_attr: [portsId, 'port_id'] },
+      flavor: 'm1.small',
+      image: 'ubuntu',
+    });
   });
 
   it('the port member: one port on the subnet with the security groups, address and id as outputs', () => {
@@ -80,7 +93,12 @@ describe('NodeGroup', () => {
           template: TEXT,
           params: Match.exact({
             __NODE_ADDRESS__: { get_param: ['addresses', { get_param: 'index' }] },
-            __NODE_NAME__: { list_join: ['-', [{ get_param: 'name_prefix' }, { str_replace: { template: '%i', params: { '%i': { get_param: 'index' } } } }]] },
+            __NODE_NAME__: {
+              list_join: [
+                '-',
+                [{ get_param: 'name_prefix' }, { str_replace: { template: '%i', params: { '%i': { get_param: 'index' } } } }],
+              ],
+            },
             __SIGNAL_CURL__: { get_attr: ['WaitHandle', 'curl_cli'] },
           }),
         },
@@ -103,23 +121,36 @@ describe('NodeGroup', () => {
   });
 
   it('keyName, availabilityZone, allowedAddressPairs and userDataUpdatePolicy', () => {
-    const { nodes, ports } = group({ keyName: 'me', availabilityZone: 'az1', allowedAddressPairs: [{ ipAddress: '10.244.0.0/16' }], userDataUpdatePolicy: 'IGNORE' });
-    HotTemplate.fromStack(nodes()).hasResourceProperties('OS::Nova::Server', { key_name: { get_param: 'key_name' }, availability_zone: { get_param: 'availability_zone' }, user_data_update_policy: 'IGNORE' });
+    const { nodes, ports } = group({
+      keyName: 'me',
+      availabilityZone: 'az1',
+      allowedAddressPairs: [{ ipAddress: '10.244.0.0/16' }],
+      userDataUpdatePolicy: 'IGNORE',
+    });
+    HotTemplate.fromStack(nodes()).hasResourceProperties('OS::Nova::Server', {
+      key_name: { get_param: 'key_name' },
+      availability_zone: { get_param: 'availability_zone' },
+      user_data_update_policy: 'IGNORE',
+    });
     HotTemplate.fromStack(nodes()).hasParameter('key_name', { constraints: [{ custom_constraint: 'nova.keypair' }] });
     HotTemplate.fromStack(ports()).hasResourceProperties('OS::Neutron::Port', { allowed_address_pairs: [{ ip_address: '10.244.0.0/16' }] });
   });
 
-  it('dataVolume: volume in the member\'s zone, Snapshot by default, attached to its server', () => {
+  it("dataVolume: volume in the member's zone, Snapshot by default, attached to its server", () => {
     const { nodes } = group({ availabilityZone: 'az1', dataVolume: { sizeGiB: 5 } });
     const t = HotTemplate.fromStack(nodes());
-    t.hasResource('OS::Cinder::Volume', { deletion_policy: 'Snapshot', properties: Match.objectLike({ size: 5, availability_zone: 'az1' }) });
+    t.hasResource('OS::Cinder::Volume', {
+      deletion_policy: 'Snapshot',
+      properties: Match.objectLike({ size: 5, availability_zone: 'az1' }),
+    });
     t.resourceCountIs('OS::Cinder::VolumeAttachment', 1);
   });
 
   it('removalList becomes removal_policies of both groups', () => {
     const { stack } = group({ removalList: ['1'] });
     const doc = stack.toTemplate();
-    for (const p of ['NodesPortsGroup', 'NodesNodesGroup']) expect(groupOf(doc, p)[1].properties.removal_policies, p).toEqual([{ resource_list: ['1'] }]);
+    for (const p of ['NodesPortsGroup', 'NodesNodesGroup'])
+      expect(groupOf(doc, p)[1].properties.removal_policies, p).toEqual([{ resource_list: ['1'] }]);
   });
 
   it('addPoolMembership: a members group of the same count fed from the ports, never from the servers', () => {
@@ -131,29 +162,52 @@ describe('NodeGroup', () => {
     const [portsId] = groupOf(doc, 'NodesPortsGroup');
     const [, members] = groupOf(doc, 'NodesWebMembersGroup');
     expect(members.properties.count).toBe(2);
-    expect(def(members).properties).toMatchObject({ addresses: { get_attr: [portsId, 'address'] }, subnet: 'sub', pool: { get_resource: expect.stringMatching(/^LbWebPool[0-9A-F]{8}$/) } });
+    expect(def(members).properties).toMatchObject({
+      addresses: { get_attr: [portsId, 'address'] },
+      subnet: 'sub',
+      pool: { get_resource: expect.stringMatching(/^LbWebPool[0-9A-F]{8}$/) },
+    });
     expect(JSON.stringify(members)).not.toContain('NodesNodesGroup');
-    HotTemplate.fromStack(stack.nestedStacks().find((s) => s.fileName.includes('web-members'))!).hasResourceProperties('OS::Octavia::PoolMember', { protocol_port: 8080 });
+    HotTemplate.fromStack(stack.nestedStacks().find((s) => s.fileName.includes('web-members'))!).hasResourceProperties(
+      'OS::Octavia::PoolMember',
+      { protocol_port: 8080 },
+    );
   });
 });
 
 describe('NodeGroup validation', () => {
-  it('fails when waitTimeoutSec is below 60', () => failsWith(() => group({ waitTimeoutSec: 59 }), 's/Nodes', /^waitTimeoutSec must be a whole number 60..43200; got 59$/));
+  it('fails when waitTimeoutSec is below 60', () =>
+    failsWith(() => group({ waitTimeoutSec: 59 }), 's/Nodes', /^waitTimeoutSec must be a whole number 60..43200; got 59$/));
   it('fails when waitTimeoutSec is above 12 hours', () => failsWith(() => group({ waitTimeoutSec: 43201 }), 's/Nodes', /got 43201$/));
-  it('fails when maxCount is negative', () => failsWith(() => group({ maxCount: -1 }), 's/Nodes', /^maxCount must be a whole number >= 0; got -1$/));
+  it('fails when maxCount is negative', () =>
+    failsWith(() => group({ maxCount: -1 }), 's/Nodes', /^maxCount must be a whole number >= 0; got -1$/));
   it('fails when a placeholder has no value', () =>
     failsWith(
-      () => group({ userData: (m) => ({ rendered: userData('worker', TEXT), values: { __NODE_NAME__: m.nodeName, __SIGNAL_CURL__: m.signalCurl } }) }),
+      () =>
+        group({
+          userData: (m) => ({ rendered: userData('worker', TEXT), values: { __NODE_NAME__: m.nodeName, __SIGNAL_CURL__: m.signalCurl } }),
+        }),
       's/Nodes',
       /^the worker user-data needs a deploy-time value for every placeholder; missing __NODE_ADDRESS__$/,
     ));
   it('fails when a value has no placeholder', () =>
     failsWith(
-      () => group({ userData: (m) => ({ rendered: userData('worker', TEXT), values: { __NODE_NAME__: m.nodeName, __NODE_ADDRESS__: m.address, __SIGNAL_CURL__: m.signalCurl, __EXTRA__: 'x' } }) }),
+      () =>
+        group({
+          userData: (m) => ({
+            rendered: userData('worker', TEXT),
+            values: { __NODE_NAME__: m.nodeName, __NODE_ADDRESS__: m.address, __SIGNAL_CURL__: m.signalCurl, __EXTRA__: 'x' },
+          }),
+        }),
       's/Nodes',
       /^values given for placeholders the worker user-data does not contain: \["__EXTRA__"\]$/,
     ));
-  it('fails when the data volume size is 16385', () => failsWith(() => group({ dataVolume: { sizeGiB: 16385 } }), 's/Nodes', /^dataVolume.sizeGiB must be a whole number 1..16384; got 16385$/));
+  it('fails when the data volume size is 16385', () =>
+    failsWith(
+      () => group({ dataVolume: { sizeGiB: 16385 } }),
+      's/Nodes',
+      /^dataVolume.sizeGiB must be a whole number 1..16384; got 16385$/,
+    ));
   it('fails when a pool member port is out of range', () => {
     const { stack, group: g } = group();
     const pool = new LoadBalancer(stack, 'Lb', { vipSubnet: 'sub' }).addListener('Web', { port: 80 }).addPool();

@@ -53,7 +53,9 @@ function ingressRules(doc: Record<string, unknown>): Ingress[] {
 
 /** Logical id of the security group named `name`. */
 function groupId(doc: Record<string, unknown>, name: string): string {
-  const hit = Object.entries(doc.resources as Record<string, Res>).find(([, r]) => r.type === 'OS::Neutron::SecurityGroup' && r.properties?.name === name);
+  const hit = Object.entries(doc.resources as Record<string, Res>).find(
+    ([, r]) => r.type === 'OS::Neutron::SecurityGroup' && r.properties?.name === name,
+  );
   expect(hit, `security group ${name}`).toBeDefined();
   return hit![0];
 }
@@ -66,13 +68,13 @@ function sgs(props: Partial<ClusterSecurityGroupsProps> = {}) {
   return { stack, sgs: g };
 }
 
-
 describe('ClusterSecurityGroups', () => {
   it('creates one group per role, named by the prefix, and no SSH group without sshCidrs', () => {
     const { stack, sgs: g } = sgs();
     const t = HotTemplate.fromStack(stack);
     t.resourceCountIs('OS::Neutron::SecurityGroup', 3);
-    for (const role of ['etcd', 'master', 'worker']) t.hasResourceProperties('OS::Neutron::SecurityGroup', { name: `demo-${role}`, rules: Match.absent() });
+    for (const role of ['etcd', 'master', 'worker'])
+      t.hasResourceProperties('OS::Neutron::SecurityGroup', { name: `demo-${role}`, rules: Match.absent() });
     expect(g.ssh).toBeUndefined();
     expect(g.groupIdsFor('worker')).toHaveLength(1);
   });
@@ -82,7 +84,10 @@ describe('ClusterSecurityGroups', () => {
     const doc = stack.toTemplate();
     const [etcd, master, worker] = ['etcd', 'master', 'worker'].map((n) => groupId(doc, `demo-${n}`));
     const rules = ingressRules(doc)
-      .map((r) => `${r.group === etcd ? 'etcd' : r.group === master ? 'master' : 'worker'} <- ${r.remoteGroup === etcd ? 'etcd' : r.remoteGroup === master ? 'master' : r.remoteGroup === worker ? 'worker' : r.remote} ${r.protocol}${r.min === undefined ? '' : `:${r.min}-${r.max}`}`)
+      .map(
+        (r) =>
+          `${r.group === etcd ? 'etcd' : r.group === master ? 'master' : 'worker'} <- ${r.remoteGroup === etcd ? 'etcd' : r.remoteGroup === master ? 'master' : r.remoteGroup === worker ? 'worker' : r.remote} ${r.protocol}${r.min === undefined ? '' : `:${r.min}-${r.max}`}`,
+      )
       .sort();
     expect(rules).toEqual([
       'etcd <- etcd tcp:2379-2380',
@@ -106,7 +111,14 @@ describe('ClusterSecurityGroups', () => {
       rules: {
         repeat: {
           for_each: { '<%cidr%>': ['192.0.2.0/24', '198.51.100.7/32'] },
-          template: Match.exact({ direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_ip_prefix: '<%cidr%>' }),
+          template: Match.exact({
+            direction: 'ingress',
+            ethertype: 'IPv4',
+            protocol: 'tcp',
+            port_range_min: 22,
+            port_range_max: 22,
+            remote_ip_prefix: '<%cidr%>',
+          }),
         },
       },
     });
@@ -119,13 +131,37 @@ describe('ClusterSecurityGroups', () => {
     g.allowFromRole('worker', 'worker', { protocol: 'tcp', port: 30000, toPort: 32767, description: 'node ports' });
     g.allowFromCidr('worker', '192.0.2.0/24', { protocol: 'udp', port: 53, description: 'dns' }, 'worker-dns');
     g.allowFromRole('worker', 'master', { protocol: 'any', description: 'everything' }, 'custom-id');
-    const extra = g.allowFromCidrList('master', ['203.0.113.0/24'], { protocol: 'tcp', port: 443, description: 'https' }, 'Https', 'demo-https');
+    const extra = g.allowFromCidrList(
+      'master',
+      ['203.0.113.0/24'],
+      { protocol: 'tcp', port: 443, description: 'https' },
+      'Https',
+      'demo-https',
+    );
     const t = HotTemplate.fromStack(stack);
-    t.hasResourceProperties('OS::Neutron::SecurityGroupRule', { protocol: 'tcp', port_range_min: 30000, port_range_max: 32767, description: 'node ports' });
-    t.hasResourceProperties('OS::Neutron::SecurityGroupRule', { protocol: 'udp', port_range_min: 53, port_range_max: 53, remote_ip_prefix: '192.0.2.0/24', remote_group: Match.absent() });
-    t.hasResourceProperties('OS::Neutron::SecurityGroupRule', { description: 'everything', protocol: Match.absent(), port_range_min: Match.absent() });
+    t.hasResourceProperties('OS::Neutron::SecurityGroupRule', {
+      protocol: 'tcp',
+      port_range_min: 30000,
+      port_range_max: 32767,
+      description: 'node ports',
+    });
+    t.hasResourceProperties('OS::Neutron::SecurityGroupRule', {
+      protocol: 'udp',
+      port_range_min: 53,
+      port_range_max: 53,
+      remote_ip_prefix: '192.0.2.0/24',
+      remote_group: Match.absent(),
+    });
+    t.hasResourceProperties('OS::Neutron::SecurityGroupRule', {
+      description: 'everything',
+      protocol: Match.absent(),
+      port_range_min: Match.absent(),
+    });
     expect(Object.keys(t.findResources('OS::Neutron::SecurityGroupRule')).some((id) => id.startsWith('Sgcustomid'))).toBe(true);
-    t.hasResourceProperties('OS::Neutron::SecurityGroup', { name: 'demo-https', rules: { repeat: { for_each: { '<%cidr%>': ['203.0.113.0/24'] } } } });
+    t.hasResourceProperties('OS::Neutron::SecurityGroup', {
+      name: 'demo-https',
+      rules: { repeat: { for_each: { '<%cidr%>': ['203.0.113.0/24'] } } },
+    });
     expect(extra.node.id).toBe('Https');
     expect(g.groupIdsFor('master')).toHaveLength(2);
     expect(g.groupIdsFor('worker')).toHaveLength(1);
@@ -134,20 +170,60 @@ describe('ClusterSecurityGroups', () => {
 
   it('fails when a rule id repeats', () => {
     const { sgs: g } = sgs();
-    failsWith(() => g.allowFromRole('etcd', 'etcd', { protocol: 'tcp', port: 2379, toPort: 2380, description: 'again' }), 's/Sg', /^a rule with id "etcd-from-etcd-tcp2379-2380" exists already; give the new rule another id$/);
+    failsWith(
+      () => g.allowFromRole('etcd', 'etcd', { protocol: 'tcp', port: 2379, toPort: 2380, description: 'again' }),
+      's/Sg',
+      /^a rule with id "etcd-from-etcd-tcp2379-2380" exists already; give the new rule another id$/,
+    );
   });
   it('fails when an icmp rule has a port', () =>
-    failsWith(() => sgs().sgs.allowFromRole('worker', 'worker', { protocol: 'icmp', port: 8, description: 'x' }, 'x'), 's/Sg', /^a icmp rule has no ports; got port 8$/));
+    failsWith(
+      () => sgs().sgs.allowFromRole('worker', 'worker', { protocol: 'icmp', port: 8, description: 'x' }, 'x'),
+      's/Sg',
+      /^a icmp rule has no ports; got port 8$/,
+    ));
   it('fails when an any rule has a toPort', () =>
-    failsWith(() => sgs().sgs.allowFromRole('worker', 'worker', { protocol: 'any', toPort: 8, description: 'x' }, 'x'), 's/Sg', /^a any rule has no ports; got port undefined$/));
-  it('fails when a tcp rule has no port', () => failsWith(() => sgs().sgs.allowFromCidr('worker', '10.0.0.0/8', { protocol: 'tcp', description: 'x' }, 'x'), 's/Sg', /^a tcp rule needs a port 1-65535; got undefined$/));
-  it('fails when a port is 0', () => failsWith(() => sgs().sgs.allowFromCidr('worker', '10.0.0.0/8', { protocol: 'udp', port: 0, description: 'x' }, 'x'), 's/Sg', /^a udp rule needs a port 1-65535; got 0$/));
-  it('fails when a port is above 65535', () => failsWith(() => sgs().sgs.allowFromCidr('worker', '10.0.0.0/8', { protocol: 'tcp', port: 65536, description: 'x' }, 'x'), 's/Sg', /got 65536$/));
-  it('fails when a port is fractional', () => failsWith(() => sgs().sgs.allowFromCidr('worker', '10.0.0.0/8', { protocol: 'tcp', port: 80.5, description: 'x' }, 'x'), 's/Sg', /got 80.5$/));
+    failsWith(
+      () => sgs().sgs.allowFromRole('worker', 'worker', { protocol: 'any', toPort: 8, description: 'x' }, 'x'),
+      's/Sg',
+      /^a any rule has no ports; got port undefined$/,
+    ));
+  it('fails when a tcp rule has no port', () =>
+    failsWith(
+      () => sgs().sgs.allowFromCidr('worker', '10.0.0.0/8', { protocol: 'tcp', description: 'x' }, 'x'),
+      's/Sg',
+      /^a tcp rule needs a port 1-65535; got undefined$/,
+    ));
+  it('fails when a port is 0', () =>
+    failsWith(
+      () => sgs().sgs.allowFromCidr('worker', '10.0.0.0/8', { protocol: 'udp', port: 0, description: 'x' }, 'x'),
+      's/Sg',
+      /^a udp rule needs a port 1-65535; got 0$/,
+    ));
+  it('fails when a port is above 65535', () =>
+    failsWith(
+      () => sgs().sgs.allowFromCidr('worker', '10.0.0.0/8', { protocol: 'tcp', port: 65536, description: 'x' }, 'x'),
+      's/Sg',
+      /got 65536$/,
+    ));
+  it('fails when a port is fractional', () =>
+    failsWith(
+      () => sgs().sgs.allowFromCidr('worker', '10.0.0.0/8', { protocol: 'tcp', port: 80.5, description: 'x' }, 'x'),
+      's/Sg',
+      /got 80.5$/,
+    ));
   it('fails when toPort is below port', () =>
-    failsWith(() => sgs().sgs.allowFromCidr('worker', '10.0.0.0/8', { protocol: 'tcp', port: 80, toPort: 79, description: 'x' }, 'x'), 's/Sg', /^toPort must be a port from 80 to 65535; got 79$/));
+    failsWith(
+      () => sgs().sgs.allowFromCidr('worker', '10.0.0.0/8', { protocol: 'tcp', port: 80, toPort: 79, description: 'x' }, 'x'),
+      's/Sg',
+      /^toPort must be a port from 80 to 65535; got 79$/,
+    ));
   it('fails when a CIDR-list group has a bad port', () =>
-    failsWith(() => sgs().sgs.allowFromCidrList('worker', ['10.0.0.0/8'], { protocol: 'tcp', port: -1, description: 'x' }, 'X', 'x'), 's/Sg', /^a tcp rule needs a port 1-65535; got -1$/));
+    failsWith(
+      () => sgs().sgs.allowFromCidrList('worker', ['10.0.0.0/8'], { protocol: 'tcp', port: -1, description: 'x' }, 'X', 'x'),
+      's/Sg',
+      /^a tcp rule needs a port 1-65535; got -1$/,
+    ));
 });
 
 describe('security groups of the default Cluster (least privilege)', () => {
@@ -187,11 +263,14 @@ describe('security groups of the default Cluster (least privilege)', () => {
     for (const r of kubelet) expect(r.remoteGroup).toBe(master);
   });
 
-  it('kube-apiserver 6443 only from masters, workers and the members\' subnet (amphora)', () => {
+  it("kube-apiserver 6443 only from masters, workers and the members' subnet (amphora)", () => {
     const api = rules.filter((r) => covers(r, 6443) && r.protocol === 'tcp');
     for (const r of api) expect(r.group).toBe(master);
     expect(api.map((r) => r.remoteGroup ?? r.remote).sort()).toEqual(['10.0.0.0/24', master, worker].sort());
-    HotTemplate.fromStack(stack).hasResourceProperties('OS::Octavia::Listener', { protocol_port: 6443, allowed_cidrs: { get_param: 'api_allowed_cidrs' } });
+    HotTemplate.fromStack(stack).hasResourceProperties('OS::Octavia::Listener', {
+      protocol_port: 6443,
+      allowed_cidrs: { get_param: 'api_allowed_cidrs' },
+    });
   });
 
   it('workers get no apiserver, etcd or SSH-from-anywhere rule', () => {
@@ -209,9 +288,11 @@ describe('security groups of the default Cluster (least privilege)', () => {
     HotTemplate.fromStack(stack).hasParameter('ssh_allowed_cidrs', { type: 'comma_delimited_list' });
   });
 
-  it('attaches each role\'s group (and SSH) to that role\'s ports only', () => {
+  it("attaches each role's group (and SSH) to that role's ports only", () => {
     const groups = Object.entries(doc.resources as Record<string, Res>).filter(([id]) => id.includes('PortsGroup'));
-    const sgOf = (prefix: string) => (groups.find(([id]) => id.startsWith(prefix))![1].properties as { resource_def: { properties: { security_groups: unknown } } }).resource_def.properties.security_groups;
+    const sgOf = (prefix: string) =>
+      (groups.find(([id]) => id.startsWith(prefix))![1].properties as { resource_def: { properties: { security_groups: unknown } } })
+        .resource_def.properties.security_groups;
     expect(sgOf('ClusterEtcdMembersPortsGroup')).toEqual([{ get_resource: etcd }, { get_resource: ssh }]);
     expect(sgOf('ClusterControlMastersPortsGroup')).toEqual([{ get_resource: master }, { get_resource: ssh }]);
     expect(sgOf('ClusterWorkersdefaultWorkersPortsGroup')).toEqual([{ get_resource: worker }, { get_resource: ssh }]);
@@ -224,18 +305,20 @@ describe('security groups of the default Cluster (least privilege)', () => {
 });
 
 describe('security groups of other Cluster choices', () => {
-  it('ovn: 6443 from the members\' subnet and from api_allowed_cidrs through a group of its own on the masters', () => {
+  it("ovn: 6443 from the members' subnet and from api_allowed_cidrs through a group of its own on the masters", () => {
     const { stack } = cluster({ loadBalancer: { provider: 'ovn' }, apiAllowedCidrs: ['203.0.113.0/24'] });
     const doc = stack.toTemplate();
     const rules = ingressRules(doc);
     const master = groupId(doc, 'k8s-master');
     const clients = groupId(doc, 'k8s-api-clients');
     const api = rules.filter((r) => covers(r, 6443) && r.protocol === 'tcp');
-    expect(api.map((r) => `${r.group === master ? 'master' : r.group === clients ? 'clients' : r.group} ${r.remoteGroup ?? r.remote}`).sort()).toEqual(
-      ['clients param:api_allowed_cidrs', `master ${master}`, 'master 10.0.0.0/24', `master ${groupId(doc, 'k8s-worker')}`].sort(),
-    );
+    expect(
+      api.map((r) => `${r.group === master ? 'master' : r.group === clients ? 'clients' : r.group} ${r.remoteGroup ?? r.remote}`).sort(),
+    ).toEqual(['clients param:api_allowed_cidrs', `master ${master}`, 'master 10.0.0.0/24', `master ${groupId(doc, 'k8s-worker')}`].sort());
     HotTemplate.fromStack(stack).hasResourceProperties('OS::Heat::ResourceGroup', {
-      resource_def: { properties: { security_groups: [{ get_resource: master }, { get_resource: groupId(doc, 'k8s-ssh') }, { get_resource: clients }] } },
+      resource_def: {
+        properties: { security_groups: [{ get_resource: master }, { get_resource: groupId(doc, 'k8s-ssh') }, { get_resource: clients }] },
+      },
     });
   });
 
@@ -244,10 +327,12 @@ describe('security groups of other Cluster choices', () => {
     const doc = stack.toTemplate();
     const rules = ingressRules(doc);
     expect(rules.some((r) => r.remote === '10.0.0.0/24')).toBe(false);
-    expect(rules.filter((r) => r.remote === 'param:api_allowed_cidrs').map((r) => [r.group, r.min])).toEqual([[groupId(doc, 'k8s-api-clients'), 6443]]);
+    expect(rules.filter((r) => r.remote === 'param:api_allowed_cidrs').map((r) => [r.group, r.min])).toEqual([
+      [groupId(doc, 'k8s-api-clients'), 6443],
+    ]);
   });
 
-  it('etcdListener: etcd 2379 (not 2380) from the members\' subnet, the listener restricted to it', () => {
+  it("etcdListener: etcd 2379 (not 2380) from the members' subnet, the listener restricted to it", () => {
     const { stack } = cluster({ loadBalancer: { etcdListener: true } });
     const doc = stack.toTemplate();
     const etcd = groupId(doc, 'k8s-etcd');
@@ -257,7 +342,15 @@ describe('security groups of other Cluster choices', () => {
   });
 
   it('fails when an apiAllowedCidrs entry is malformed', () =>
-    failsWith(() => cluster({ apiAllowedCidrs: ['0.0.0.0'] }), 'test/Cluster', /^apiAllowedCidrs and sshAllowedCidrs entries must be an IPv4 CIDR like 10.0.0.0\/24; got "0.0.0.0"$/));
+    failsWith(
+      () => cluster({ apiAllowedCidrs: ['0.0.0.0'] }),
+      'test/Cluster',
+      /^apiAllowedCidrs and sshAllowedCidrs entries must be an IPv4 CIDR like 10.0.0.0\/24; got "0.0.0.0"$/,
+    ));
   it('fails when an sshAllowedCidrs entry has host bits', () =>
-    failsWith(() => cluster({ sshAllowedCidrs: ['192.0.2.1/24'] }), 'test/Cluster', /^apiAllowedCidrs and sshAllowedCidrs entries must be a network address .*"192.0.2.1\/24"$/));
+    failsWith(
+      () => cluster({ sshAllowedCidrs: ['192.0.2.1/24'] }),
+      'test/Cluster',
+      /^apiAllowedCidrs and sshAllowedCidrs entries must be a network address .*"192.0.2.1\/24"$/,
+    ));
 });

@@ -26,7 +26,8 @@ function secretNeedles(secrets: Record<string, unknown>): string[] {
     needles.add(text);
     for (const line of text.split('\n')) if (line.length >= 24 && !line.startsWith('-----')) needles.add(line);
     if (/^[A-Za-z0-9+/=]+$/.test(text) && text.length >= 24) {
-      for (const line of Buffer.from(text, 'base64').toString('utf8').split('\n')) if (line.length >= 24 && !line.startsWith('-----')) needles.add(line);
+      for (const line of Buffer.from(text, 'base64').toString('utf8').split('\n'))
+        if (line.length >= 24 && !line.startsWith('-----')) needles.add(line);
     }
   }
   return [...needles];
@@ -58,7 +59,10 @@ describe('secrets of the default stack', () => {
     expect(workerFiles.length).toBeGreaterThan(0);
     for (const f of workerFiles) {
       const params = Object.keys((yaml.load(await readFile(join(out, f), 'utf8')) as { parameters?: object }).parameters ?? {});
-      expect(params.filter((p) => /ca_key|sa_key|encryption/.test(p)), f).toEqual([]);
+      expect(
+        params.filter((p) => /ca_key|sa_key|encryption/.test(p)),
+        f,
+      ).toEqual([]);
     }
 
     const second = await synthDefault(dir);

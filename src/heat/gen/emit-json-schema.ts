@@ -42,7 +42,8 @@ function applyConstraints(p: SnapshotProperty, s: Record<string, unknown>): void
         if (v['max'] !== undefined) s['maximum'] = v['max'];
         break;
       case 'length': {
-        const [lo, hi] = p.type === 'list' ? ['minItems', 'maxItems'] : p.type === 'map' ? ['minProperties', 'maxProperties'] : ['minLength', 'maxLength'];
+        const [lo, hi] =
+          p.type === 'list' ? ['minItems', 'maxItems'] : p.type === 'map' ? ['minProperties', 'maxProperties'] : ['minLength', 'maxLength'];
         if (v['min'] !== undefined) s[lo!] = v['min'];
         if (v['max'] !== undefined) s[hi!] = v['max'];
         break;
@@ -144,11 +145,21 @@ export function deferredSchema(v: SnapshotTemplateVersion): Record<string, unkno
 }
 
 function parameterSchema(v: SnapshotTemplateVersion): Record<string, unknown> {
-  const range = { type: 'object', properties: { min: { type: 'number' }, max: { type: 'number' } }, additionalProperties: false, minProperties: 1 };
+  const range = {
+    type: 'object',
+    properties: { min: { type: 'number' }, max: { type: 'number' } },
+    additionalProperties: false,
+    minProperties: 1,
+  };
   const kinds: Record<string, JsonSchema> = {
     length: range,
     range,
-    modulo: { type: 'object', properties: { step: { type: 'number' }, offset: { type: 'number' } }, required: ['step', 'offset'], additionalProperties: false },
+    modulo: {
+      type: 'object',
+      properties: { step: { type: 'number' }, offset: { type: 'number' } },
+      required: ['step', 'offset'],
+      additionalProperties: false,
+    },
     allowed_values: { type: 'array' },
     allowed_pattern: { type: 'string' },
     custom_constraint: { type: 'string' },
@@ -207,7 +218,11 @@ export function documentSchema(date: string, v: SnapshotTemplateVersion): Record
       type: 'array',
       items: {
         type: 'object',
-        properties: { label: { type: 'string' }, description: { type: 'string' }, parameters: { type: 'array', items: { type: 'string' } } },
+        properties: {
+          label: { type: 'string' },
+          description: { type: 'string' },
+          parameters: { type: 'array', items: { type: 'string' } },
+        },
         additionalProperties: false,
       },
     },
@@ -240,10 +255,7 @@ export function documentSchema(date: string, v: SnapshotTemplateVersion): Record
     out['$defs'] = {
       condition: {
         $id: CONDITION_REF,
-        anyOf: [
-          { type: ['boolean', 'string'] },
-          { type: 'object', minProperties: 1, maxProperties: 1, propertyNames: { enum: cfns } },
-        ],
+        anyOf: [{ type: ['boolean', 'string'] }, { type: 'object', minProperties: 1, maxProperties: 1, propertyNames: { enum: cfns } }],
       },
     };
   }

@@ -165,7 +165,10 @@ function memberDoc(p: SnapshotProperty, heatName: string): string[] {
 
 function members(ctx: TypeContext, props: Readonly<Record<string, SnapshotProperty>>, path: readonly string[], indent: string): string {
   const visible = visibleProperties(props);
-  const names = camelNames(ctx.heatType, visible.map(([n]) => n));
+  const names = camelNames(
+    ctx.heatType,
+    visible.map(([n]) => n),
+  );
   return visible
     .map(([heatName, p]) => {
       const camel = names.get(heatName)!;
@@ -184,8 +187,13 @@ function emitInterface(ctx: TypeContext, name: string, props: Readonly<Record<st
 function specLiteral(heatType: string, props: Readonly<Record<string, SnapshotProperty>>, indent: string): string {
   const visible = visibleProperties(props);
   if (visible.length === 0) return '{}';
-  const names = camelNames(heatType, visible.map(([n]) => n));
-  const lines = visible.map(([heatName, p]) => `${indent}  ${propertyKey(names.get(heatName)!)}: ${infoLiteral(heatType, heatName, p, indent + '  ')},`);
+  const names = camelNames(
+    heatType,
+    visible.map(([n]) => n),
+  );
+  const lines = visible.map(
+    ([heatName, p]) => `${indent}  ${propertyKey(names.get(heatName)!)}: ${infoLiteral(heatType, heatName, p, indent + '  ')},`,
+  );
   return `{\n${lines.join('\n')}\n${indent}}`;
 }
 
@@ -210,7 +218,11 @@ function attributeGetters(t: SnapshotResourceType, heatType: string): { names: s
       const prev = seen.get(member);
       if (prev !== undefined) throw new Error(`${heatType}: attributes \`${prev}\` and \`${a}\` both map to \`${member}\``);
       seen.set(member, a);
-      const lines = [attr.description ?? `The \`${a}\` attribute.`, '', `Heat attribute \`${a}\` (type: ${attr.type}); renders \`{get_attr: [<id>, ${a}]}\`.`];
+      const lines = [
+        attr.description ?? `The \`${a}\` attribute.`,
+        '',
+        `Heat attribute \`${a}\` (type: ${attr.type}); renders \`{get_attr: [<id>, ${a}]}\`.`,
+      ];
       const st = statusNote(attr.supportStatus);
       if (st) lines.push(st);
       return `${docBlock(lines, '  ')}  get ${member}(): IResolvable {\n    return this.getAtt(${JSON.stringify(a)});\n  }\n`;
@@ -223,8 +235,12 @@ function classDoc(t: SnapshotResourceType, heatType: string): string[] {
   const lines: string[] = [];
   if (t.description) lines.push(t.description, '');
   lines.push(`L1 construct for the Heat resource type \`${heatType}\`.`);
-  if (t.adminOnly) lines.push('', `Admin only: Heat's default policy (\`${t.policy ?? 'rule:project_admin'}\`) lets only cloud administrators create it.`);
-  if (t.clientName) lines.push(`Needs the \`${t.clientName}\` service${t.requiredServiceExtension ? ` with the \`${t.requiredServiceExtension}\` extension` : ''} in the cloud's catalog.`);
+  if (t.adminOnly)
+    lines.push('', `Admin only: Heat's default policy (\`${t.policy ?? 'rule:project_admin'}\`) lets only cloud administrators create it.`);
+  if (t.clientName)
+    lines.push(
+      `Needs the \`${t.clientName}\` service${t.requiredServiceExtension ? ` with the \`${t.requiredServiceExtension}\` extension` : ''} in the cloud's catalog.`,
+    );
   if (t.supportStatus.version) lines.push(`Available since Heat ${t.supportStatus.version}.`);
   const st = statusNote(t.supportStatus);
   if (st) lines.push(st);

@@ -30,7 +30,8 @@ export function formatIpv4(value: number): string {
  * Parses `a.b.c.d/n`. Returns a reason string when it is not a valid IPv4 CIDR with no host bits set.
  */
 export function parseCidr(text: unknown): Ipv4Cidr | string {
-  if (typeof text !== 'string') return `must be an IPv4 CIDR like 10.0.0.0/24; got ${text === undefined ? 'undefined' : JSON.stringify(text)}`;
+  if (typeof text !== 'string')
+    return `must be an IPv4 CIDR like 10.0.0.0/24; got ${text === undefined ? 'undefined' : JSON.stringify(text)}`;
   const slash = text.indexOf('/');
   const addr = slash > 0 ? parseIpv4(text.slice(0, slash)) : undefined;
   const prefixText = slash > 0 ? text.slice(slash + 1) : '';

@@ -19,8 +19,16 @@ export function kubeNodeValues(m: MemberContext, root: KubeRootValues): Record<s
     __SIGNAL_CURL__: m.signalCurl,
     __NODE_ADDRESS__: m.address,
     __API_ADDRESS__: m.input('api_address', { type: 'string', description: 'Control-plane endpoint address' }, root.apiAddress).value,
-    __BOOTSTRAP_TOKEN__: m.input('bootstrap_token', { type: 'string', hidden: true, description: 'kubeadm bootstrap token' }, root.bootstrapToken).value,
-    __CA_CERT_HASH__: m.input('ca_cert_hash', { type: 'string', hidden: true, description: 'kubeadm discovery hash' }, root.secrets.param('ca_cert_hash').value).value,
+    __BOOTSTRAP_TOKEN__: m.input(
+      'bootstrap_token',
+      { type: 'string', hidden: true, description: 'kubeadm bootstrap token' },
+      root.bootstrapToken,
+    ).value,
+    __CA_CERT_HASH__: m.input(
+      'ca_cert_hash',
+      { type: 'string', hidden: true, description: 'kubeadm discovery hash' },
+      root.secrets.param('ca_cert_hash').value,
+    ).value,
   };
 }
 

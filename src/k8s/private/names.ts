@@ -33,7 +33,10 @@ export function checkLabelKey(path: string, what: string, key: string): void {
 /** A Kubernetes label value: empty, or at most 63 letters, digits, '-', '_' or '.' starting and ending alphanumeric. */
 export function checkLabelValue(path: string, what: string, value: unknown): void {
   if (typeof value !== 'string' || value.length > 63 || (value.length > 0 && !LABEL_NAME.test(value))) {
-    throw new HotError(path, `${what} value must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit; got ${describeValue(value)}`);
+    throw new HotError(
+      path,
+      `${what} value must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit; got ${describeValue(value)}`,
+    );
   }
 }
 
@@ -48,7 +51,8 @@ export interface Taint {
 }
 
 export function checkTaint(path: string, taint: Taint): void {
-  if (typeof taint !== 'object' || taint === null) throw new HotError(path, `a taint must be { key, value?, effect }; got ${describeValue(taint)}`);
+  if (typeof taint !== 'object' || taint === null)
+    throw new HotError(path, `a taint must be { key, value?, effect }; got ${describeValue(taint)}`);
   checkLabelKey(path, 'taint', taint.key);
   if (taint.value !== undefined) checkLabelValue(path, `taint ${taint.key}`, taint.value);
   if (!EFFECTS.includes(taint.effect)) {

@@ -19,8 +19,14 @@ export const PKI_SECRETS: Readonly<Record<string, { readonly description: string
   front_proxy_ca_key_b64: { description: 'Front-proxy CA private key (base64 PEM)', value: (p) => b64(p.frontProxyCa.keyPem) },
   sa_key_b64: { description: 'Service-account signing key (base64 PEM)', value: (p) => b64(p.serviceAccount.privateKeyPem) },
   sa_pub_b64: { description: 'Service-account public key (base64 PEM)', value: (p) => b64(p.serviceAccount.publicKeyPem) },
-  apiserver_etcd_client_cert_b64: { description: "kube-apiserver's etcd client certificate (base64 PEM)", value: (p) => b64(p.apiserverEtcdClient.certPem) },
-  apiserver_etcd_client_key_b64: { description: "kube-apiserver's etcd client key (base64 PEM)", value: (p) => b64(p.apiserverEtcdClient.keyPem) },
+  apiserver_etcd_client_cert_b64: {
+    description: "kube-apiserver's etcd client certificate (base64 PEM)",
+    value: (p) => b64(p.apiserverEtcdClient.certPem),
+  },
+  apiserver_etcd_client_key_b64: {
+    description: "kube-apiserver's etcd client key (base64 PEM)",
+    value: (p) => b64(p.apiserverEtcdClient.keyPem),
+  },
   encryption_key: { description: 'Encryption-at-rest key for Secrets', value: (p) => p.encryptionKey },
 };
 
@@ -48,7 +54,8 @@ export class ClusterSecrets extends Construct {
       hidden: true,
       label: spec.description,
       description: `${spec.description}; made by hotk8s synth and kept in its state directory`,
-      secretValue: (session) => session.memo('pki', () => loadOrCreateClusterPki(session.stateDir, clusterName)).then((pki) => spec.value(pki as ClusterPki)),
+      secretValue: (session) =>
+        session.memo('pki', () => loadOrCreateClusterPki(session.stateDir, clusterName)).then((pki) => spec.value(pki as ClusterPki)),
     });
     this.params.set(name, p);
     return p;

@@ -66,7 +66,8 @@ export class TemplateGroup extends Construct {
    */
   input(name: string, props: Omit<HeatParameterProps, 'value' | 'secretValue' | 'name'>, value: unknown): HeatParameter {
     if (this.feeds.has(name)) throw new HotError(this.node.path, `member template input ${JSON.stringify(name)} is defined twice`);
-    if (value === undefined) throw new HotError(this.node.path, `member template input ${JSON.stringify(name)} needs a value; got undefined`);
+    if (value === undefined)
+      throw new HotError(this.node.path, `member template input ${JSON.stringify(name)} needs a value; got undefined`);
     const p = new HeatParameter(this.template, name, props);
     this.feeds.set(name, value);
     return p;

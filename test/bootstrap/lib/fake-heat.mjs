@@ -24,7 +24,13 @@ const server = createServer((req, res) => {
     const ok = req.method === 'POST' && tokenOk && parsed !== null && typeof parsed.status === 'string';
     appendFileSync(
       recordFile,
-      JSON.stringify({ node, method: req.method, tokenOk, contentType: req.headers['content-type'] ?? null, ...(parsed ?? { raw: body }) }) + '\n',
+      JSON.stringify({
+        node,
+        method: req.method,
+        tokenOk,
+        contentType: req.headers['content-type'] ?? null,
+        ...(parsed ?? { raw: body }),
+      }) + '\n',
     );
     res.writeHead(ok ? 200 : tokenOk ? 400 : 401, { 'Content-Type': 'application/json' });
     res.end(ok ? 'null' : '{"error":"rejected"}');

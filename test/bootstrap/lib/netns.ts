@@ -6,9 +6,18 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
-export function sh(cmd: string, args: readonly string[], opts: { input?: string; allowFail?: boolean } = {}): { status: number; stdout: string; stderr: string } {
+export function sh(
+  cmd: string,
+  args: readonly string[],
+  opts: { input?: string; allowFail?: boolean } = {},
+): { status: number; stdout: string; stderr: string } {
   try {
-    const stdout = execFileSync(cmd, args as string[], { input: opts.input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 32 * 1024 * 1024 });
+    const stdout = execFileSync(cmd, args as string[], {
+      input: opts.input,
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+      maxBuffer: 32 * 1024 * 1024,
+    });
     return { status: 0, stdout, stderr: '' };
   } catch (e) {
     const err = e as { status?: number; stdout?: string; stderr?: string; message: string };
@@ -72,14 +81,21 @@ export class TestNetwork {
 
   /** Starts a long-running process in a namespace (detached, own process group); records its PID. */
   spawnIn(ns: string, argv: readonly string[], logFile?: string): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { detached: true, stdio: ['ignore', logFile ? 'pipe' : 'ignore', logFile ? 'pipe' : 'ignore'] });
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
+      detached: true,
+      stdio: ['ignore', logFile ? 'pipe' : 'ignore', logFile ? 'pipe' : 'ignore'],
+    });
     if (child.pid) this.pids.add(child.pid);
     this.children.push(child);
     return child;
   }
 
   /** Runs a command in a namespace to completion. */
-  exec(ns: string, argv: readonly string[], opts: { input?: string; allowFail?: boolean } = {}): { status: number; stdout: string; stderr: string } {
+  exec(
+    ns: string,
+    argv: readonly string[],
+    opts: { input?: string; allowFail?: boolean } = {},
+  ): { status: number; stdout: string; stderr: string } {
     return sh('ip', ['netns', 'exec', ns, ...argv], opts);
   }
 
@@ -133,8 +149,8 @@ export function alive(pid: number): boolean {
 }
 
 export function listNamespaces(): string[] {
-  return sh('ip', ['netns', 'list']).stdout
-    .split('\n')
+  return sh('ip', ['netns', 'list'])
+    .stdout.split('\n')
     .map((l) => l.split(' ')[0] ?? '')
     .filter((n) => n !== '');
 }

@@ -30,7 +30,8 @@ export function simulationPrerequisites(): string[] {
     if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) missing.push(`command ${cmd} is not installed`);
   }
   if (!existsSync('/usr/bin/python3')) missing.push('/usr/bin/python3 (Debian python) is missing');
-  if (!existsSync(join(ROOTFS, '.hotk8s-rootfs-complete'))) missing.push(`the debootstrapped root ${ROOTFS} is not built (scripts/prepare-test-env.sh)`);
+  if (!existsSync(join(ROOTFS, '.hotk8s-rootfs-complete')))
+    missing.push(`the debootstrapped root ${ROOTFS} is not built (scripts/prepare-test-env.sh)`);
   else if (!existsSync(join(ROOTFS, 'usr/bin/cloud-init'))) missing.push(`${ROOTFS} has no /usr/bin/cloud-init`);
   return missing;
 }
@@ -39,7 +40,8 @@ export function simulationPrerequisites(): string[] {
 export function ensureRootfs(): void {
   if (existsSync(join(ROOTFS, '.hotk8s-rootfs-complete'))) return;
   const r = spawnSync('bash', [join(REPO_ROOT, 'scripts/prepare-test-env.sh')], { stdio: 'inherit', timeout: 900_000 });
-  if (r.status !== 0) throw new Error(`scripts/prepare-test-env.sh failed (status ${r.status}, signal ${r.signal}); the boot simulation needs ${ROOTFS}`);
+  if (r.status !== 0)
+    throw new Error(`scripts/prepare-test-env.sh failed (status ${r.status}, signal ${r.signal}); the boot simulation needs ${ROOTFS}`);
 }
 
 export interface Signal {
@@ -97,13 +99,27 @@ export function simulateBoot(o: BootOptions): BootResult {
     const started = Date.now();
     const r = spawnSync(
       'unshare',
-      ['--mount', '--pid', '--net', '--uts', '--ipc', '--fork', '--kill-child', join(HERE, 'run-in-namespaces.sh'), ROOTFS, work, String(HEAT_PORT)],
+      [
+        '--mount',
+        '--pid',
+        '--net',
+        '--uts',
+        '--ipc',
+        '--fork',
+        '--kill-child',
+        join(HERE, 'run-in-namespaces.sh'),
+        ROOTFS,
+        work,
+        String(HEAT_PORT),
+      ],
       // SIGKILL: unshare outlives SIGTERM while it waits; --kill-child then takes the whole namespace down.
       { timeout: o.timeoutMs ?? 300_000, killSignal: 'SIGKILL', encoding: 'utf8' },
     );
     const wallMs = Date.now() - started;
     if (r.error || r.status !== 0) {
-      throw new Error(`boot simulation of ${o.nodeName} did not complete (status ${r.status}, signal ${r.signal}, ${r.error?.message ?? ''}): ${r.stderr}`);
+      throw new Error(
+        `boot simulation of ${o.nodeName} did not complete (status ${r.status}, signal ${r.signal}, ${r.error?.message ?? ''}): ${r.stderr}`,
+      );
     }
     const upper = join(work, 'upper');
     const readIf = (p: string): string | undefined => (existsSync(p) ? readFileSync(p, 'utf8') : undefined);
