@@ -48,7 +48,7 @@ export async function runSynth(args: SynthArgs, io: Io): Promise<number> {
     const rel = relative(process.cwd(), resolve(args.out)) || '.';
     for (const s of result.manifest.stacks) {
       io.out(
-        `${s.name}: wrote ${[s.template, ...s.files, s.environment, ...(s.secretEnvironment ? [s.secretEnvironment] : [])].join(', ')}`,
+        `${s.name}: wrote ${[s.template, ...s.files, s.environment, ...(s.secretEnvironment ? [s.secretEnvironment] : []), ...s.artifacts].join(', ')}`,
       );
       io.out(`  create with: (cd ${rel} && ${s.createCommand})`);
     }

@@ -49,6 +49,7 @@ export class HeatStack extends Construct {
   private readonly _templateName?: string;
   private readonly parameterGroups: ParameterGroup[] = [];
   private readonly registry = new Map<string, string>();
+  private readonly artifacts = new Map<string, () => string>();
 
   constructor(scope: Construct, id: string, props: HeatStackProps = {}) {
     super(scope, id);
@@ -140,6 +141,27 @@ export class HeatStack extends Construct {
 
   get resourceRegistry(): ReadonlyMap<string, string> {
     return this.registry;
+  }
+
+  /**
+   * An extra file synth writes beside the templates as `<stack>.<name>` (root stacks only), produced at synthesis,
+   * e.g. a bill of materials. Listed in the manifest's `artifacts`; never a template, never secret.
+   */
+  addArtifact(name: string, produce: () => string): void {
+    if (this.isNested) throw new HotError(this.node.path, 'artifacts belong to the root stack');
+    if (!/^[a-z0-9][a-z0-9-]*\.(json|txt|md|sh)$/.test(name) || name.endsWith('.env.yaml')) {
+      throw new HotError(
+        this.node.path,
+        `an artifact name is lower-case letters, digits and '-' with a .json, .txt, .md or .sh ending; got ${JSON.stringify(name)}`,
+      );
+    }
+    if (this.artifacts.has(name)) throw new HotError(this.node.path, `artifact ${name} is already added`);
+    this.artifacts.set(name, produce);
+  }
+
+  /** Artifact file names (relative to the output directory) and their producers. */
+  get artifactList(): ReadonlyMap<string, () => string> {
+    return new Map([...this.artifacts].map(([n, f]) => [`${this.node.id}.${n}`, f]));
   }
 
   /** The default logical id of an element of this stack, from its path below the stack. */

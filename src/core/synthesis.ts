@@ -61,6 +61,8 @@ export interface StackManifest {
   readonly environment: string;
   readonly secretEnvironment: string | null;
   readonly files: string[];
+  /** Extra files (e.g. a bill of materials), relative to the output directory. */
+  readonly artifacts: string[];
   readonly parameters: Record<string, ParameterInfo>;
   readonly createCommand: string;
 }
@@ -321,6 +323,15 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
     for (const p of [...params].sort((a, b) => a.logicalId.localeCompare(b.logicalId))) {
       parameters[p.logicalId] = { type: p.parameterType, required: p.required, hidden: p.props.hidden === true };
     }
+    const artifacts: string[] = [];
+    for (const [file, produce] of [...stack.artifactList].sort(([a], [b]) => a.localeCompare(b))) {
+      try {
+        files.set(file, produce());
+      } catch (e) {
+        throw asHotError(e, stack.node.path);
+      }
+      artifacts.push(file);
+    }
     const envArgs = [envFile, ...(secretFile ? [secretFile] : [])].map((f) => `-e ${f}`).join(' ');
     const timeout = stack.createTimeoutMinutes ? ` --timeout ${stack.createTimeoutMinutes}` : '';
     manifest.stacks.push({
@@ -329,6 +340,7 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
       environment: envFile,
       secretEnvironment: secretFile,
       files: nested,
+      artifacts,
       parameters,
       createCommand: `openstack stack create -t ${stack.fileName} ${envArgs}${timeout} --wait ${name}`,
     });
@@ -349,7 +361,7 @@ export async function writePhase(outdir: string, files: ReadonlyMap<string, stri
   try {
     const previous = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as Manifest;
     for (const s of previous.stacks ?? []) {
-      for (const f of [s.template, s.environment, s.secretEnvironment, ...(s.files ?? [])]) {
+      for (const f of [s.template, s.environment, s.secretEnvironment, ...(s.files ?? []), ...(s.artifacts ?? [])]) {
         if (f && !files.has(f) && !f.includes('/')) rmSync(join(outdir, f), { force: true });
       }
     }

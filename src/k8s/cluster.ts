@@ -7,7 +7,8 @@ import { HeatParameter } from '../core/parameter.js';
 import { HeatStack } from '../core/stack.js';
 import type { IResolvable, Input } from '../core/tokens.js';
 import { DEFAULT_KUBERNETES_VERSION, resolveKubernetesVersion } from '../bootstrap/kubernetes-versions.js';
-import type { EtcdInstall } from '../bootstrap/etcd.js';
+import { resolveEtcdContext, type EtcdInstall } from '../bootstrap/etcd.js';
+import { billOfMaterials, type BillOfMaterials } from '../bootstrap/bom.js';
 import type { KubeNodeContext, KubeNodeBounds, PackageSource } from '../bootstrap/kubeadm.js';
 import { OsHeatRandomString } from '../heat/generated/heat.generated.js';
 import { OsNeutronFloatingIP } from '../heat/generated/neutron.generated.js';
@@ -503,6 +504,8 @@ export class Cluster extends Construct {
 
     // ---------------------------------------------------------------- workers
     for (const g of props.workerGroups ?? [{ name: 'default' }]) this.addWorkerGroup(g);
+    // what the nodes fetch, for sites that mirror it (computed at synthesis, so groups added later count)
+    stack.addArtifact('bom.json', () => JSON.stringify(this.billOfMaterials(), null, 2) + '\n');
 
     // ---------------------------------------------------------------- stack settings, outputs, checks
     stack.addParameterGroup({
@@ -529,6 +532,35 @@ export class Cluster extends Construct {
   }
 
   /** The worker groups, by name. */
+  /**
+   * Every apt package, container image and URL the nodes fetch while they boot (etcd downloads included): what an
+   * air-gapped site must mirror. With a package mirror and an image registry set, nothing points elsewhere.
+   */
+  billOfMaterials(): BillOfMaterials & {
+    readonly etcd: { readonly version: string; readonly install: string; readonly urls: readonly string[] };
+  } {
+    try {
+      const bom = billOfMaterials(
+        this.masters.userDataContext,
+        this.workerGroups.map((g) => g.userDataContext),
+      );
+      const etcd = resolveEtcdContext(this.etcd.userDataContext);
+      const etcdUrls =
+        etcd.install.mode === 'download'
+          ? Object.values(etcd.urls)
+              .filter((u): u is string => typeof u === 'string')
+              .sort()
+          : [];
+      return {
+        ...bom,
+        urls: [...new Set([...bom.urls, ...etcdUrls])].sort(),
+        etcd: { version: etcd.etcdVersion, install: etcd.install.mode, urls: etcdUrls },
+      };
+    } catch (e) {
+      throw wrap(this.node.path, e);
+    }
+  }
+
   get workerGroups(): readonly WorkerGroup[] {
     return [...this.workerGroupMap.values()];
   }

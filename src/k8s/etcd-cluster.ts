@@ -49,6 +49,8 @@ export interface EtcdClusterProps {
 export class EtcdCluster extends Construct {
   public readonly size: number;
   public readonly nodes: NodeGroup;
+  /** What the members' user-data was rendered from (for the bill of materials). */
+  public readonly userDataContext: EtcdUserDataContext;
   /** `https://<address>:2379,...` for every member (deploy time). */
   public readonly clientEndpoints: IResolvable;
   public readonly addresses: IResolvable;
@@ -69,6 +71,7 @@ export class EtcdCluster extends Construct {
       dataVolume: Boolean(props.dataVolume), // the same truthiness test as NodeGroup, which adds the volume
       install: props.install,
     };
+    this.userDataContext = ctx;
     let budget: number;
     try {
       budget = etcdBootstrapBudgetSeconds(ctx);

@@ -57,6 +57,8 @@ export interface MasterGroupProps {
 export class MasterGroup extends Construct {
   public readonly count: number;
   public readonly nodes: NodeGroup;
+  /** What the masters' user-data was rendered from (for the bill of materials). */
+  public readonly userDataContext: MasterUserDataContext;
   /** The first master's address (deploy time). */
   public readonly firstAddress: IResolvable;
   /** The first master's port id (deploy time). */
@@ -71,9 +73,10 @@ export class MasterGroup extends Construct {
     }
     const sans = props.extraCertSans ?? [];
     const sanTokens = sans.map((_, i) => `__API_CERT_SAN_${i}__`);
+    this.userDataContext = { ...props.bootstrap, apiServerCertSans: sanTokens };
     let rendered;
     try {
-      rendered = renderMasterUserData({ ...props.bootstrap, apiServerCertSans: sanTokens });
+      rendered = renderMasterUserData(this.userDataContext);
     } catch (e) {
       throw wrap(path, e);
     }

@@ -3,7 +3,7 @@ import { HotError, describeValue } from '../core/errors.js';
 import { HeatParameter } from '../core/parameter.js';
 import type { Input } from '../core/tokens.js';
 import { DEFAULT_KUBE_NODE_BOUNDS, checkNodeLabels, type KubeNodeContext } from '../bootstrap/kubeadm.js';
-import { renderWorkerUserData } from '../bootstrap/worker.js';
+import { renderWorkerUserData, type WorkerUserDataContext } from '../bootstrap/worker.js';
 import type { OsNeutronSecurityGroup } from '../heat/generated/neutron.generated.js';
 import type { ClusterNetwork } from './cluster-network.js';
 import type { ClusterSecurityGroups } from './cluster-security-groups.js';
@@ -65,6 +65,8 @@ export class WorkerGroup extends Construct {
   public readonly minSize: number;
   public readonly maxSize: number;
   public readonly countParameter: HeatParameter;
+  /** What the group's user-data was rendered from (for the bill of materials). */
+  public readonly userDataContext: WorkerUserDataContext;
   public readonly flavorParameter: HeatParameter;
   public readonly imageParameter?: HeatParameter;
   public readonly nodes: NodeGroup;
@@ -130,9 +132,10 @@ export class WorkerGroup extends Construct {
         value: props.image,
       });
     }
+    this.userDataContext = { ...props.bootstrap, labels, taints: props.taints ?? [] };
     let rendered;
     try {
-      rendered = renderWorkerUserData({ ...props.bootstrap, labels, taints: props.taints ?? [] });
+      rendered = renderWorkerUserData(this.userDataContext);
     } catch (e) {
       throw wrap(path, e);
     }

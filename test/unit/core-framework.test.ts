@@ -382,6 +382,7 @@ describe('synth output contract', () => {
           environment: 'demo.env.yaml',
           secretEnvironment: 'demo.secrets.env.yaml',
           files: ['demo.member.yaml'],
+          artifacts: [],
           parameters: {
             ca_key: { type: 'string', required: false, hidden: true },
             image: { type: 'string', required: false, hidden: false },
