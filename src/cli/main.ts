@@ -6,7 +6,7 @@ const consoleIo: Io = { out: (t) => process.stdout.write(t.endsWith('\n') ? t : 
 /** Run the CLI with the given arguments; resolves to the exit code. */
 export async function main(argv: string[], io: Io = consoleIo): Promise<number> {
   let code = 0;
-  await yargs(argv)
+  const parser = yargs(argv)
     .scriptName('hotk8s')
     .command(
       'synth [app]',
@@ -46,8 +46,16 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
       io.err(`hotk8s: ${msg ?? err?.message}`);
       code = 2;
     })
-    .help()
-    .parseAsync();
+    .help();
+  try {
+    await parser.parseAsync();
+  } catch (e) {
+    // already reported by .fail(); keep the exit code it set
+    if (code === 0) {
+      io.err(`hotk8s: ${e instanceof Error ? e.message : String(e)}`);
+      code = 2;
+    }
+  }
   return code;
 }
 

@@ -28,9 +28,9 @@ function readyMadeStack(name: string): string {
 }
 
 export async function runSynth(args: SynthArgs, io: Io): Promise<number> {
-  const appFile = args.app ?? readyMadeStack(args.stack ?? 'default');
   const stateDir = args.state ?? (args.app ? join(dirname(resolve(args.app)), '.hotk8s') : '.hotk8s');
   try {
+    const appFile = args.app ?? readyMadeStack(args.stack ?? 'default');
     const root = await loadApp(appFile);
     const result = await synthesize(root, { outdir: args.out, stateDir, write: !args.stdout });
     for (const a of result.annotations) io.err(`${a.level}: ${a.path}: ${a.message}`);

@@ -75,6 +75,12 @@ describe('hotk8s synth', () => {
     expect(err.join('\n')).toMatch(/broken.ts: could not load the program: .*no-such-package-hotk8s/);
   });
 
+  it('names the ready-made stacks when asked for one that does not exist', async () => {
+    const { io: s, err } = io();
+    expect(await main(['synth', '--stack', 'nope'], s)).toBe(1);
+    expect(err.join('\n')).toBe('hotk8s: stacks/nope: no such ready-made stack (try default, dev or multi-pool)');
+  });
+
   it('rejects unknown commands and options', async () => {
     const { io: s, err } = io();
     expect(await main(['synthesise'], s)).toBe(2);
