@@ -7,6 +7,7 @@
  * 22.4 or newer, amd64 or arm64 (nothing here is architecture specific: packages come from apt,
  * images are multi-arch).
  */
+import { cidrsOverlap, parseCidr as parseIpv4Cidr, type Ipv4Cidr } from '../private/cidr.js';
 import { BootstrapRenderError, renderTemplate } from './render.js';
 import { resolveKubernetesVersion, type KubernetesMinorInfo } from './kubernetes-versions.js';
 import { mirrorImage } from './addons.js';
@@ -166,28 +167,14 @@ export interface ResolvedKubeNode {
   readonly apiPort: number;
 }
 
-const CIDR4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-
-/** Parses an IPv4 CIDR; throws naming the field. */
-export function parseCidr(value: string, field: string): { base: number; prefix: number } {
-  const m = CIDR4.exec(value);
-  const octets = m ? m.slice(1, 5).map(Number) : [];
-  const prefix = m ? Number(m[5]) : NaN;
-  if (!m || octets.some((o) => o > 255) || prefix > 32) {
-    throw new BootstrapRenderError(`${field} must be an IPv4 CIDR like 10.244.0.0/16; got ${JSON.stringify(value)}`);
-  }
-  const base = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  if ((base & mask) >>> 0 !== base) {
+/** Parses an IPv4 CIDR (the one IPv4 parser the k8s layer uses too); throws naming the field. */
+export function parseCidr(value: string, field: string): Ipv4Cidr {
+  const c = parseIpv4Cidr(value);
+  if (typeof c !== 'string') return c;
+  if (c.startsWith('must be a network address')) {
     throw new BootstrapRenderError(`${field} has host bits set (not a network address); got ${JSON.stringify(value)}`);
   }
-  return { base, prefix };
-}
-
-function overlaps(a: { base: number; prefix: number }, b: { base: number; prefix: number }): boolean {
-  const p = Math.min(a.prefix, b.prefix);
-  const mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
-  return (a.base & mask) >>> 0 === (b.base & mask) >>> 0;
+  throw new BootstrapRenderError(`${field} must be an IPv4 CIDR like 10.244.0.0/16; got ${JSON.stringify(value)}`);
 }
 
 const URL_RE = /^https?:\/\/[^\s'"\\]+$/;
@@ -203,7 +190,7 @@ export function resolveKubeNode(ctx: KubeNodeContext): ResolvedKubeNode {
   const { version, info } = resolveKubernetesVersion(ctx.kubernetesVersion ?? '1.32');
   const pod = parseCidr(ctx.podCidr, 'podCidr');
   const svc = parseCidr(ctx.serviceCidr, 'serviceCidr');
-  if (overlaps(pod, svc)) {
+  if (cidrsOverlap(pod, svc)) {
     throw new BootstrapRenderError(`podCidr ${ctx.podCidr} and serviceCidr ${ctx.serviceCidr} must not overlap`);
   }
   const dnsDomain = ctx.dnsDomain ?? 'cluster.local';

@@ -18,7 +18,7 @@ import type { ClusterSecurityGroups } from './cluster-security-groups.js';
 import { wrap } from './etcd-cluster.js';
 import { NODE_PORT_RANGE } from './exposed-application.js';
 import { OCTAVIA_PROVIDERS, type OctaviaProvider } from './load-balancer.js';
-import { parseCidr } from './private/cidr.js';
+import { parseCidr } from '../private/cidr.js';
 import { checkOneOf } from './private/names.js';
 import { controllerLoadBalancerPrefix, controllerTeardownScript } from './teardown.js';
 

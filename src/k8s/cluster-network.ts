@@ -3,7 +3,7 @@ import { HotError, describeValue } from '../core/errors.js';
 import type { HeatResource } from '../core/resource.js';
 import type { Input } from '../core/tokens.js';
 import { OsNeutronNet, OsNeutronRouter, OsNeutronRouterInterface, OsNeutronSubnet } from '../heat/generated/neutron.generated.js';
-import { formatIpv4, nthAddress, parseCidr, parseIpv4, type Ipv4Cidr } from './private/cidr.js';
+import { formatIpv4, nthAddress, parseCidr, parseIpv4, type Ipv4Cidr } from '../private/cidr.js';
 
 /** An existing Neutron network and subnet the cluster's nodes join. */
 export interface ExistingNetwork {

@@ -23,7 +23,7 @@ import type { LoadBalancerPool } from './load-balancer-pool.js';
 import { MasterGroup } from './master-group.js';
 import type { BootVolume, DataVolume, ServerGroupPolicy } from './node-group.js';
 import { countResourcesAtMax } from './private/capacity.js';
-import { cidrContains, cidrsOverlap, parseCidr, parseIpv4, type Ipv4Cidr } from './private/cidr.js';
+import { cidrContains, cidrsOverlap, formatIpv4, nthAddress, parseCidr, parseIpv4, type Ipv4Cidr } from '../private/cidr.js';
 import { checkDnsLabel, checkInt } from './private/names.js';
 import { ClusterSecrets } from './private/secrets.js';
 import { WorkerGroup, type WorkerGroupOptions } from './worker-group.js';
@@ -175,10 +175,7 @@ export class Cluster extends Construct {
     if (typeof svc === 'string') throw new HotError(path, `serviceCidr ${svc}`);
     this.serviceCidr = svc;
     // kubeadm puts the cluster DNS service at the tenth address of the service CIDR and gives the kubelets that address
-    const kubeadmDnsIp = [10].map(
-      (o) =>
-        `${(svc.network + o) >>> 24}.${((svc.network + o) >>> 16) & 255}.${((svc.network + o) >>> 8) & 255}.${(svc.network + o) & 255}`,
-    )[0]!;
+    const kubeadmDnsIp = formatIpv4(nthAddress(svc, 10));
     if (props.dnsServiceIp !== undefined) {
       const dnsIpNum = parseIpv4(props.dnsServiceIp);
       if (dnsIpNum === undefined || !cidrContains(svc, dnsIpNum)) {

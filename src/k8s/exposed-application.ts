@@ -11,7 +11,7 @@ import type { ClusterSecurityGroups } from './cluster-security-groups.js';
 import { LoadBalancer, OCTAVIA_PROVIDERS, type LoadBalancerFloatingIp, type OctaviaProvider } from './load-balancer.js';
 import type { LoadBalancerListener } from './load-balancer-listener.js';
 import type { HealthMonitorOptions, LbAlgorithm, LoadBalancerPool } from './load-balancer-pool.js';
-import { parseCidr, parseIpv4 } from './private/cidr.js';
+import { parseCidr, parseIpv4 } from '../private/cidr.js';
 import { checkDnsLabel, checkInt, checkOneOf } from './private/names.js';
 import type { WorkerGroup } from './worker-group.js';
 

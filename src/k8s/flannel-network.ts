@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { HotError } from '../core/errors.js';
 import type { FlannelBackend, FlannelOptions } from '../bootstrap/addons.js';
 import type { ClusterSecurityGroups } from './cluster-security-groups.js';
-import { parseCidr, type Ipv4Cidr } from './private/cidr.js';
+import { parseCidr, type Ipv4Cidr } from '../private/cidr.js';
 import { checkInt, checkOneOf } from './private/names.js';
 
 export type { FlannelBackend };
