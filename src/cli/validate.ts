@@ -9,29 +9,31 @@ export interface ValidateArgs {
   readonly engine: 'schema' | 'heat';
 }
 
+/** The manifest of a synth output directory; undefined for a file or a directory without one. */
+function manifestOf(path: string): Manifest | undefined {
+  const manifestFile = join(path, 'manifest.json');
+  if (!statSync(path).isDirectory() || !existsSync(manifestFile)) return undefined;
+  return JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
+}
+
 /** Jobs for the Heat engine: a synth output directory gives each stack with its environment files. */
 function heatJobs(path: string): { template: string; environments: string[] }[] {
-  if (statSync(path).isDirectory()) {
-    const manifestFile = join(path, 'manifest.json');
-    if (!existsSync(manifestFile))
-      throw new HotError(path, 'a directory to validate with --engine heat must hold a manifest.json (a synth output)');
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
-    return manifest.stacks.map((s) => ({
-      template: join(path, s.template),
-      environments: [
-        join(path, s.environment),
-        ...(s.secretEnvironment && existsSync(join(path, s.secretEnvironment)) ? [join(path, s.secretEnvironment)] : []),
-      ],
-    }));
-  }
-  return [{ template: path, environments: [] }];
+  if (!statSync(path).isDirectory()) return [{ template: path, environments: [] }];
+  const manifest = manifestOf(path);
+  if (!manifest) throw new HotError(path, 'a directory to validate with --engine heat must hold a manifest.json (a synth output)');
+  return manifest.stacks.map((s) => ({
+    template: join(path, s.template),
+    environments: [
+      join(path, s.environment),
+      ...(s.secretEnvironment && existsSync(join(path, s.secretEnvironment)) ? [join(path, s.secretEnvironment)] : []),
+    ],
+  }));
 }
 
 /** A synth output directory stands for its templates (not its environment files); anything else for itself. */
 function templatesOf(path: string): string[] {
-  const manifestFile = join(path, 'manifest.json');
-  if (!statSync(path).isDirectory() || !existsSync(manifestFile)) return [path];
-  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
+  const manifest = manifestOf(path);
+  if (!manifest) return [path];
   return manifest.stacks.flatMap((s) => [s.template, ...s.files]).map((f) => join(path, f));
 }
 

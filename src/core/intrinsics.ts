@@ -22,7 +22,7 @@ export class Intrinsic extends Resolvable {
   resolve(ctx: ResolveContext): unknown {
     const version = ctx.stack.templateVersion;
     const table = ctx.inCondition ? CONDITION_FUNCTION_SINCE : FUNCTION_SINCE;
-    const since = table[this.fnName] ?? (ctx.inCondition ? undefined : undefined);
+    const since = table[this.fnName];
     if (this.options.condition && !ctx.inCondition) {
       throw new HotError(
         ctx.path,
