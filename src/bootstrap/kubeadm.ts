@@ -7,6 +7,7 @@
  * 22.4 or newer, amd64 or arm64 (nothing here is architecture specific: packages come from apt,
  * images are multi-arch).
  */
+import { compareStrings } from '../private/compare.js';
 import { cidrsOverlap, parseCidr as parseIpv4Cidr, type Ipv4Cidr } from '../private/cidr.js';
 import { BootstrapRenderError, renderTemplate } from './render.js';
 import { resolveKubernetesVersion, type KubernetesMinorInfo } from './kubernetes-versions.js';
@@ -368,7 +369,7 @@ export interface KubeletArg {
 export function kubeletExtraArgs(node: ResolvedKubeNode, labels: Readonly<Record<string, string>> = {}): KubeletArg[] {
   const args: KubeletArg[] = [];
   if (node.externalCloudProvider) args.push({ name: 'cloud-provider', value: 'external' });
-  const entries = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
+  const entries = Object.entries(labels).sort(([a], [b]) => compareStrings(a, b));
   if (entries.length > 0) args.push({ name: 'node-labels', value: entries.map(([k, v]) => `${k}=${v}`).join(',') });
   return args;
 }

@@ -22,6 +22,7 @@ import { HeatResource } from './resource.js';
 import type { HeatStack } from './stack.js';
 import type { ResolveContext } from './tokens.js';
 import { sortBelow, toYaml } from './yaml.js';
+import { compareStrings } from '../private/compare.js';
 
 /** One problem found by a template checker, mapped to the construct that caused it when possible. */
 export interface TemplateProblem {
@@ -61,6 +62,11 @@ export interface StackManifest {
   readonly environment: string;
   readonly secretEnvironment: string | null;
   readonly files: string[];
+  /**
+   * Nested templates that several templates of the construct tree share, because their documents are identical (worker
+   * groups of the same shape): file -> the construct paths of the templates written as that one file.
+   */
+  readonly sharedFiles: Record<string, string[]>;
   /** Extra files (e.g. a bill of materials), relative to the output directory. */
   readonly artifacts: string[];
   readonly parameters: Record<string, ParameterInfo>;
@@ -276,6 +282,9 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
   }
   if (errors.length > 0) throw new HotValidationError(errors);
 
+  // share: identical nested templates are written once
+  const shared = shareIdenticalTemplates(stacks, docs, stacksByFile);
+
   // check
   const checkers = options.checkers ?? [await defaultChecker()];
   const problems = await checkPhase(docs, stacksByFile, checkers);
@@ -284,28 +293,23 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
   // secrets + write
   const files = new Map<string, string>();
   // groups of the same shape have identical member templates: dump each distinct document once (JSON is ~10x cheaper)
-  const dumped = new Map<string, string>();
-  const yamlOf = (doc: unknown): string => {
-    const key = JSON.stringify(doc);
-    let text = dumped.get(key);
-    if (text === undefined) dumped.set(key, (text = toYaml(doc)));
-    return text;
-  };
   const manifest: Manifest = { version: 1, stacks: [] };
   for (const stack of roots) {
     const name = stack.node.id;
-    const nested = stacks
-      .filter((s) => s !== stack && s.rootStack === stack)
-      .map((s) => s.fileName)
-      .sort();
-    files.set(stack.fileName, yamlOf(docs.get(stack.fileName)));
-    for (const f of nested) files.set(f, yamlOf(docs.get(f)));
+    const nested = [...docs.keys()].filter((f) => f !== stack.fileName && stacksByFile.get(f)!.rootStack === stack).sort();
+    files.set(stack.fileName, toYaml(docs.get(stack.fileName)));
+    for (const f of nested) files.set(f, toYaml(docs.get(f)));
+    const sharedFiles: Record<string, string[]> = {};
+    for (const f of nested) {
+      const users = shared.get(f);
+      if (users) sharedFiles[f] = users;
+    }
 
     const params = stackParameters(elementsOf.get(stack)!);
     const defaults: Record<string, unknown> = {};
     for (const p of params) if (p.props.value !== undefined) defaults[p.logicalId] = p.props.value;
     const registry: Record<string, string> = {};
-    for (const [k, v] of [...stack.resourceRegistry].sort(([a], [b]) => a.localeCompare(b))) registry[k] = v;
+    for (const [k, v] of [...stack.resourceRegistry].sort(([a], [b]) => compareStrings(a, b))) registry[k] = shared.renamed.get(v) ?? v;
     const env = dropUndefined({
       parameter_defaults: Object.keys(defaults).length > 0 ? sortBelow(defaults) : undefined,
       resource_registry: Object.keys(registry).length > 0 ? registry : undefined,
@@ -320,11 +324,11 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
       files.set(secretFile, toYaml({ parameter_defaults: sortBelow(secrets) }));
     }
     const parameters: Record<string, ParameterInfo> = {};
-    for (const p of [...params].sort((a, b) => a.logicalId.localeCompare(b.logicalId))) {
+    for (const p of [...params].sort((a, b) => compareStrings(a.logicalId, b.logicalId))) {
       parameters[p.logicalId] = { type: p.parameterType, required: p.required, hidden: p.props.hidden === true };
     }
     const artifacts: string[] = [];
-    for (const [file, produce] of [...stack.artifactList].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [file, produce] of [...stack.artifactList].sort(([a], [b]) => compareStrings(a, b))) {
       try {
         files.set(file, produce());
       } catch (e) {
@@ -340,6 +344,7 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
       environment: envFile,
       secretEnvironment: secretFile,
       files: nested,
+      sharedFiles,
       artifacts,
       parameters,
       createCommand: `openstack stack create -t ${stack.fileName} ${envArgs}${timeout} --wait ${name}`,
@@ -380,6 +385,87 @@ export async function writePhase(outdir: string, files: ReadonlyMap<string, stri
 }
 
 // ---------------------------------------------------------------------------------------------------- helpers
+
+/** Shared nested templates: file -> construct paths of the templates it stands for; `renamed`: duplicate file -> shared file. */
+type SharedTemplates = Map<string, string[]> & { readonly renamed: ReadonlyMap<string, string> };
+
+/**
+ * Write identical nested templates once. Worker groups of one shape have byte-identical member templates; written one
+ * per group they would make the request `openstack stack create` sends grow with the number of groups (Heat refuses
+ * bodies over max_json_body_size, 1 MiB by default). Templates are compared deepest first, so that parents whose
+ * children were merged can merge in turn; within one root stack, each set of identical documents keeps the first file
+ * name in sort order, and every reference to the others (a string value equal to their file name: a resource type,
+ * a ResourceGroup's `resource_def.type`, a resource registry entry) is pointed at it.
+ *
+ * Heat instantiates any template-file type as the same TemplateResource class, so a stack update that moves a group
+ * from one file name to another updates its nested stack in place; nothing is replaced.
+ */
+function shareIdenticalTemplates(
+  stacks: readonly HeatStack[],
+  docs: Map<string, Record<string, unknown>>,
+  stacksByFile: Map<string, HeatStack>,
+): SharedTemplates {
+  const renamed = new Map<string, string>();
+  const shared = Object.assign(new Map<string, string[]>(), { renamed }) as SharedTemplates;
+  const depth = (s: HeatStack): number => (s.parentStack ? 1 + depth(s.parentStack) : 0);
+  const byDepth = new Map<number, HeatStack[]>();
+  for (const s of stacks) {
+    if (!s.isNested) continue;
+    const d = depth(s);
+    byDepth.set(d, [...(byDepth.get(d) ?? []), s]);
+  }
+  for (const d of [...byDepth.keys()].sort((a, b) => b - a)) {
+    const level = byDepth.get(d)!;
+    // parents of templates merged at the deeper level now name the shared files
+    if (renamed.size > 0)
+      for (const s of level) docs.set(s.fileName, renameFiles(docs.get(s.fileName)!, renamed) as Record<string, unknown>);
+    const sets = new Map<string, HeatStack[]>();
+    for (const s of level) {
+      const key = `${s.rootStack.node.id}\n${JSON.stringify(docs.get(s.fileName))}`;
+      sets.set(key, [...(sets.get(key) ?? []), s]);
+    }
+    for (const set of sets.values()) {
+      if (set.length < 2) continue;
+      set.sort((a, b) => compareStrings(a.fileName, b.fileName));
+      const keep = set[0]!.fileName;
+      shared.set(
+        keep,
+        set.map((s) => s.node.path),
+      );
+      for (const s of set.slice(1)) {
+        renamed.set(s.fileName, keep);
+        docs.delete(s.fileName);
+        stacksByFile.delete(s.fileName);
+      }
+    }
+  }
+  if (renamed.size > 0) {
+    for (const s of stacks) if (!s.isNested) docs.set(s.fileName, renameFiles(docs.get(s.fileName)!, renamed) as Record<string, unknown>);
+  }
+  return shared;
+}
+
+/** A copy of `value` with every string that is a renamed file name replaced (only what changes is copied). */
+function renameFiles(value: unknown, renamed: ReadonlyMap<string, string>): unknown {
+  if (typeof value === 'string') return renamed.get(value) ?? value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    value.forEach((v, i) => {
+      const r = renameFiles(v, renamed);
+      if (r !== v) (out ??= [...value])[i] = r;
+    });
+    return out ?? value;
+  }
+  if (value && typeof value === 'object') {
+    let out: Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(value)) {
+      const r = renameFiles(v, renamed);
+      if (r !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = r;
+    }
+    return out ?? value;
+  }
+  return value;
+}
 
 async function defaultChecker(): Promise<TemplateChecker> {
   const mod = (await import('../heat/checker.js')) as { heatSchemaChecker: () => TemplateChecker };

@@ -382,6 +382,7 @@ describe('synth output contract', () => {
           environment: 'demo.env.yaml',
           secretEnvironment: 'demo.secrets.env.yaml',
           files: ['demo.member.yaml'],
+          sharedFiles: {},
           artifacts: [],
           parameters: {
             ca_key: { type: 'string', required: false, hidden: true },
@@ -412,6 +413,67 @@ describe('synth output contract', () => {
 
   it('fails when there is no stack', async () => {
     await expect(synthesize(new App(), { write: false, checkers: [] })).rejects.toThrow(/there is no HeatStack to synthesize/);
+  });
+});
+
+describe('identical nested templates', () => {
+  /** Two groups of pools, each pool a nested template holding a nested member template; `shapes` picks each pool's salt. */
+  function build(shapes: string[]) {
+    const app = new App();
+    const s = new HeatStack(app, 'demo');
+    const pools = shapes.map((salt, i) => {
+      const pool = new HeatStack(s, `Pool${i}`);
+      const member = new HeatStack(pool, 'Member');
+      new HeatResource(member, 'Random', { type: 'OS::Heat::RandomString', properties: { salt } });
+      new HeatResource(pool, 'Group', {
+        type: 'OS::Heat::ResourceGroup',
+        properties: { count: 2, resource_def: { type: member.fileName } },
+      });
+      new HeatResource(s, `Pool${i}Stack`, { type: pool.fileName });
+      return { pool, member };
+    });
+    s.addResourceRegistry('My::Pool', pools.at(-1)!.pool.fileName);
+    return { app, s, pools };
+  }
+
+  it('writes each distinct document once and points every reference at the shared file, deepest first', async () => {
+    const { app } = build(['a', 'a', 'b', 'a']);
+    const result = await app.synth({ checkers: [], write: false });
+    const [m] = result.manifest.stacks;
+    expect(m!.files).toEqual(['demo.pool0-member.yaml', 'demo.pool0.yaml', 'demo.pool2-member.yaml', 'demo.pool2.yaml']);
+    expect(m!.sharedFiles).toEqual({
+      'demo.pool0-member.yaml': ['demo/Pool0/Member', 'demo/Pool1/Member', 'demo/Pool3/Member'],
+      // the pools became identical only once their members were merged
+      'demo.pool0.yaml': ['demo/Pool0', 'demo/Pool1', 'demo/Pool3'],
+    });
+    const root = result.files.get('demo.yaml')!;
+    expect(root).toContain('Pool1Stack:\n    type: demo.pool0.yaml');
+    expect(root).toContain('Pool2Stack:\n    type: demo.pool2.yaml');
+    expect(root).toContain('Pool3Stack:\n    type: demo.pool0.yaml');
+    expect(result.files.get('demo.pool2.yaml')).toContain('type: demo.pool2-member.yaml');
+    expect(result.files.get('demo.env.yaml')).toContain('My::Pool: demo.pool0.yaml');
+    for (const gone of ['demo.pool1.yaml', 'demo.pool3.yaml', 'demo.pool1-member.yaml', 'demo.pool3-member.yaml']) {
+      expect(result.files.has(gone)).toBe(false);
+      for (const text of result.files.values()) expect(text).not.toContain(gone);
+    }
+  });
+
+  it('keeps every file when no two documents are identical, and toTemplate() is unchanged', async () => {
+    const { app, pools } = build(['a', 'b']);
+    const result = await app.synth({ checkers: [], write: false });
+    expect(result.manifest.stacks[0]!.sharedFiles).toEqual({});
+    expect(result.manifest.stacks[0]!.files).toHaveLength(4);
+    const again = build(['a', 'a']);
+    expect(again.pools[1]!.pool.toTemplate()).toEqual({
+      ...pools[1]!.pool.toTemplate(),
+      resources: { Group: { type: 'OS::Heat::ResourceGroup', properties: { count: 2, resource_def: { type: 'demo.pool1-member.yaml' } } } },
+    });
+  });
+
+  it('passes the schema checker with shared files', async () => {
+    const { app } = build(['a', 'a']);
+    const result = await app.synth({ write: false });
+    expect(result.manifest.stacks[0]!.files).toEqual(['demo.pool0-member.yaml', 'demo.pool0.yaml']);
   });
 });
 

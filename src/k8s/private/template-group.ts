@@ -7,6 +7,7 @@
  */
 import { Construct } from 'constructs';
 import { HotError } from '../../core/errors.js';
+import { compareStrings } from '../../private/compare.js';
 import { Fn } from '../../core/intrinsics.js';
 import { HeatOutput } from '../../core/output.js';
 import { HeatParameter, type HeatParameterProps } from '../../core/parameter.js';
@@ -50,7 +51,7 @@ export class TemplateGroup extends Construct {
         type: this.template.fileName,
         properties: Lazy.value(() => {
           const out: Record<string, unknown> = {};
-          for (const [k, v] of [...this.feeds].sort(([a], [b]) => a.localeCompare(b))) out[k] = v;
+          for (const [k, v] of [...this.feeds].sort(([a], [b]) => compareStrings(a, b))) out[k] = v;
           return out;
         }),
       },
