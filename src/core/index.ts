@@ -8,6 +8,7 @@ export * from './logical-id.js';
 export * from './output.js';
 export * from './parameter.js';
 export * from './property-map.js';
+export * from './request-size.js';
 export * from './resource.js';
 export * from './stack.js';
 export * from './synthesis.js';

@@ -4,6 +4,7 @@ import { brandStack, findStack, isHeatElement, isHeatStack, type HeatElement } f
 import { STACK_NAME_PATTERN, makeLogicalId } from './logical-id.js';
 import { synthesizeTemplate } from './synthesis.js';
 import { toYaml } from './yaml.js';
+import { HEAT_MAX_JSON_BODY_SIZE, HEAT_MAX_TEMPLATE_SIZE } from './request-size.js';
 import { DEFAULT_HOT_VERSION, HOT_VERSIONS, isHotVersion, type HotVersion } from './versions.js';
 
 export interface ParameterGroup {
@@ -25,6 +26,14 @@ export interface HeatStackProps {
   readonly templateName?: string;
   /** Stack creation timeout in minutes, put into the manifest's create command. @default - Heat's default (60) */
   readonly createTimeoutMinutes?: number;
+  /**
+   * The cloud's `max_json_body_size`: the most bytes heat-api takes in one request. Synthesis computes the body
+   * `openstack stack create` sends (templates as JSON, nested files, environments) and fails above it.
+   * @default 1048576 (Heat's default)
+   */
+  readonly maxJsonBodySize?: number;
+  /** The cloud's `max_template_size`, held against each nested template as Heat parses it. @default 524288 (Heat's default) */
+  readonly maxTemplateSize?: number;
 }
 
 /**
@@ -46,6 +55,8 @@ export class HeatStack extends Construct {
   public readonly templateVersion: HotVersion;
   public description?: string;
   public createTimeoutMinutes?: number;
+  public readonly maxJsonBodySize: number;
+  public readonly maxTemplateSize: number;
   private readonly _templateName?: string;
   private readonly parameterGroups: ParameterGroup[] = [];
   private readonly registry = new Map<string, string>();
@@ -71,6 +82,13 @@ export class HeatStack extends Construct {
       throw new HotError(this.node.path, `createTimeoutMinutes must be a positive whole number; got ${props.createTimeoutMinutes}`);
     }
     this.createTimeoutMinutes = props.createTimeoutMinutes;
+    for (const key of ['maxJsonBodySize', 'maxTemplateSize'] as const) {
+      const v = props[key];
+      if (v !== undefined && !(Number.isInteger(v) && v > 0))
+        throw new HotError(this.node.path, `${key} must be a positive whole number of bytes; got ${JSON.stringify(v)}`);
+    }
+    this.maxJsonBodySize = props.maxJsonBodySize ?? HEAT_MAX_JSON_BODY_SIZE;
+    this.maxTemplateSize = props.maxTemplateSize ?? HEAT_MAX_TEMPLATE_SIZE;
     if (!this.parentStack && !STACK_NAME_PATTERN.test(id)) {
       throw new HotError(
         this.node.path,

@@ -12,7 +12,7 @@
  */
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { IConstruct } from 'constructs';
 import { collectAnnotations, type Annotation } from './annotations.js';
 import { HotError, HotValidationError, isHotError } from './errors.js';
@@ -22,6 +22,7 @@ import { HeatResource } from './resource.js';
 import type { HeatStack } from './stack.js';
 import type { ResolveContext } from './tokens.js';
 import { sortBelow, toYaml } from './yaml.js';
+import { createRequestSize, type CreateRequestSize } from './request-size.js';
 import { compareStrings } from '../private/compare.js';
 
 /** One problem found by a template checker, mapped to the construct that caused it when possible. */
@@ -83,6 +84,11 @@ export interface SynthResult {
   readonly manifest: Manifest;
   /** File name (relative to outdir) -> content. Secret files are included only when written. */
   readonly files: ReadonlyMap<string, string>;
+  /**
+   * Stack name -> bytes of the body `openstack stack create` sends for it, when run on `outdir` (secrets included only
+   * when they were written); held against the stack's maxJsonBodySize.
+   */
+  readonly requestBytes: ReadonlyMap<string, number>;
   readonly annotations: readonly Annotation[];
 }
 
@@ -294,6 +300,7 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
   const files = new Map<string, string>();
   // groups of the same shape have identical member templates: dump each distinct document once (JSON is ~10x cheaper)
   const manifest: Manifest = { version: 1, stacks: [] };
+  const requests = new Map<string, number>();
   for (const stack of roots) {
     const name = stack.node.id;
     const nested = [...docs.keys()].filter((f) => f !== stack.fileName && stacksByFile.get(f)!.rootStack === stack).sort();
@@ -319,9 +326,11 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
 
     const hasSecrets = params.some((p) => p.isSecret);
     const secretFile = hasSecrets ? `${name}.secrets.env.yaml` : null;
+    let secretEnv: unknown;
     if (secretFile && options.write !== false) {
       const secrets = await secretsPhase(stack, stateDir, params);
-      files.set(secretFile, toYaml({ parameter_defaults: sortBelow(secrets) }));
+      secretEnv = { parameter_defaults: sortBelow(secrets) };
+      files.set(secretFile, toYaml(secretEnv));
     }
     const parameters: Record<string, ParameterInfo> = {};
     for (const p of [...params].sort((a, b) => compareStrings(a.logicalId, b.logicalId))) {
@@ -336,7 +345,22 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
       }
       artifacts.push(file);
     }
-    const envArgs = [envFile, ...(secretFile ? [secretFile] : [])].map((f) => `-e ${f}`).join(' ');
+    const envFiles = [envFile, ...(secretFile ? [secretFile] : [])];
+    const envArgs = envFiles.map((f) => `-e ${f}`).join(' ');
+    const sizeDocs = new Map<string, unknown>([...docs, [envFile, env]]);
+    if (secretFile && secretEnv !== undefined) sizeDocs.set(secretFile, secretEnv);
+    const size = createRequestSize({
+      outdir: resolve(outdir),
+      stackName: name,
+      template: stack.fileName,
+      environments: secretEnv !== undefined ? envFiles : [envFile],
+      docs: sizeDocs,
+      texts: files,
+      timeoutMinutes: stack.createTimeoutMinutes,
+    });
+    const limitErrors = requestLimitErrors(stack, size, docs.get(stack.fileName));
+    if (limitErrors.length > 0) throw new HotValidationError(limitErrors);
+    requests.set(name, size.bodyBytes);
     const timeout = stack.createTimeoutMinutes ? ` --timeout ${stack.createTimeoutMinutes}` : '';
     manifest.stacks.push({
       name,
@@ -353,7 +377,7 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
   files.set('manifest.json', JSON.stringify(manifest, null, 2) + '\n');
 
   if (options.write !== false) await writePhase(outdir, files, manifest);
-  return { outdir, manifest, files, annotations: collectAnnotations(root) };
+  return { outdir, manifest, files, requestBytes: requests, annotations: collectAnnotations(root) };
 }
 
 /**
@@ -385,6 +409,34 @@ export async function writePhase(outdir: string, files: ReadonlyMap<string, stri
 }
 
 // ---------------------------------------------------------------------------------------------------- helpers
+
+/** The create request against heat-api's limits (see request-size.ts), with what makes up the body. */
+function requestLimitErrors(stack: HeatStack, size: CreateRequestSize, rootDoc: unknown): HotError[] {
+  const errors: HotError[] = [];
+  for (const [file, bytes] of [...size.templateBytes].sort(([a], [b]) => compareStrings(a, b))) {
+    if (bytes > stack.maxTemplateSize)
+      errors.push(
+        new HotError(
+          stack.node.path,
+          `nested template ${file} is ${bytes} bytes as heatclient sends it (JSON), above max_template_size ${stack.maxTemplateSize}: split it or set maxTemplateSize to the cloud's limit`,
+        ),
+      );
+  }
+  if (size.bodyBytes > stack.maxJsonBodySize) {
+    const nested = [...size.templateBytes.values()].reduce((a, b) => a + b, 0);
+    const rootBytes = JSON.stringify(rootDoc).length;
+    errors.push(
+      new HotError(
+        stack.node.path,
+        `the request 'openstack stack create' sends is about ${size.bodyBytes} bytes (root template ~${rootBytes}, ` +
+          `${size.templateBytes.size} nested templates ${nested}, the rest environments), above heat-api's max_json_body_size ` +
+          `${stack.maxJsonBodySize}: use fewer distinct group shapes (groups of one shape share a template) or set ` +
+          `maxJsonBodySize to the cloud's limit`,
+      ),
+    );
+  }
+  return errors;
+}
 
 /** Shared nested templates: file -> construct paths of the templates it stands for; `renamed`: duplicate file -> shared file. */
 type SharedTemplates = Map<string, string[]> & { readonly renamed: ReadonlyMap<string, string> };

@@ -11,9 +11,15 @@ import { synthesize } from '../../src/index.js';
 import { formatHeatReport, validateManyWithHeat, type HeatEngineReport, type HeatValidateJob } from '../../src/heat/engine/index.js';
 import { listPrograms, loadProgram } from '../lib/programs.js';
 
+function timeoutOf(createCommand: string): number | undefined {
+  const m = / --timeout (\d+)/.exec(createCommand);
+  return m ? Number(m[1]) : undefined;
+}
+
 describe('real Heat engine accepts every stack and example', () => {
   const programs = listPrograms();
   const reports = new Map<string, HeatEngineReport>();
+  const computed = new Map<string, number>();
 
   beforeAll(async () => {
     const jobs: HeatValidateJob[] = [];
@@ -26,8 +32,11 @@ describe('real Heat engine accepts every stack and example', () => {
           template: join(result.outdir, s.template),
           environments: [s.environment, ...(s.secretEnvironment ? [s.secretEnvironment] : [])].map((f) => join(result.outdir, f)),
           allMembers: true,
+          stackName: s.name,
+          timeoutMinutes: timeoutOf(s.createCommand),
         });
         keys.push(`${p.kind}/${p.name}:${s.name}`);
+        computed.set(`${p.kind}/${p.name}:${s.name}`, result.requestBytes.get(s.name)!);
       }
     }
     const batch = await validateManyWithHeat(jobs, { timeoutMs: 900_000 });
@@ -43,6 +52,9 @@ describe('real Heat engine accepts every stack and example', () => {
         // every nested template the stack would create was validated too
         const files = new Set(report.templates.map((t) => t.file.split('/').pop()));
         expect(files.size).toBeGreaterThan(0);
+        // synth's figure for the create request is the body heatclient's own code builds, to the byte
+        expect(report.requestBytes, key).toBeGreaterThan(1000);
+        expect(computed.get(key), key).toBe(report.requestBytes);
       }
     });
   }

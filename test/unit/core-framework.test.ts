@@ -470,6 +470,27 @@ describe('identical nested templates', () => {
     });
   });
 
+  it('fails when the create request or a nested template is over the stack limits, naming the sizes', async () => {
+    const app = new App();
+    const s = new HeatStack(app, 'demo', { maxJsonBodySize: 600, maxTemplateSize: 100 });
+    const member = new HeatStack(s, 'Member');
+    new HeatResource(member, 'Random', { type: 'OS::Heat::RandomString', properties: { salt: 'x'.repeat(200) } });
+    new HeatResource(s, 'Group', { type: 'OS::Heat::ResourceGroup', properties: { count: 2, resource_def: { type: member.fileName } } });
+    const err = await app.synth({ checkers: [], write: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HotValidationError);
+    const message = (err as Error).message;
+    expect(message).toMatch(
+      /demo: nested template demo\.member\.yaml is \d+ bytes as heatclient sends it \(JSON\), above max_template_size 100/,
+    );
+    expect(message).toMatch(
+      /demo: the request 'openstack stack create' sends is about \d+ bytes .*above heat-api's max_json_body_size 600/,
+    );
+    expect(() => new HeatStack(new App(), 'x', { maxJsonBodySize: 0 })).toThrow(
+      /x: maxJsonBodySize must be a positive whole number of bytes; got 0/,
+    );
+    expect(() => new HeatStack(new App(), 'x', { maxTemplateSize: 1.5 })).toThrow(/maxTemplateSize must be a positive whole number/);
+  });
+
   it('passes the schema checker with shared files', async () => {
     const { app } = build(['a', 'a']);
     const result = await app.synth({ write: false });

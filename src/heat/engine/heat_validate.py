@@ -145,6 +145,7 @@ class Engine(object):
         from heat.common import exception
         from heat.common import policy
         from heat.common import template_format
+        from heat.common import wsgi  # registers max_json_body_size
         from heat.engine import constraints
         from heat.engine import environment
         from heat.engine import function
@@ -174,6 +175,7 @@ class Engine(object):
         self.exception = exception
         self.policy = policy
         self.template_format = template_format
+        self.wsgi = wsgi
         self.constraints = constraints
         self.environment = environment
         self.function = function
@@ -505,10 +507,12 @@ class _Job(object):
                             (job.get("parameters") or {}).items()}
         self.all_members = bool(job.get("allMembers"))
         self.name = job.get("stackName") or "hotk8s-validate"
+        self.timeout = job.get("timeoutMinutes")
         self.templates = []
         self.skipped = {}
         self.lookups = {}
         self.placeholders = []
+        self.request_bytes = None
 
     # -- input, exactly as the client gathers it ----------------------------
 
@@ -539,10 +543,18 @@ class _Job(object):
         }
         if env_files_list:
             fields["environment_files"] = env_files_list
+        if self.timeout:
+            fields["timeout_mins"] = self.timeout
         # The client sends the body as JSON (jsonutils.dumps) and the API
-        # parses it back: get_file contents read as bytes become str here, as
-        # they do on a real cloud.
-        return json.loads(self.e.jsonutils.dumps(fields))
+        # parses it back with heat-api's own deserializer, which refuses a
+        # body over max_json_body_size: get_file contents read as bytes become
+        # str here, as they do on a real cloud.
+        raw = self.e.jsonutils.dumps(fields)
+        self.request_bytes = len(raw.encode("utf-8"))
+        try:
+            return self.e.wsgi.JSONRequestDeserializer().from_json(raw)
+        except self.e.exception.RequestLimitExceeded as ex:
+            raise ClientRejected("heat-api: %s" % _message(ex))
 
     # -- the API and engine side --------------------------------------------
 
@@ -893,6 +905,7 @@ class _Job(object):
             "skippedConstraints": _sorted_records(self.skipped),
             "skippedLookups": _sorted_records(self.lookups),
             "placeholderParameters": self.placeholders,
+            "requestBytes": self.request_bytes,
             "assumptions": list(self.e.assumptions),
             "seconds": round(time.monotonic() - started, 4),
         }

@@ -34,6 +34,10 @@ export interface HeatValidateJob {
    * @default false - members differ only by `%index%`, so the first stands for all
    */
   readonly allMembers?: boolean;
+  /** The stack's name (`openstack stack create NAME`). @default 'hotk8s-validate' */
+  readonly stackName?: string;
+  /** `--timeout` minutes, sent as the create request's `timeout_mins`. */
+  readonly timeoutMinutes?: number;
 }
 
 export interface HeatEngineOptions {
@@ -109,6 +113,8 @@ export interface HeatEngineReport {
   readonly skippedConstraints: readonly HeatSkippedConstraint[];
   readonly skippedLookups: readonly HeatSkippedLookup[];
   readonly placeholderParameters: readonly HeatPlaceholderParameter[];
+  /** Bytes of the JSON body the client built (what heat-api holds against max_json_body_size); null when it built none. */
+  readonly requestBytes?: number | null;
   /** What the harness assumed about the cloud (Nova microversion, quotas). */
   readonly assumptions: readonly string[];
   /** Validation time of this stack (all its templates), without the import. */
@@ -207,6 +213,8 @@ function toJob(job: HeatValidateJob): Record<string, unknown> {
     environments: (job.environments ?? []).map((e) => resolve(e)),
     parameters: { ...(job.parameters ?? {}) },
     allMembers: job.allMembers ?? false,
+    ...(job.stackName !== undefined ? { stackName: job.stackName } : {}),
+    ...(job.timeoutMinutes !== undefined ? { timeoutMinutes: job.timeoutMinutes } : {}),
   };
 }
 
