@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import('../dist/src/cli/main.js').then((cli) => cli.run(process.argv.slice(2)));
+import('../dist/lib/src/cli/main.js').then((cli) => cli.run(process.argv.slice(2)));

@@ -18,10 +18,19 @@ export interface Io {
   err(text: string): void;
 }
 
-/** Directory of the ready-made stacks (`stacks/` in the source tree, `dist/stacks` when compiled). */
+/**
+ * A ready-made stack: when the CLI runs from the built package (`dist/`), the bundled `dist/lib/stacks/<name>.js`,
+ * which shares the CLI's own copy of the library; from the sources, `stacks/<name>.ts`. Found from the package root
+ * (the nearest directory above this module holding our package.json), since bundling moves this code into a chunk.
+ */
 function readyMadeStack(name: string): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, '..', '..', 'stacks', `${name}.js`), join(here, '..', '..', 'stacks', `${name}.ts`)];
+  let root = here;
+  while (!existsSync(join(root, 'package.json')) && dirname(root) !== root) root = dirname(root);
+  const fromDist = here.startsWith(join(root, 'dist'));
+  const candidates = fromDist
+    ? [join(root, 'dist', 'lib', 'stacks', `${name}.js`), join(root, 'stacks', `${name}.ts`)]
+    : [join(root, 'stacks', `${name}.ts`)];
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new HotError(`stacks/${name}`, 'no such ready-made stack (try default, dev or multi-pool)');
   return found;

@@ -89,6 +89,8 @@ export interface SynthResult {
    * when they were written); held against the stack's maxJsonBodySize.
    */
   readonly requestBytes: ReadonlyMap<string, number>;
+  /** Milliseconds spent in each phase (validate, prepare, render, share, check, yaml, secrets, request, artifacts, write). */
+  readonly timings: Readonly<Record<string, number>>;
   readonly annotations: readonly Annotation[];
 }
 
@@ -259,10 +261,18 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
   const stateDir = options.stateDir ?? '.hotk8s';
   const roots = rootStacks(root);
   if (roots.length === 0) throw new HotError(root.node.path, 'there is no HeatStack to synthesize');
+  const timings: Record<string, number> = {};
+  let last = performance.now();
+  const mark = (phase: string) => {
+    const now = performance.now();
+    timings[phase] = (timings[phase] ?? 0) + (now - last);
+    last = now;
+  };
 
   // validate
   const errors: HotError[] = validatePhase(root);
   if (errors.length > 0) throw new HotValidationError(errors);
+  mark('validate');
 
   // prepare, resolve, render, merge
   const docs = new Map<string, Record<string, unknown>>();
@@ -272,6 +282,7 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
   for (const stack of stacks) {
     errors.push(...preparePhase(stack, elementsOf.get(stack)));
   }
+  mark('prepare');
   for (const stack of stacks) {
     const { doc, errors: e } = renderPhase(stack, elementsOf.get(stack));
     errors.push(...e);
@@ -287,18 +298,20 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
     stacksByFile.set(stack.fileName, stack);
   }
   if (errors.length > 0) throw new HotValidationError(errors);
+  mark('render');
 
   // share: identical nested templates are written once
   const shared = shareIdenticalTemplates(stacks, docs, stacksByFile);
+  mark('share');
 
   // check
   const checkers = options.checkers ?? [await defaultChecker()];
   const problems = await checkPhase(docs, stacksByFile, checkers);
   if (problems.length > 0) throw new HotValidationError(problems);
+  mark('check');
 
   // secrets + write
   const files = new Map<string, string>();
-  // groups of the same shape have identical member templates: dump each distinct document once (JSON is ~10x cheaper)
   const manifest: Manifest = { version: 1, stacks: [] };
   const requests = new Map<string, number>();
   for (const stack of roots) {
@@ -306,6 +319,7 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
     const nested = [...docs.keys()].filter((f) => f !== stack.fileName && stacksByFile.get(f)!.rootStack === stack).sort();
     files.set(stack.fileName, toYaml(docs.get(stack.fileName)));
     for (const f of nested) files.set(f, toYaml(docs.get(f)));
+    mark('yaml');
     const sharedFiles: Record<string, string[]> = {};
     for (const f of nested) {
       const users = shared.get(f);
@@ -328,7 +342,9 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
     const secretFile = hasSecrets ? `${name}.secrets.env.yaml` : null;
     let secretEnv: unknown;
     if (secretFile && options.write !== false) {
+      mark('yaml');
       const secrets = await secretsPhase(stack, stateDir, params);
+      mark('secrets');
       secretEnv = { parameter_defaults: sortBelow(secrets) };
       files.set(secretFile, toYaml(secretEnv));
     }
@@ -349,6 +365,7 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
     const envArgs = envFiles.map((f) => `-e ${f}`).join(' ');
     const sizeDocs = new Map<string, unknown>([...docs, [envFile, env]]);
     if (secretFile && secretEnv !== undefined) sizeDocs.set(secretFile, secretEnv);
+    mark('yaml');
     const size = createRequestSize({
       outdir: resolve(outdir),
       stackName: name,
@@ -361,6 +378,7 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
     const limitErrors = requestLimitErrors(stack, size, docs.get(stack.fileName));
     if (limitErrors.length > 0) throw new HotValidationError(limitErrors);
     requests.set(name, size.bodyBytes);
+    mark('request');
     const timeout = stack.createTimeoutMinutes ? ` --timeout ${stack.createTimeoutMinutes}` : '';
     manifest.stacks.push({
       name,
@@ -376,8 +394,10 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
   }
   files.set('manifest.json', JSON.stringify(manifest, null, 2) + '\n');
 
+  mark('artifacts');
   if (options.write !== false) await writePhase(outdir, files, manifest);
-  return { outdir, manifest, files, requestBytes: requests, annotations: collectAnnotations(root) };
+  mark('write');
+  return { outdir, manifest, files, requestBytes: requests, timings, annotations: collectAnnotations(root) };
 }
 
 /**

@@ -1,0 +1,63 @@
+/**
+ * The built package as users get it: `bin/hotk8s.js` and the `hotk8s`, `hotk8s/heat`, `hotk8s/assertions` entry points,
+ * all served from the bundle in dist/lib (scripts/bundle.mjs). `npm test` builds first; run `npm run build` before
+ * running this file alone.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const GOLDEN = join(ROOT, 'test', 'golden', '__files__', 'stacks-default');
+
+describe('the built package', () => {
+  beforeAll(() => {
+    if (!existsSync(join(ROOT, 'dist', 'lib', 'src', 'index.js'))) execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT });
+  }, 120_000);
+
+  it('synthesizes the default stack through the bin, byte for byte as the golden files', () => {
+    const work = mkdtempSync(join(tmpdir(), 'hotk8s-pkg-'));
+    execFileSync(process.execPath, [join(ROOT, 'bin', 'hotk8s.js'), 'synth', '--out', join(work, 'out'), '--state', join(work, 'state')], {
+      cwd: work,
+      stdio: 'pipe',
+    });
+    const written = readdirSync(join(work, 'out')).filter((f) => !f.includes('secrets'));
+    expect(written.sort()).toEqual(readdirSync(GOLDEN).sort());
+    for (const f of written) expect(readFileSync(join(work, 'out', f), 'utf8'), f).toBe(readFileSync(join(GOLDEN, f), 'utf8'));
+  }, 60_000);
+
+  it('serves every entry point, and a user construct shares the Construct class of the library', () => {
+    mkdirSync(join(ROOT, '.cache'), { recursive: true });
+    const work = mkdtempSync(join(ROOT, '.cache', 'pkg-'));
+    const program = join(work, 'program.mjs');
+    writeFileSync(
+      program,
+      [
+        "import { Construct } from 'constructs';",
+        "import { App, HeatStack, HeatResource } from 'hotk8s';",
+        "import { OsNeutronNet } from 'hotk8s/heat';",
+        "import { HotTemplate } from 'hotk8s/assertions';",
+        'class Mine extends Construct {',
+        '  constructor(scope, id) { super(scope, id); new OsNeutronNet(this, "Net", { name: "n" }); }',
+        '}',
+        "const stack = new HeatStack(new App(), 'demo');",
+        "const mine = new Mine(stack, 'Mine');",
+        'console.log(JSON.stringify({',
+        '  appIsConstruct: stack.node.root instanceof Construct,',
+        '  netIsResource: mine.node.children[0] instanceof HeatResource,',
+        "  nets: Object.keys(HotTemplate.fromStack(stack).findResources('OS::Neutron::Net')).length,",
+        '}));',
+      ].join('\n'),
+    );
+    // resolved as a package of its own: `hotk8s` through package.json "exports", from inside the package directory
+    let out: string;
+    try {
+      out = execFileSync(process.execPath, [program], { cwd: work, encoding: 'utf8' });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    expect(JSON.parse(out)).toEqual({ appIsConstruct: true, netIsResource: true, nets: 1 });
+  }, 60_000);
+});
