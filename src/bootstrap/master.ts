@@ -211,7 +211,7 @@ function kubeadmTemplateContext(m: ResolvedMaster): Record<string, unknown> {
     kubeletExtraArgs: kubeletExtraArgs(m.node, m.labels),
     hasMasterTaints: m.taints !== undefined,
     masterTaints: m.taints ? taintObjects(m.taints) : [],
-    taints: [],
+    taintsText: '[]',
     pki: NODE_PATHS.pki,
     apiServerCertSans: m.apiServerCertSans,
     encryptionConfigPath: NODE_PATHS.encryptionConfig,

@@ -564,7 +564,7 @@ export const BOOTSTRAP_TEMPLATE_SPECS: Readonly<Record<string, object>> = {
     + ((stack1 = (lookupProperty(helpers,"json")||container.strict(depth0, "json", {"start":{"line":13,"column":12},"end":{"line":13,"column":16}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),lookupProperty(depth0,"masterTaints"),{"name":"json","hash":{},"data":data,"loc":{"start":{"line":13,"column":10},"end":{"line":13,"column":31}}})) != null ? stack1 : "")
     + "\n";
 },"3":function(container,depth0,helpers,partials,data) {
-    var stack1, lookupProperty = container.lookupProperty || function(parent, propertyName) {
+    var stack1, helper, lookupProperty = container.lookupProperty || function(parent, propertyName) {
         if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
           return parent[propertyName];
         }
@@ -572,7 +572,7 @@ export const BOOTSTRAP_TEMPLATE_SPECS: Readonly<Record<string, object>> = {
     };
 
   return "  taints: "
-    + ((stack1 = (lookupProperty(helpers,"json")||container.strict(depth0, "json", {"start":{"line":16,"column":12},"end":{"line":16,"column":16}} )).call(depth0 != null ? depth0 : (container.nullContext || {}),lookupProperty(depth0,"taints"),{"name":"json","hash":{},"data":data,"loc":{"start":{"line":16,"column":10},"end":{"line":16,"column":25}}})) != null ? stack1 : "")
+    + ((stack1 = (((helper = lookupProperty(helpers,"taintsText") || container.strict(depth0, "taintsText", {"start":{"line":16,"column":12},"end":{"line":16,"column":22}} ))),(typeof helper === "function" ? helper.call(depth0 != null ? depth0 : (container.nullContext || {}),{"name":"taintsText","hash":{},"data":data,"loc":{"start":{"line":16,"column":10},"end":{"line":16,"column":24}}}) : helper))) != null ? stack1 : "")
     + "\n";
 },"compiler":[8,">= 4.3.0"],"main":function(container,depth0,helpers,partials,data) {
     var stack1, alias1=depth0 != null ? depth0 : (container.nullContext || {}), lookupProperty = container.lookupProperty || function(parent, propertyName) {

@@ -4,13 +4,19 @@
  * worker group's labels (kubelet `--node-labels`) and taints (JoinConfiguration
  * nodeRegistration.taints). Workers get no CA key and no add-on manifest.
  *
+ * Labels and taints are deploy-time values (`__NODE_LABELS__`, `__NODE_TAINTS__`, see {@link workerDeployValues}): the
+ * rendered text does not depend on them, so worker groups that differ only in name, labels, taints, flavor, image or
+ * zone share one member template (synthesis writes identical templates once).
+ *
  * Target images: Ubuntu 24.04 LTS and Debian 12 cloud images with cloud-init (see kubeadm.ts).
  */
 import {
+  BootstrapRenderError,
   buildMultipart,
   commonContext,
   commonTemplateFields,
   gzipBase64,
+  placeholder,
   renderTemplate,
   userData,
   type RenderedUserData,
@@ -34,8 +40,13 @@ import {
 } from './kubeadm.js';
 import { memoized } from './private/templates.js';
 
+/** The node label naming a worker's group (set on every worker; a user's labels may not use it). */
+export const WORKER_GROUP_LABEL = 'hotk8s.io/worker-group';
+
 /** Synth-time settings of one worker group's user-data (deploy-time values: see {@link WORKER_PLACEHOLDERS}). */
 export interface WorkerUserDataContext extends KubeNodeContext {
+  /** The group's name, the value of the `hotk8s.io/worker-group` node label. @default 'default' */
+  readonly group?: string;
   /** Labels of the group's nodes (kubelet --node-labels; NodeRestriction rules apply). @default {} */
   readonly labels?: Readonly<Record<string, string>>;
   /** Taints of the group's nodes. @default [] */
@@ -50,31 +61,51 @@ export const WORKER_PLACEHOLDERS: Readonly<Record<string, string>> = {
   __API_ADDRESS__: 'the control-plane endpoint address (API load balancer VIP, or the single master)',
   __BOOTSTRAP_TOKEN__: 'the same kubeadm bootstrap token the masters get',
   __CA_CERT_HASH__: 'ClusterPki.discoveryHash (sha256:<hex>), hidden parameter',
+  __NODE_LABELS__: "the group's kubelet --node-labels value (workerDeployValues)",
+  __NODE_TAINTS__: "the group's taints as a JSON list (workerDeployValues)",
 };
 
 export interface ResolvedWorker {
   readonly node: ResolvedKubeNode;
+  /** Every label of the group's nodes, the group label included. */
   readonly labels: Readonly<Record<string, string>>;
   readonly taints: readonly NodeTaint[];
 }
 
 export function resolveWorker(ctx: WorkerUserDataContext): ResolvedWorker {
-  const labels = ctx.labels ?? {};
+  const own = ctx.labels ?? {};
   const taints = ctx.taints ?? [];
+  if (WORKER_GROUP_LABEL in own) {
+    throw new BootstrapRenderError(`worker label ${WORKER_GROUP_LABEL} is set by hotk8s to the group's name; choose another key`);
+  }
+  const labels = { ...own, [WORKER_GROUP_LABEL]: ctx.group ?? 'default' };
   checkNodeLabels(labels, 'worker');
   checkTaints(taints, 'worker');
   return { node: resolveKubeNode(ctx), labels, taints };
 }
 
-/** The worker's JoinConfiguration (placeholders left in). */
+/**
+ * The deploy-time values of a worker group's labels and taints: the `--node-labels` value (sorted `key=value` pairs,
+ * never empty: the group label is always there) and the taints as a one-line JSON list (YAML flow syntax).
+ */
+export function workerDeployValues(ctx: WorkerUserDataContext): { readonly __NODE_LABELS__: string; readonly __NODE_TAINTS__: string } {
+  const w = resolveWorker(ctx);
+  const labels = kubeletExtraArgs(w.node, w.labels).find((a) => a.name === 'node-labels')!.value;
+  return { __NODE_LABELS__: labels, __NODE_TAINTS__: JSON.stringify(taintObjects(w.taints)) };
+}
+
+/** The worker's JoinConfiguration (placeholders left in, labels and taints among them). */
 export function renderWorkerKubeadmConfig(w: ResolvedWorker): string {
   return renderTemplate('kube/kubeadm-join.yaml', {
     ...w.node,
     controlPlane: false,
-    kubeletExtraArgs: kubeletExtraArgs(w.node, w.labels),
+    kubeletExtraArgs: [
+      ...kubeletExtraArgs(w.node).filter((a) => a.name !== 'node-labels'),
+      { name: 'node-labels', value: placeholder('NODE_LABELS') },
+    ],
     hasMasterTaints: false,
     masterTaints: [],
-    taints: taintObjects(w.taints),
+    taintsText: placeholder('NODE_TAINTS'),
   });
 }
 
@@ -91,8 +122,12 @@ export function workerFiles(w: ResolvedWorker): WriteFile[] {
  * the same (frozen) result, rendered once per process.
  */
 export function renderWorkerUserData(ctx: WorkerUserDataContext): RenderedUserData {
-  return memoized('worker user-data', ctx, () => {
-    const rendered = renderWorker(ctx);
+  resolveWorker(ctx); // labels and taints are checked here, though only their deploy-time values carry them
+  const shape = Object.fromEntries(
+    Object.entries(ctx).filter(([k]) => k !== 'group' && k !== 'labels' && k !== 'taints'),
+  ) as WorkerUserDataContext;
+  return memoized('worker user-data', shape, () => {
+    const rendered = renderWorker(shape);
     Object.freeze(rendered.placeholders);
     return Object.freeze(rendered);
   });

@@ -3,7 +3,7 @@ import { HotError, describeValue } from '../core/errors.js';
 import { HeatParameter } from '../core/parameter.js';
 import type { Input } from '../core/tokens.js';
 import { DEFAULT_KUBE_NODE_BOUNDS, checkNodeLabels, type KubeNodeContext } from '../bootstrap/kubeadm.js';
-import { renderWorkerUserData, type WorkerUserDataContext } from '../bootstrap/worker.js';
+import { renderWorkerUserData, workerDeployValues, type WorkerUserDataContext } from '../bootstrap/worker.js';
 import type { OsNeutronSecurityGroup } from '../heat/generated/neutron.generated.js';
 import type { ClusterNetwork } from './cluster-network.js';
 import type { ClusterSecurityGroups } from './cluster-security-groups.js';
@@ -132,10 +132,12 @@ export class WorkerGroup extends Construct {
         value: props.image,
       });
     }
-    this.userDataContext = { ...props.bootstrap, labels, taints: props.taints ?? [] };
+    this.userDataContext = { ...props.bootstrap, group: this.name, labels, taints: props.taints ?? [] };
     let rendered;
+    let deployValues;
     try {
       rendered = renderWorkerUserData(this.userDataContext);
+      deployValues = workerDeployValues(this.userDataContext);
     } catch (e) {
       throw wrap(path, e);
     }
@@ -157,9 +159,22 @@ export class WorkerGroup extends Construct {
       serverGroupPolicy: props.serverGroupPolicy,
       bootVolume: props.bootVolume,
       waitTimeoutSec: SERVER_BOOT_ALLOWANCE_SEC + budget,
+      // labels and taints come in as member-template parameters: groups of one shape share the member template
       userData: (m) => ({
         rendered,
-        values: kubeNodeValues(m, { apiAddress: props.apiAddress, bootstrapToken: props.bootstrapToken, secrets: props.secrets }),
+        values: {
+          ...kubeNodeValues(m, { apiAddress: props.apiAddress, bootstrapToken: props.bootstrapToken, secrets: props.secrets }),
+          __NODE_LABELS__: m.input(
+            'node_labels',
+            { type: 'string', description: "The group's node labels (kubelet --node-labels)" },
+            deployValues.__NODE_LABELS__,
+          ).value,
+          __NODE_TAINTS__: m.input(
+            'node_taints',
+            { type: 'string', description: "The group's taints (JSON list, kubeadm nodeRegistration.taints)" },
+            deployValues.__NODE_TAINTS__,
+          ).value,
+        },
       }),
     });
   }

@@ -12,7 +12,7 @@ import { loadAll } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateClusterPki, type ClusterPki } from '../../src/bootstrap/pki.js';
 import { renderMasterUserData, type MasterUserDataContext } from '../../src/bootstrap/master.js';
-import { renderWorkerUserData, type WorkerUserDataContext } from '../../src/bootstrap/worker.js';
+import { renderWorkerUserData, workerDeployValues, type WorkerUserDataContext } from '../../src/bootstrap/worker.js';
 import type { RenderedUserData } from '../../src/bootstrap/render.js';
 import { ensureRootfs, orderProblem, simulateBoot, simulationPrerequisites, type BootResult } from './sim/boot-sim.js';
 
@@ -35,8 +35,17 @@ let pki: ClusterPki;
 let stateDir: string;
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 
-function heatValues(ud: RenderedUserData, node: { name: string; index?: number; address: string }): Record<string, string> {
+interface SimNode {
+  name: string;
+  index?: number;
+  address: string;
+  /** Values a construct feeds through member parameters (a worker group's labels and taints). */
+  values?: Record<string, string>;
+}
+
+function heatValues(ud: RenderedUserData, node: SimNode): Record<string, string> {
   const all: Record<string, string> = {
+    ...node.values,
     __NODE_NAME__: node.name,
     __NODE_INDEX__: String(node.index ?? 0),
     __NODE_ADDRESS__: node.address,
@@ -68,7 +77,7 @@ function heatValues(ud: RenderedUserData, node: { name: string; index?: number; 
   return out;
 }
 
-function boot(key: string, ud: RenderedUserData, node: { name: string; index?: number; address: string }, fail: string[] = []): BootResult {
+function boot(key: string, ud: RenderedUserData, node: SimNode, fail: string[] = []): BootResult {
   const r = simulateBoot({ userData: ud, values: heatValues(ud, node), nodeName: node.name, fail });
   timings[key] = r.wallMs;
   return r;
@@ -288,11 +297,12 @@ describe('boot simulation', () => {
     let r: BootResult;
     const ctx: WorkerUserDataContext = {
       ...BASE,
+      group: 'general',
       labels: { 'node.kubernetes.io/pool': 'general', 'example.com/tier': 'web' },
       taints: [{ key: 'example.com/dedicated', value: 'web', effect: 'NoSchedule' }],
     };
     beforeAll(() => {
-      r = boot('worker', renderWorkerUserData(ctx), { name: 'demo-general-0', address: '10.0.0.20' });
+      r = boot('worker', renderWorkerUserData(ctx), { name: 'demo-general-0', address: '10.0.0.20', values: workerDeployValues(ctx) });
     });
     afterAll(() => r?.cleanup());
 
@@ -313,7 +323,7 @@ describe('boot simulation', () => {
       expect(join!.nodeRegistration.taints).toEqual([{ key: 'example.com/dedicated', value: 'web', effect: 'NoSchedule' }]);
       expect(join!.nodeRegistration.kubeletExtraArgs).toContainEqual({
         name: 'node-labels',
-        value: 'example.com/tier=web,node.kubernetes.io/pool=general',
+        value: 'example.com/tier=web,hotk8s.io/worker-group=general,node.kubernetes.io/pool=general',
       });
       expect(join!.nodeRegistration.kubeletExtraArgs).toContainEqual({ name: 'node-ip', value: '10.0.0.20' });
       expect(r.stat('/etc/kubernetes/pki/ca.key')).toBeUndefined();
@@ -323,7 +333,10 @@ describe('boot simulation', () => {
 
   it('a malformed deploy-time value fails check-inputs without echoing the secret', () => {
     const ud = renderWorkerUserData(BASE);
-    const values = { ...heatValues(ud, { name: 'demo-general-1', address: '10.0.0.21' }), __BOOTSTRAP_TOKEN__: 'NOT-A-TOKEN-secret' };
+    const values = {
+      ...heatValues(ud, { name: 'demo-general-1', address: '10.0.0.21', values: workerDeployValues(BASE) }),
+      __BOOTSTRAP_TOKEN__: 'NOT-A-TOKEN-secret',
+    };
     const r = simulateBoot({ userData: ud, values, nodeName: 'demo-general-1' });
     timings['fail worker check-inputs (bad token)'] = r.wallMs;
     try {
@@ -395,7 +408,7 @@ describe('boot simulation', () => {
     it.each(cases)('$role: "$fail" fails -> FAILURE in $phase', ({ role, fail, phase, reason, notCalled }) => {
       const node =
         role === 'worker'
-          ? { name: 'demo-general-0', address: '10.0.0.20' }
+          ? { name: 'demo-general-0', address: '10.0.0.20', values: workerDeployValues(BASE) }
           : { name: `demo-${role}`, index: role === 'master-0' ? 0 : 1, address: role === 'master-0' ? '10.0.0.10' : '10.0.0.11' };
       const ud = role === 'worker' ? renderWorkerUserData(BASE) : masterUd();
       const r = boot(`fail ${role} ${phase} (${fail})`, ud, node, [fail]);

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderMasterUserData, MASTER_PLACEHOLDERS, type MasterUserDataContext } from '../../src/bootstrap/master.js';
-import { renderWorkerUserData, WORKER_PLACEHOLDERS, type WorkerUserDataContext } from '../../src/bootstrap/worker.js';
+import { renderWorkerUserData, workerDeployValues, WORKER_PLACEHOLDERS, type WorkerUserDataContext } from '../../src/bootstrap/worker.js';
 import type { ClusterPki } from '../../src/bootstrap/pki.js';
 import {
   NOVA_USER_DATA_LIMIT,
@@ -125,7 +125,10 @@ describe('master and worker user-data, static checks', () => {
     it(`worker (${name}): cloud-init splits it, schema and shellcheck pass, fits Nova after substitution`, () => {
       const ud = renderWorkerUserData(ctx);
       expect(Object.keys(WORKER_PLACEHOLDERS).sort()).toEqual([...ud.placeholders]);
-      const raw = substituteAsHeat(ud.text, ud.placeholders, kubeValues(pki, 'prod-cluster-01-gpu-pool-12'));
+      const raw = substituteAsHeat(ud.text, ud.placeholders, {
+        ...kubeValues(pki, 'prod-cluster-01-gpu-pool-12'),
+        ...workerDeployValues(ctx),
+      });
       const report = staticCheckUserData(raw, `worker(${name})`);
       expect(report.problems).toEqual([]);
       expect(report.scriptsChecked).toHaveLength(3);

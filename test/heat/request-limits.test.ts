@@ -3,7 +3,7 @@
  * template_utils, checked by heat-api's JSONRequestDeserializer against max_json_body_size).
  *
  * - 100 worker groups of one shape share their member templates, so the request stays small and Heat takes it;
- * - 80 groups of 80 shapes (each its own labels) make a body over 1 MiB: synth refuses it, and when the stack is told
+ * - 80 groups of 80 shapes (each its own boot volume size) make a body over 1 MiB: synth refuses it, and when the stack is told
  *   the cloud's limit is higher, synth writes it and heat-api refuses it, as a cloud with the default limit would;
  * - the synthesized figure equals heatclient's body to the byte also for an output path with a space and non-ASCII
  *   characters, and for a template holding non-ASCII text.
@@ -24,7 +24,9 @@ function cluster(groups: number, distinct: boolean, stackProps: ConstructorParam
       name: `pool${i}`,
       size: 1,
       maxSize: 1,
-      labels: distinct ? { 'hotk8s.io/pool': `pool${i}` } : undefined,
+      // labels and taints are deploy-time values; a boot volume's size is part of the member template
+      labels: { 'hotk8s.io/pool': `pool${i}` },
+      bootVolume: distinct ? { sizeGiB: 20 + i } : undefined,
     })),
   });
   return app;
@@ -47,7 +49,7 @@ async function heat(result: SynthResult): Promise<HeatEngineReport> {
 }
 
 describe('heat-api request limits', () => {
-  it('takes 100 worker groups of one shape: they share one member template per role', async () => {
+  it('takes 100 worker groups of one shape, each with its own labels: they share one member template per role', async () => {
     const result = await synthTo(cluster(100, false));
     const m = result.manifest.stacks[0]!;
     expect(m.files.filter((f) => f.includes('workers'))).toEqual([

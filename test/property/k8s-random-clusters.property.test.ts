@@ -137,8 +137,13 @@ describe('random valid clusters', () => {
             expect(r.properties!.remote_ip_prefix, file).not.toBe('0.0.0.0/0');
           }
         }
-        // one node template per role/group, each with exactly one server
-        expect(servers).toBe(2 + p.groups.length);
+        // one node template per role/group, each with exactly one server; groups of one shape share theirs
+        let shared = 0;
+        for (const [file, users] of Object.entries(result.manifest.stacks[0]!.sharedFiles)) {
+          const res = Object.values(docs.get(file)!.resources ?? {});
+          if (res.some((r) => r.type === 'OS::Nova::Server')) shared += users.length - 1;
+        }
+        expect(servers).toBe(2 + p.groups.length - shared);
 
         // worker counts: number parameters with the range the program set
         for (const g of props.workerGroups!) {

@@ -274,14 +274,19 @@ describe('render cache', () => {
     expect(renderTemplate('kube/containerd-config.toml', { pauseImage: 'registry.k8s.io/pause:3.10' })).toBe(a);
   });
 
-  it('renders a worker group once per distinct settings, sharing a frozen result', () => {
+  it('renders a worker group once per distinct settings, sharing a frozen result; labels and taints are not settings', () => {
     const a = renderWorkerUserData({ ...kube, labels: { 'example.org/pool': 'a' } });
-    const again = renderWorkerUserData({ ...kube, labels: { 'example.org/pool': 'a' } });
-    const b = renderWorkerUserData({ ...kube, labels: { 'example.org/pool': 'b' } });
+    const again = renderWorkerUserData({
+      ...kube,
+      group: 'other',
+      labels: { 'example.org/pool': 'b' },
+      taints: [{ key: 'k', effect: 'NoSchedule' }],
+    });
+    const b = renderWorkerUserData({ ...kube, externalCloudProvider: true });
     expect(again).toBe(a);
     expect(Object.isFrozen(a) && Object.isFrozen(a.placeholders)).toBe(true);
     expect(b.text).not.toBe(a.text);
-    expect(b.text.replaceAll('example.org/pool=b', 'example.org/pool=a')).not.toBe(a.text); // the multipart boundary follows the content
+    expect(b.text.replaceAll('cloud-provider', 'x')).not.toBe(a.text); // the multipart boundary follows the content
     expect(() => renderWorkerUserData({ ...kube, labels: { 'example.org/pool': 'a' }, podCidr: '10.244.1.0/16' })).toThrow(
       /podCidr has host bits set/,
     );

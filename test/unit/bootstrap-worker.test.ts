@@ -5,11 +5,19 @@ import {
   renderWorkerUserData,
   resolveWorker,
   WORKER_PLACEHOLDERS,
+  workerDeployValues,
   type WorkerUserDataContext,
 } from '../../src/bootstrap/worker.js';
 
 const base: WorkerUserDataContext = { clusterName: 'demo', podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12' };
 type Doc = Record<string, any>;
+
+/** The JoinConfiguration as a node gets it: labels and taints substituted as Heat's str_replace does. */
+function joinConfig(ctx: WorkerUserDataContext): Doc {
+  let text = renderWorkerKubeadmConfig(resolveWorker(ctx));
+  for (const [k, v] of Object.entries(workerDeployValues(ctx))) text = text.replaceAll(k, v);
+  return loadAll(text)[0] as Doc;
+}
 
 describe('worker user-data', () => {
   it('has exactly the documented placeholders: no CA key, no etcd, no secrets beyond the token and CA hash', () => {
@@ -19,19 +27,16 @@ describe('worker user-data', () => {
   });
 
   it('joins with the token, CA hash, labels and taints', () => {
-    const join = loadAll(
-      renderWorkerKubeadmConfig(
-        resolveWorker({
-          ...base,
-          externalCloudProvider: true,
-          labels: { 'node.kubernetes.io/pool': 'gpu', 'example.org/team': 'ml' },
-          taints: [
-            { key: 'nvidia.com/gpu', effect: 'NoSchedule' },
-            { key: 'example.org/spot', value: 'yes', effect: 'PreferNoSchedule' },
-          ],
-        }),
-      ),
-    )[0] as Doc;
+    const join = joinConfig({
+      ...base,
+      group: 'gpu',
+      externalCloudProvider: true,
+      labels: { 'node.kubernetes.io/pool': 'gpu', 'example.org/team': 'ml' },
+      taints: [
+        { key: 'nvidia.com/gpu', effect: 'NoSchedule' },
+        { key: 'example.org/spot', value: 'yes', effect: 'PreferNoSchedule' },
+      ],
+    });
     expect(join.kind).toBe('JoinConfiguration');
     expect(join.discovery.bootstrapToken).toEqual({
       apiServerEndpoint: '__API_ADDRESS__:6443',
@@ -46,13 +51,15 @@ describe('worker user-data', () => {
     expect(join.nodeRegistration.kubeletExtraArgs).toEqual([
       { name: 'node-ip', value: '__NODE_ADDRESS__' },
       { name: 'cloud-provider', value: 'external' },
-      { name: 'node-labels', value: 'example.org/team=ml,node.kubernetes.io/pool=gpu' },
+      { name: 'node-labels', value: 'example.org/team=ml,hotk8s.io/worker-group=gpu,node.kubernetes.io/pool=gpu' },
     ]);
   });
 
   it('an untainted group registers with an empty taint list (not kubeadm defaults)', () => {
-    const join = loadAll(renderWorkerKubeadmConfig(resolveWorker(base)))[0] as Doc;
+    const join = joinConfig(base);
     expect(join.nodeRegistration.taints).toEqual([]);
+    // never an empty --node-labels: the group label is always there
+    expect(join.nodeRegistration.kubeletExtraArgs).toContainEqual({ name: 'node-labels', value: 'hotk8s.io/worker-group=default' });
   });
 
   it('installs kubelet and kubeadm only, from the configured source', () => {

@@ -136,7 +136,7 @@ describe('WorkerGroup', () => {
     });
   });
 
-  it('labels and taints reach the kubelet configuration of that group only', () => {
+  it('labels and taints reach the kubelet configuration of that group only, as deploy-time values', () => {
     const { stack } = cluster({
       workerGroups: [
         { name: 'plain' },
@@ -150,11 +150,54 @@ describe('WorkerGroup', () => {
         },
       ],
     });
-    const gpu = expandedUserData(member(stack, 'workers-gpu-workers-nodes').toTemplate());
-    for (const w of ['hotk8s.io/pool', 'node.kubernetes.io/instance-kind', 'nvidia.com/gpu', 'NoSchedule', 'dedicated', 'NoExecute'])
-      expect(gpu, w).toContain(w);
-    const plain = expandedUserData(member(stack, 'workers-plain-workers-nodes').toTemplate());
-    for (const w of ['hotk8s.io/pool', 'nvidia.com/gpu', 'NoExecute']) expect(plain, w).not.toContain(w);
+    const doc = stack.toTemplate();
+    expect(def(groupOf(doc, 'ClusterWorkersgpuWorkersNodesGroup')![1])).toMatchObject({
+      node_labels: 'hotk8s.io/pool=gpu,hotk8s.io/worker-group=gpu,node.kubernetes.io/instance-kind=big',
+      node_taints: '[{"key":"nvidia.com/gpu","value":"present","effect":"NoSchedule"},{"key":"dedicated","effect":"NoExecute"}]',
+    });
+    expect(def(groupOf(doc, 'ClusterWorkersplainWorkersNodesGroup')![1])).toMatchObject({
+      node_labels: 'hotk8s.io/worker-group=plain',
+      node_taints: '[]',
+    });
+    // the member templates carry only the placeholders, fed from those parameters
+    const gpu = member(stack, 'workers-gpu-workers-nodes').toTemplate();
+    const plain = member(stack, 'workers-plain-workers-nodes').toTemplate();
+    expect(gpu).toEqual(plain);
+    const text = expandedUserData(gpu);
+    for (const w of ['value: \\"__NODE_LABELS__\\"', 'taints: __NODE_TAINTS__']) expect(text, w).toContain(w);
+    for (const w of ['hotk8s.io/pool', 'nvidia.com/gpu', 'NoExecute']) expect(text, w).not.toContain(w);
+    const server = (gpu.resources as Record<string, Res>).Server!.properties;
+    expect((server.user_data as { str_replace: { params: Record<string, unknown> } }).str_replace.params).toMatchObject({
+      __NODE_LABELS__: { get_param: 'node_labels' },
+      __NODE_TAINTS__: { get_param: 'node_taints' },
+    });
+  });
+
+  it('groups that differ in name, labels, taints, flavor and image share one member template file', async () => {
+    const { app } = cluster({
+      workerGroups: [
+        { name: 'a' },
+        { name: 'b', flavor: 'm1.xlarge', image: 'debian-12', labels: { 'example.org/x': 'y' } },
+        { name: 'c', taints: [{ key: 'k', effect: 'NoSchedule' }] },
+        { name: 'd', bootVolume: { sizeGiB: 50 } },
+      ],
+    });
+    const m = (await app.synth({ write: false, checkers: [] })).manifest.stacks[0]!;
+    expect(m.sharedFiles['test.cluster-workers-a-workers-nodes-member.yaml']).toEqual([
+      'test/Cluster/Workers-a/Workers/Nodes/Member',
+      'test/Cluster/Workers-b/Workers/Nodes/Member',
+      'test/Cluster/Workers-c/Workers/Nodes/Member',
+    ]);
+    // a boot volume changes the server's shape (so does a zone, which adds a property): its own file
+    expect(m.files).toContain('test.cluster-workers-d-workers-nodes-member.yaml');
+  });
+
+  it('refuses the reserved group label', () => {
+    failsWith(
+      () => withGroup({ name: 'x', labels: { 'hotk8s.io/worker-group': 'y' } }),
+      'test/Cluster/Workers-x',
+      /worker label hotk8s.io\/worker-group is set by hotk8s to the group's name; choose another key/,
+    );
   });
 
   it('each group gets its parameter group, its addresses output and its own member templates', () => {
