@@ -491,12 +491,19 @@ function shareIdenticalTemplates(
     // parents of templates merged at the deeper level now name the shared files
     if (renamed.size > 0)
       for (const s of level) docs.set(s.fileName, renameFiles(docs.get(s.fileName)!, renamed) as Record<string, unknown>);
-    const sets = new Map<string, HeatStack[]>();
+    // sets of identical documents: bucketed by a cheap outline, then compared in depth (identical user-data texts
+    // are one string from the render cache, so comparing them costs nothing; serializing them would copy them)
+    const buckets = new Map<string, HeatStack[][]>();
     for (const s of level) {
-      const key = `${s.rootStack.node.id}\n${JSON.stringify(docs.get(s.fileName))}`;
-      sets.set(key, [...(sets.get(key) ?? []), s]);
+      const doc = docs.get(s.fileName)!;
+      const outline = `${s.rootStack.node.id}\n${Object.keys(doc.resources ?? {}).join(',')}\n${Object.keys(doc.parameters ?? {}).join(',')}`;
+      const sets = buckets.get(outline) ?? [];
+      buckets.set(outline, sets);
+      const same = sets.find((set) => sameValue(docs.get(set[0]!.fileName), doc));
+      if (same) same.push(s);
+      else sets.push([s]);
     }
-    for (const set of sets.values()) {
+    for (const set of [...buckets.values()].flat()) {
       if (set.length < 2) continue;
       set.sort((a, b) => compareStrings(a.fileName, b.fileName));
       const keep = set[0]!.fileName;
@@ -515,6 +522,27 @@ function shareIdenticalTemplates(
     for (const s of stacks) if (!s.isNested) docs.set(s.fileName, renameFiles(docs.get(s.fileName)!, renamed) as Record<string, unknown>);
   }
   return shared;
+}
+
+/** Deep equality of JSON-like values (key order matters: documents are rendered with sorted keys). */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    if (a.length !== bb.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], bb[i])) return false;
+    return true;
+  }
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i]!;
+    if (k !== kb[i] || !sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
 }
 
 /** A copy of `value` with every string that is a renamed file name replaced (only what changes is copied). */
