@@ -39,8 +39,10 @@ export function resolveValue(value: unknown, ctx: ResolveContext): unknown {
       throw new HotError(ctx.path, `cannot put a ${name} into a template; pass its reference (e.g. .ref() or an attribute) instead`);
     }
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      const r = resolveValue(v, ctx);
+    const keys = Object.keys(value);
+    if (ctx.sortKeys) keys.sort();
+    for (const k of keys) {
+      const r = resolveValue((value as Record<string, unknown>)[k], ctx);
       if (r !== undefined) out[k] = r;
     }
     return out;

@@ -4,6 +4,7 @@ import { HeatElement } from './element.js';
 import { Fn, resolveCondition, type ConditionInput } from './intrinsics.js';
 import { renderProperties, type PropertySpec } from './property-map.js';
 import { resolveValue } from './resolve.js';
+import { sortBelow } from './yaml.js';
 import type { IResolvable, Input, ResolveContext } from './tokens.js';
 
 const RESOURCE = Symbol.for('hotk8s.HeatResource');
@@ -122,9 +123,16 @@ export class HeatResource extends HeatElement {
       update_policy: this.heatUpdatePolicy,
       deletion_policy: this.heatDeletionPolicy,
     };
-    const resolved = resolveValue(entry, ctx) as Record<string, unknown>;
-    for (const o of this.overrides) applyOverride(resolved, o.path, resolveValue(o.value, ctx));
-    return resolved;
+    // the entry keeps its field order; everything below has its keys sorted, as templates are written
+    const sorted: ResolveContext = ctx.sortKeys ? ctx : { ...ctx, sortKeys: true };
+    const resolved: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(entry)) {
+      const r = resolveValue(v, sorted);
+      if (r !== undefined) resolved[k] = r;
+    }
+    if (this.overrides.length === 0) return resolved;
+    for (const o of this.overrides) applyOverride(resolved, o.path, resolveValue(o.value, sorted));
+    return sortBelow(resolved);
   }
 }
 

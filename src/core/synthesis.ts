@@ -171,7 +171,10 @@ export function renderPhase(
   for (const el of elements) {
     const ctx: ResolveContext = { stack, path: el.node.path, inCondition: false };
     try {
-      sections[el.templateSection]![el.logicalId] = sortBelow(el.renderEntry(ctx));
+      const entry = el.renderEntry(ctx);
+      // resources render with sorted keys below the entry (see HeatResource.renderEntry); others are sorted here
+      const sorted = HeatResource.isHeatResource(el) && el.renderEntry === HeatResource.prototype.renderEntry;
+      sections[el.templateSection]![el.logicalId] = sorted ? entry : sortBelow(entry);
     } catch (e) {
       errors.push(asHotError(e, el.node.path));
     }

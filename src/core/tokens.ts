@@ -10,6 +10,8 @@ export interface ResolveContext {
   readonly path: string;
   /** True while resolving inside the `conditions` section or a `condition` expression. */
   readonly inCondition: boolean;
+  /** Produce objects with their keys sorted (the order templates are written in). @default false */
+  readonly sortKeys?: boolean;
 }
 
 /** A value that is only known at synthesis (an intrinsic function, a lazy value, a reference). */
