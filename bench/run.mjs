@@ -9,7 +9,8 @@
 //   first     the same, first synth: an empty state directory, so the cluster's keys are generated
 //   cli       `hotk8s synth app.ts` through the installed bin, on a TypeScript app (tsx), re-synth
 //   floor     the same HOT documents built as plain objects and dumped with js-yaml: the floor no synth can beat
-// and `node -e 0` alone (Node's own start-up).
+// and `node -e 0` alone (Node's own start-up) and a program that only imports the library. Program runs also report
+// where their time went (SynthResult.timings and the program's own clock), printed as a second table.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -62,18 +63,26 @@ function median(xs) {
 }
 
 function measure(label, cmd, args, env = {}, before = () => {}) {
+  const timingsFile = join(WORK, 'timings.json');
+  const withTimings = label === 'program' ? { ...env, BENCH_TIMINGS: timingsFile } : env;
   before();
-  timed(cmd, args, env); // warm-up
+  timed(cmd, args, withTimings); // warm-up
   const samples = [];
+  const phases = [];
   for (let i = 0; i < RUNS; i++) {
     before();
-    samples.push(timed(cmd, args, env));
+    rmSync(timingsFile, { force: true });
+    samples.push(timed(cmd, args, withTimings));
+    if (existsSync(timingsFile)) phases.push(JSON.parse(readFileSync(timingsFile, 'utf8')));
   }
+  const phaseMedians = {};
+  for (const k of Object.keys(phases[0] ?? {})) phaseMedians[k] = median(phases.map((p) => p[k] ?? 0));
   return {
     label,
     wall: median(samples.map((s) => s.wall)),
     cpu: median(samples.map((s) => s.cpu)),
     rssMiB: Math.max(...samples.map((s) => s.rssKiB)) / 1024,
+    phases: phaseMedians,
   };
 }
 
@@ -117,6 +126,8 @@ const bin = join(ROOT, 'bin', 'hotk8s.js');
 
 const rows = [];
 const nodeStart = measure('node -e 0', process.execPath, ['-e', '0']);
+// the library's own load time: a program that only imports it
+const importOnly = measure('import', process.execPath, [join(ROOT, 'bench', 'import-only.mjs')]);
 for (const s of SCENARIOS) {
   const env = {
     BENCH_GROUPS: String(s.groups),
@@ -149,7 +160,8 @@ const f0 = (x) => x.toFixed(0);
 console.log(
   `\nhotk8s synth benchmark — ${RUNS} runs after a warm-up, median wall/CPU, max RSS; Node ${process.version}, ${process.platform}`,
 );
-console.log(`node -e 0: ${f2(nodeStart.wall)} s wall, ${f0(nodeStart.rssMiB)} MiB\n`);
+console.log(`node -e 0: ${f2(nodeStart.wall)} s wall, ${f0(nodeStart.rssMiB)} MiB`);
+console.log(`node -e "await import('hotk8s')": ${f2(importOnly.wall)} s wall, ${f0(importOnly.rssMiB)} MiB\n`);
 const header = ['scenario', 'resources', 'bytes', 'mode', 'wall s', 'cpu s', 'rss MiB', 'wall/floor', 'rss/floor'];
 const lines = [header];
 for (const r of rows) {
@@ -169,6 +181,16 @@ for (const r of rows) {
 }
 const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
 for (const l of lines) console.log(l.map((c, i) => (i < 1 || i === 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+
+// where a program run's time goes (medians, milliseconds; 'start' is Node's own start-up before the program ran)
+const phaseNames = [...new Set(rows.flatMap((r) => Object.keys(r.program.phases)))];
+if (phaseNames.length > 0) {
+  console.log('\nprogram mode, in-process milliseconds (median):');
+  const head = ['scenario', ...phaseNames];
+  const table = [head, ...rows.map((r) => [r.s.name, ...phaseNames.map((k) => f0(r.program.phases[k] ?? 0))])];
+  const w = head.map((_, i) => Math.max(...table.map((l) => l[i].length)));
+  for (const l of table) console.log(l.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  '));
+}
 
 // the template for 200 workers differs from the one for 3 only in the size parameter's default and range
 const a = rows.find((r) => r.s.name === 'workers-3');
