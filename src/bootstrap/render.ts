@@ -22,6 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import type Handlebars from 'handlebars';
+// a static import, so that the bundle (scripts/bundle.mjs) carries the runtime instead of loading its 20 CommonJS files
+import handlebarsRuntime from 'handlebars/runtime.js';
 import { BoundedMemo, memoized, TEMPLATE_COMPILE_OPTIONS, templateSource, type TemplateSource } from './private/templates.js';
 import { BOOTSTRAP_TEMPLATE_NAMES, BOOTSTRAP_TEMPLATE_SPECS, BOOTSTRAP_TEMPLATES_HANDLEBARS_VERSION } from './templates.generated.js';
 
@@ -163,7 +165,7 @@ function env(): TemplateEnvironment {
   const compiled = new Map<string, Compiled>();
   let names: string[];
   if (source === 'precompiled') {
-    const hb = (requireCjs('handlebars/runtime') as HandlebarsModule).create();
+    const hb = (handlebarsRuntime as unknown as HandlebarsModule).create();
     registerHelpers(hb);
     names = [...BOOTSTRAP_TEMPLATE_NAMES];
     for (const name of names) {
