@@ -1,12 +1,21 @@
 // The generated standalone validators (src/heat/generated/validators) must judge exactly as the JSON Schemas they
 // were generated from, compiled by ajv at run time the way the validator used to: same validity, same findings.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { load } from 'js-yaml';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HOT_TEMPLATE_VERSIONS } from '../../src/heat/generated/hot-versions.generated.js';
 import { HOT_DEFERRED_SCHEMAS, HOT_DOCUMENT_SCHEMAS, RESOURCE_PROPERTIES_SCHEMAS } from '../../src/heat/generated/schemas.generated.js';
 import { DOCUMENT_VALIDATORS, PROPERTIES_VALIDATORS } from '../../src/heat/generated/validators/index.generated.js';
-import { AJV_OPTIONS, standaloneResourceSchema, validatorModuleOf } from '../../src/heat/gen/emit-validators.js';
+import {
+  AJV_OPTIONS,
+  CLUSTER_SET_TYPES,
+  CLUSTER_SET_VERSION,
+  standaloneResourceSchema,
+  validatorModuleOf,
+} from '../../src/heat/gen/emit-validators.js';
 import {
   findings,
   loadValidators,
@@ -200,6 +209,22 @@ describe('the generator side', () => {
     });
     expect([...leaves.keys()]).toEqual(['hot-leaf-0', 'hot-leaf-1']);
     expect(leaves.get('hot-leaf-1')).toEqual({ $id: 'hot-leaf-1', if: { hotFunction: true }, else: { type: 'integer' } });
+  });
+
+  it('groups exactly the validators of the default stack into the cluster set', () => {
+    const golden = join(import.meta.dirname, '..', 'golden', '__files__', 'stacks-default');
+    const used = new Set<string>();
+    const versions = new Set<string>();
+    for (const f of readdirSync(golden).filter((x) => x.endsWith('.yaml') && !x.endsWith('.env.yaml'))) {
+      const doc = load(readFileSync(join(golden, f), 'utf8')) as {
+        heat_template_version: string;
+        resources: Record<string, { type: string }>;
+      };
+      versions.add(String(doc.heat_template_version));
+      for (const r of Object.values(doc.resources)) if (r.type.startsWith('OS::')) used.add(r.type);
+    }
+    expect([...CLUSTER_SET_TYPES].sort()).toEqual([...used].sort());
+    expect([...versions]).toEqual([CLUSTER_SET_VERSION]);
   });
 
   it('names validator modules after the type', () => {
