@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import type { Io } from './synth.js';
 
@@ -43,20 +46,35 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
     .demandCommand(1, 'name a command: synth or validate')
     .strict()
     .fail((msg, err) => {
-      io.err(`hotk8s: ${msg ?? err?.message}`);
-      code = 2;
+      // throwing stops yargs here: a command line that does not parse never runs its command
+      throw new UsageError(msg ?? err?.message ?? 'invalid command line');
     })
+    .version(packageVersion())
     .help();
   try {
     await parser.parseAsync();
   } catch (e) {
-    // already reported by .fail(); keep the exit code it set
-    if (code === 0) {
-      io.err(`hotk8s: ${e instanceof Error ? e.message : String(e)}`);
-      code = 2;
-    }
+    io.err(`hotk8s: ${e instanceof Error ? e.message : String(e)}`);
+    code = 2;
   }
   return code;
+}
+
+class UsageError extends Error {}
+
+/** Our package.json's version, found from this module up (the bundle moves this code, so no fixed relative path). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'hotk8s' && pkg.version) return pkg.version;
+    } catch {
+      // no package.json here
+    }
+    if (dirname(dir) === dir) return 'unknown';
+    dir = dirname(dir);
+  }
 }
 
 /** Entry point of the `hotk8s` bin. */

@@ -23,6 +23,15 @@ describe('hotk8s synth', () => {
     expect(out.join('\n')).toContain('openstack stack create -t l1-server.yaml -e l1-server.env.yaml --wait l1-server');
   });
 
+  it('refuses an unknown option with exit 2 and runs nothing (a typo of --out must not write elsewhere)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hotk8s-cli-'));
+    const { io: s, err } = io();
+    const code = await main(['synth', L1, '--ouy', join(dir, 'out'), '--state', join(dir, 'state')], s);
+    expect(code).toBe(2);
+    expect(err.join('\n')).toMatch(/^hotk8s: Unknown argument: ouy/);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('prints a single-file stack with --stdout and writes nothing', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hotk8s-cli-'));
     const { io: s, out } = io();

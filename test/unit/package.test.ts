@@ -3,7 +3,7 @@
  * all served from the bundle in dist/lib (scripts/bundle.mjs). `npm test` builds first; run `npm run build` before
  * running this file alone.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,6 +27,15 @@ describe('the built package', () => {
     expect(written.sort()).toEqual(readdirSync(GOLDEN).sort());
     for (const f of written) expect(readFileSync(join(work, 'out', f), 'utf8'), f).toBe(readFileSync(join(GOLDEN, f), 'utf8'));
   }, 60_000);
+
+  it('prints its version through the bin, and refuses an unknown option with exit 2', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const bin = join(ROOT, 'bin', 'hotk8s.js');
+    expect(execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8' }).trim()).toBe(pkg.version);
+    const r = spawnSync(process.execPath, [bin, 'synth', '--ouy', 'x'], { encoding: 'utf8', cwd: tmpdir() });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('hotk8s: Unknown argument: ouy');
+  });
 
   it('serves every entry point, and a user construct shares the Construct class of the library', () => {
     mkdirSync(join(ROOT, '.cache'), { recursive: true });
