@@ -101,12 +101,16 @@ export function createRequestSize(input: CreateRequestInput): CreateRequestSize 
         m.len += 2 + Math.max(0, v.length - 1) * 2;
         for (const x of v) walk(x, undefined);
       } else {
-        const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
-        m.len += 2 + Math.max(0, entries.length - 1) * 2 + entries.length * 2;
-        for (const [k, x] of entries) {
+        const obj = v as Record<string, unknown>;
+        let n = 0;
+        for (const k of Object.keys(obj)) {
+          const x = obj[k];
+          if (x === undefined) continue;
+          n++;
           add(stringMeasure(k));
           walk(x, k);
         }
+        m.len += 2 + Math.max(0, n - 1) * 2 + n * 2;
       }
     };
     walk(value, undefined);
@@ -149,8 +153,12 @@ function isTemplate(doc: unknown): boolean {
   return !!doc && typeof doc === 'object' && ('heat_template_version' in doc || 'HeatTemplateFormatVersion' in doc);
 }
 
+/** Printable ASCII without `"` and `\`: json.dumps writes it as it is. */
+const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** json.dumps of a string: length, and the quotes and backslashes it contains. */
 function stringMeasure(s: string): Measure {
+  if (PLAIN_JSON.test(s)) return { len: s.length + 2, quotes: 2, slashes: 0 };
   let len = 2;
   let quotes = 2;
   let slashes = 0;
