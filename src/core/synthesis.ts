@@ -527,47 +527,54 @@ function shareIdenticalTemplates(
   return shared;
 }
 
-/** Deep equality of JSON-like values (key order matters: documents are rendered with sorted keys). */
+/**
+ * Deep equality of JSON-like values. Mappings compare as mappings (key order aside: Heat reads them so); no arrays
+ * of keys are built, since this runs over every node of every nested template.
+ */
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
+  const arrayA = Array.isArray(a);
+  if (arrayA !== Array.isArray(b)) return false;
+  if (arrayA) {
+    const aa = a as unknown[];
     const bb = b as unknown[];
-    if (a.length !== bb.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], bb[i])) return false;
+    if (aa.length !== bb.length) return false;
+    for (let i = 0; i < aa.length; i++) if (!sameValue(aa[i], bb[i])) return false;
     return true;
   }
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (let i = 0; i < ka.length; i++) {
-    const k = ka[i]!;
-    if (k !== kb[i] || !sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  let count = 0;
+  for (const k in ra) {
+    if (!Object.prototype.hasOwnProperty.call(rb, k) || !sameValue(ra[k], rb[k])) return false;
+    count++;
   }
-  return true;
+  for (const k in rb) if (Object.prototype.hasOwnProperty.call(rb, k)) count--;
+  return count === 0;
 }
 
 /** A copy of `value` with every string that is a renamed file name replaced (only what changes is copied). */
 function renameFiles(value: unknown, renamed: ReadonlyMap<string, string>): unknown {
-  if (typeof value === 'string') return renamed.get(value) ?? value;
+  if (typeof value === 'string') return value.endsWith('.yaml') ? (renamed.get(value) ?? value) : value;
+  if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
-    value.forEach((v, i) => {
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
       const r = renameFiles(v, renamed);
-      if (r !== v) (out ??= [...value])[i] = r;
-    });
-    return out ?? value;
-  }
-  if (value && typeof value === 'object') {
-    let out: Record<string, unknown> | undefined;
-    for (const [k, v] of Object.entries(value)) {
-      const r = renameFiles(v, renamed);
-      if (r !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = r;
+      if (r !== v) (out ??= [...(value as unknown[])])[i] = r;
     }
     return out ?? value;
   }
-  return value;
+  const obj = value as Record<string, unknown>;
+  let out: Record<string, unknown> | undefined;
+  for (const k in obj) {
+    const v = obj[k];
+    const r = renameFiles(v, renamed);
+    if (r !== v) (out ??= { ...obj })[k] = r;
+  }
+  return out ?? value;
 }
 
 async function defaultChecker(): Promise<TemplateChecker> {
