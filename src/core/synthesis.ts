@@ -6,9 +6,13 @@
  *   resolve   -> intrinsic functions, references and lazies turned into HOT values (version-checked)
  *   render    -> each element renders its own entry
  *   merge     -> one HOT document per template (root and each nested template)
+ *   share     -> identical nested templates become one file, references pointed at it
  *   check     -> schema validation (ajv + reference/graph checks) of every document, mapped back to construct paths
  *   secrets   -> secret parameter values produced (or reused) from the private state directory
+ *   request   -> the body `openstack stack create` will send, held against heat-api's size limits
  *   write     -> deterministic YAML files, environment files and manifest.json
+ *
+ * `SynthResult.timings` reports the milliseconds of each (resolve, render and merge as `render`; YAML as `yaml`).
  */
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
