@@ -2,7 +2,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { HotError, isHotError, isHotValidationError } from '../core/errors.js';
-import { synthesize } from '../core/synthesis.js';
+import { rootStacks, synthesize } from '../core/synthesis.js';
 import { loadApp } from './load-app.js';
 
 export interface SynthArgs {
@@ -60,11 +60,20 @@ export async function runSynth(args: SynthArgs, io: Io): Promise<number> {
         `${s.name}: wrote ${[s.template, ...s.files, s.environment, ...(s.secretEnvironment ? [s.secretEnvironment] : []), ...s.artifacts].join(', ')}`,
       );
       io.out(`  create with: (cd ${rel} && ${s.createCommand})`);
+      const bytes = result.requestBytes.get(s.name);
+      const limit = rootStacks(root).find((r) => r.node.id === s.name)?.maxJsonBodySize;
+      if (bytes !== undefined && limit !== undefined) {
+        io.out(`  request: ${kb(bytes)} of the ${kb(limit)} heat-api takes (max_json_body_size)`);
+      }
     }
     return 0;
   } catch (e) {
     return reportError(e, io);
   }
+}
+
+function kb(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
 export function reportError(e: unknown, io: Io): number {
