@@ -19,7 +19,7 @@ import yaml from 'js-yaml';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WORK = join(ROOT, '.cache', 'bench');
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5); // BENCH_ONLY=groups-1,groups-100 runs only those scenarios
 const TIME = '/usr/bin/time';
 
 const SCENARIOS = [
@@ -128,7 +128,8 @@ const rows = [];
 const nodeStart = measure('node -e 0', process.execPath, ['-e', '0']);
 // the library's own load time: a program that only imports it
 const importOnly = measure('import', process.execPath, [join(ROOT, 'bench', 'import-only.mjs')]);
-for (const s of SCENARIOS) {
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
+for (const s of SCENARIOS.filter((x) => !only || only.has(x.name))) {
   const env = {
     BENCH_GROUPS: String(s.groups),
     BENCH_WORKERS: String(s.workers),
