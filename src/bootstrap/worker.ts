@@ -5,8 +5,8 @@
  * nodeRegistration.taints). Workers get no CA key and no add-on manifest.
  *
  * Labels and taints are deploy-time values (`__NODE_LABELS__`, `__NODE_TAINTS__`, see {@link workerDeployValues}): the
- * rendered text does not depend on them, so worker groups that differ only in name, labels, taints, flavor, image or
- * zone share one member template (synthesis writes identical templates once).
+ * rendered text does not depend on them, so worker groups that differ only in name, labels, taints, flavor or image
+ * share one member template (synthesis writes identical templates once).
  *
  * Target images: Ubuntu 24.04 LTS and Debian 12 cloud images with cloud-init (see kubeadm.ts).
  */
