@@ -4,7 +4,7 @@
  * running this file alone.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,9 +12,24 @@ import { beforeAll, describe, expect, it } from 'vitest';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const GOLDEN = join(ROOT, 'test', 'golden', '__files__', 'stacks-default');
 
+function newestSource(dirs: string[]): number {
+  let newest = 0;
+  for (const dir of dirs) {
+    for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+      if (entry.isFile() && /\.(ts|hbs|json)$/.test(entry.name)) {
+        newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+      }
+    }
+  }
+  return newest;
+}
+
 describe('the built package', () => {
   beforeAll(() => {
-    if (!existsSync(join(ROOT, 'dist', 'lib', 'src', 'index.js'))) execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT });
+    // build when there is no bundle, or when a source is newer than it (the edit-test loop does not build)
+    const bundle = join(ROOT, 'dist', 'lib', 'src', 'index.js');
+    const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
+    if (newestSource([join(ROOT, 'src'), join(ROOT, 'stacks')]) > built) execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT });
   }, 120_000);
 
   it('synthesizes the default stack through the bin, byte for byte as the golden files', () => {
