@@ -24,6 +24,7 @@ import { gzipSync } from 'node:zlib';
 import type Handlebars from 'handlebars';
 // a static import, so that the bundle (scripts/bundle.mjs) carries the runtime instead of loading its 20 CommonJS files
 import handlebarsRuntime from 'handlebars/runtime.js';
+import { packageRoot } from '../private/package-root.js';
 import { BoundedMemo, memoized, TEMPLATE_COMPILE_OPTIONS, templateSource, type TemplateSource } from './private/templates.js';
 import { BOOTSTRAP_TEMPLATE_NAMES, BOOTSTRAP_TEMPLATE_SPECS, BOOTSTRAP_TEMPLATES_HANDLEBARS_VERSION } from './templates.generated.js';
 
@@ -97,28 +98,19 @@ export function substitutePlaceholders(text: string, values: Readonly<Record<str
 // Templates
 
 /**
- * The templates directory. From `src/bootstrap/render.ts` it is the sibling `templates/`; from the
- * compiled `dist/src/bootstrap/render.js` tsc has not copied the `.hbs` files, so walk up to the
- * package root (the directory with our package.json) and use its `src/bootstrap/templates/`, which
- * the package ships (see `files` in package.json).
+ * The templates directory. From `src/bootstrap/render.ts` it is the sibling `templates/`; from the compiled
+ * `dist/src/bootstrap/render.js` or the bundle, which hold no `.hbs` files, the package's own `src/bootstrap/templates/`,
+ * which the package ships (see `files` in package.json).
  */
 export function templatesDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const sibling = join(here, 'templates');
   if (existsSync(sibling)) return sibling;
-  let dir = here;
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      const candidate = join(dir, 'src', 'bootstrap', 'templates');
-      if (existsSync(candidate)) return candidate;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
+  const root = packageRoot()?.dir;
+  const candidate = root === undefined ? undefined : join(root, 'src', 'bootstrap', 'templates');
+  if (candidate !== undefined && existsSync(candidate)) return candidate;
   throw new BootstrapRenderError(
-    `cannot find the bootstrap templates directory: neither ${sibling} nor src/bootstrap/templates under a package root above ${here} exists`,
+    `cannot find the bootstrap templates directory: neither ${sibling} nor src/bootstrap/templates of the hotk8s package above ${here} exists`,
   );
 }
 

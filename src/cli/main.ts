@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
+import { packageRoot } from '../private/package-root.js';
 import type { Io } from './synth.js';
 
 const consoleIo: Io = { out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'), err: (t) => process.stderr.write(t + '\n') };
@@ -49,7 +47,7 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
       // throwing stops yargs here: a command line that does not parse never runs its command
       throw new UsageError(msg ?? err?.message ?? 'invalid command line');
     })
-    .version(packageVersion())
+    .version(packageRoot()?.version ?? 'unknown')
     .help();
   try {
     await parser.parseAsync();
@@ -61,21 +59,6 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
 }
 
 class UsageError extends Error {}
-
-/** Our package.json's version, found from this module up (the bundle moves this code, so no fixed relative path). */
-function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'hotk8s' && pkg.version) return pkg.version;
-    } catch {
-      // no package.json here
-    }
-    if (dirname(dir) === dir) return 'unknown';
-    dir = dirname(dir);
-  }
-}
 
 /** Entry point of the `hotk8s` bin. */
 export async function run(argv: string[]): Promise<void> {

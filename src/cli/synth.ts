@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { HotError, isHotError, isHotValidationError } from '../core/errors.js';
 import { rootStacks, synthesize } from '../core/synthesis.js';
 import { loadApp } from './load-app.js';
+import { packageRoot } from '../private/package-root.js';
 
 export interface SynthArgs {
   readonly app?: string;
@@ -20,14 +21,12 @@ export interface Io {
 
 /**
  * A ready-made stack: when the CLI runs from the built package (`dist/`), the bundled `dist/lib/stacks/<name>.js`,
- * which shares the CLI's own copy of the library; from the sources, `stacks/<name>.ts`. Found from the package root
- * (the nearest directory above this module holding our package.json), since bundling moves this code into a chunk.
+ * which shares the CLI's own copy of the library; from the sources, `stacks/<name>.ts`.
  */
 function readyMadeStack(name: string): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  let root = here;
-  while (!existsSync(join(root, 'package.json')) && dirname(root) !== root) root = dirname(root);
-  const fromDist = here.startsWith(join(root, 'dist'));
+  const root = packageRoot()?.dir;
+  if (!root) throw new HotError(`stacks/${name}`, 'the ready-made stacks are not found: this code runs outside the hotk8s package');
+  const fromDist = fileURLToPath(import.meta.url).startsWith(join(root, 'dist'));
   const candidates = fromDist
     ? [join(root, 'dist', 'lib', 'stacks', `${name}.js`), join(root, 'stacks', `${name}.ts`)]
     : [join(root, 'stacks', `${name}.ts`)];

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HotError } from '../../core/errors.js';
+import { packageRoot } from '../../private/package-root.js';
 
 /** What to install where the Heat engine is missing. */
 export const HEAT_ENGINE_INSTALL_HINT = "install Debian's python3-heat: apt-get install -y python3-heat python3-heatclient";
@@ -149,19 +150,17 @@ export class HeatHarnessError extends HotError {
 }
 
 /**
- * The harness script. From `src/heat/engine` it is beside this module; from the compiled `dist/src/heat/engine`
- * (which holds no .py files) it is the package's own `src/heat/engine/heat_validate.py`, found by walking up.
+ * The harness script. From `src/heat/engine` it is beside this module; from the compiled `dist/src/heat/engine` or the
+ * bundle (which hold no .py files) it is the package's own `src/heat/engine/heat_validate.py`.
  */
 export function heatValidateScript(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const beside = join(here, SCRIPT_NAME);
   if (existsSync(beside)) return beside;
-  for (let dir = here; ; dir = dirname(dir)) {
-    const candidate = join(dir, SCRIPT_DIR, SCRIPT_NAME);
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) break;
-  }
-  throw new HeatHarnessError('heat-engine', `${SCRIPT_NAME} not found beside ${here} nor in any parent's ${SCRIPT_DIR}`);
+  const root = packageRoot()?.dir;
+  const candidate = root === undefined ? undefined : join(root, SCRIPT_DIR, SCRIPT_NAME);
+  if (candidate !== undefined && existsSync(candidate)) return candidate;
+  throw new HeatHarnessError('heat-engine', `${SCRIPT_NAME} not found beside ${here} nor in ${SCRIPT_DIR} of the hotk8s package`);
 }
 
 function pythonOf(options: HeatEngineOptions): string {
