@@ -54,7 +54,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['esbuild', 'tsx', 'tsx/*', '@peculiar/x509', 'reflect-metadata'],
+  external: ['esbuild', 'tsx', 'tsx/*'],
   plugins: [requireConstructs],
   // bundled CommonJS code (ajv's runtime helpers) may require Node's own modules
   banner: { js: "import { createRequire as __hotk8sRequire } from 'node:module'; const require = __hotk8sRequire(import.meta.url);" },

@@ -1,7 +1,7 @@
 /**
  * @peculiar/x509, loaded on first use. Only issuing certificates needs it; loading and checking what the state
  * directory holds is done with node:crypto, so a re-synth never pays for this library and the reflect-metadata
- * polyfill its dependency tsyringe requires (together ~150 ms of module loading).
+ * polyfill its dependency tsyringe requires (together ~110 ms of module loading, ~47 ms from the bundle).
  */
 import { webcrypto } from 'node:crypto';
 import type * as X509 from '@peculiar/x509';
@@ -13,7 +13,9 @@ export function loadX509(): Promise<typeof X509> {
   loading ??= (async () => {
     // tsyringe (a dependency of @peculiar/x509) throws at load unless the Reflect metadata polyfill is present.
     await import('reflect-metadata');
-    const x509 = await import('@peculiar/x509');
+    const mod = await import('@peculiar/x509');
+    // CommonJS: Node gives named exports; the bundle (scripts/bundle.mjs) gives module.exports as `default`
+    const x509 = ('cryptoProvider' in mod ? mod : (mod as unknown as { default: typeof X509 }).default) as typeof X509;
     // The library's types name DOM's Crypto; Node's webcrypto implements it.
     x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
     return x509;
