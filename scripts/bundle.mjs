@@ -4,7 +4,8 @@
 // its own. Measured on Node 20 (`npm run bench`, the import-only line): loading the library went from about 58 ms
 // (60 modules resolved and linked one by one, plus the CommonJS files of handlebars' runtime) to about 28 ms.
 // `constructs` stays an external package so that a user's own constructs and ours share one Construct class; so do
-// the packages that are large, native or CLI-only.
+// esbuild (a native binary) and tsx (the CLI's fallback loader). Handlebars' runtime, yargs, js-yaml and, in a chunk
+// of their own loaded on a first synth, @peculiar/x509 with reflect-metadata are inside.
 import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,7 +57,7 @@ await build({
   target: 'node20',
   external: ['esbuild', 'tsx', 'tsx/*'],
   plugins: [requireConstructs],
-  // bundled CommonJS code (ajv's runtime helpers) may require Node's own modules
+  // bundled CommonJS code (ajv's runtime helpers, x509's dependencies) may require Node's own modules
   banner: { js: "import { createRequire as __hotk8sRequire } from 'node:module'; const require = __hotk8sRequire(import.meta.url);" },
   legalComments: 'none',
   logLevel: 'warning',
