@@ -39,7 +39,8 @@ export async function runSynth(args: SynthArgs, io: Io): Promise<number> {
   const stateDir = args.state ?? (args.app ? join(dirname(resolve(args.app)), '.hotk8s') : '.hotk8s');
   try {
     const appFile = args.app ?? readyMadeStack(args.stack ?? 'default');
-    const root = await loadApp(appFile);
+    // the compiled form of a TypeScript app is kept in the private state directory (not with --stdout, which writes nothing)
+    const root = await loadApp(appFile, { cacheDir: args.stdout ? undefined : join(stateDir, 'cache') });
     const result = await synthesize(root, { outdir: args.out, stateDir, write: !args.stdout });
     for (const a of result.annotations) io.err(`${a.level}: ${a.path}: ${a.message}`);
     if (args.stdout) {

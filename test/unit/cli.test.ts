@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { compileTypeScript } from '../../src/cli/load-app.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const L1 = join(ROOT, 'examples', 'l1-network-server.ts');
@@ -127,4 +128,36 @@ describe('hotk8s validate --engine heat', () => {
     expect(await main(['validate', '--engine', 'heat', join(dir, 'out')], bad.io)).toBe(1);
     expect(bad.err.join('\n')).toMatch(/ip_version: 5 is not an allowed value/);
   }, 60_000);
+});
+
+describe('compiled TypeScript programs are cached', () => {
+  it('reuses the compiled program while its files and tsconfig are unchanged, and compiles again when one changes', async () => {
+    await mkdir(join(ROOT, '.cache'), { recursive: true });
+    const dir = await mkdtemp(join(ROOT, '.cache', 'cli-cache-'));
+    try {
+      const app = join(dir, 'app.ts');
+      await writeFile(join(dir, 'size.ts'), 'export const size: number = 3;\n');
+      await writeFile(app, "import { size } from './size.js';\nexport default function (): number { return size; }\n");
+      const cache = join(dir, 'state', 'cache');
+      const first = await compileTypeScript(app, cache);
+      expect(first.from).toBe('esbuild');
+      expect(((await stat(join(dir, 'state'))).mode & 0o777).toString(8)).toBe('700');
+      const again = await compileTypeScript(app, cache);
+      expect(again).toEqual({ text: first.text, from: 'cache' });
+      // a file it imports changes
+      await writeFile(join(dir, 'size.ts'), 'export const size: number = 4;\n');
+      const changed = await compileTypeScript(app, cache);
+      expect(changed.from).toBe('esbuild');
+      expect(changed.text).toContain('size = 4');
+      expect((await compileTypeScript(app, cache)).from).toBe('cache');
+      // a tsconfig appears beside it
+      await writeFile(join(dir, 'tsconfig.json'), '{ "compilerOptions": { "useDefineForClassFields": false } }\n');
+      expect((await compileTypeScript(app, cache)).from).toBe('esbuild');
+      expect((await compileTypeScript(app, cache)).from).toBe('cache');
+      // without a cache directory nothing is kept
+      expect((await compileTypeScript(app)).from).toBe('esbuild');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
