@@ -7,7 +7,7 @@
 // max_resources_per_stack). Modes:
 //   program   a compiled JS program calling the library (dist/), re-synth: secrets already in the state directory
 //   first     the same, first synth: an empty state directory, so the cluster's keys are generated
-//   cli       `hotk8s synth app.ts` through the installed bin, on a TypeScript app (tsx), re-synth
+//   cli       `hotk8s synth app.ts` through the installed bin, on a TypeScript app, re-synth (keys and compiled app cached)
 //   floor     the same HOT documents built as plain objects and dumped with js-yaml: the floor no synth can beat
 // and `node -e 0` alone (Node's own start-up) and a program that only imports the library. Program runs also report
 // where their time went (SynthResult.timings and the program's own clock), printed as a second table.
