@@ -369,9 +369,16 @@ export interface KubeletArg {
 export function kubeletExtraArgs(node: ResolvedKubeNode, labels: Readonly<Record<string, string>> = {}): KubeletArg[] {
   const args: KubeletArg[] = [];
   if (node.externalCloudProvider) args.push({ name: 'cloud-provider', value: 'external' });
-  const entries = Object.entries(labels).sort(([a], [b]) => compareStrings(a, b));
-  if (entries.length > 0) args.push({ name: 'node-labels', value: entries.map(([k, v]) => `${k}=${v}`).join(',') });
+  if (Object.keys(labels).length > 0) args.push({ name: 'node-labels', value: nodeLabelsValue(labels) });
   return args;
+}
+
+/** kubelet's `--node-labels` value: `key=value` pairs in key order, comma-separated. */
+export function nodeLabelsValue(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels)
+    .sort(([a], [b]) => compareStrings(a, b))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;

@@ -29,6 +29,7 @@ import {
   KUBE_NODE_LIBRARY_PATH,
   renderNodeLibrary,
   kubeletExtraArgs,
+  nodeLabelsValue,
   NODE_PATHS,
   renderNodeCloudConfig,
   resolveKubeNode,
@@ -73,6 +74,11 @@ export interface ResolvedWorker {
 }
 
 export function resolveWorker(ctx: WorkerUserDataContext): ResolvedWorker {
+  return { node: resolveKubeNode(ctx), ...workerLabelsAndTaints(ctx) };
+}
+
+/** The group's labels (the group label added) and taints, checked; they do not need the rest of the node settings. */
+function workerLabelsAndTaints(ctx: WorkerUserDataContext): Omit<ResolvedWorker, 'node'> {
   const own = ctx.labels ?? {};
   const taints = ctx.taints ?? [];
   if (WORKER_GROUP_LABEL in own) {
@@ -81,7 +87,7 @@ export function resolveWorker(ctx: WorkerUserDataContext): ResolvedWorker {
   const labels = { ...own, [WORKER_GROUP_LABEL]: ctx.group ?? 'default' };
   checkNodeLabels(labels, 'worker');
   checkTaints(taints, 'worker');
-  return { node: resolveKubeNode(ctx), labels, taints };
+  return { labels, taints };
 }
 
 /**
@@ -89,9 +95,8 @@ export function resolveWorker(ctx: WorkerUserDataContext): ResolvedWorker {
  * never empty: the group label is always there) and the taints as a one-line JSON list (YAML flow syntax).
  */
 export function workerDeployValues(ctx: WorkerUserDataContext): { readonly __NODE_LABELS__: string; readonly __NODE_TAINTS__: string } {
-  const w = resolveWorker(ctx);
-  const labels = kubeletExtraArgs(w.node, w.labels).find((a) => a.name === 'node-labels')!.value;
-  return { __NODE_LABELS__: labels, __NODE_TAINTS__: JSON.stringify(taintObjects(w.taints)) };
+  const { labels, taints } = workerLabelsAndTaints(ctx);
+  return { __NODE_LABELS__: nodeLabelsValue(labels), __NODE_TAINTS__: JSON.stringify(taintObjects(taints)) };
 }
 
 /** The worker's JoinConfiguration (placeholders left in, labels and taints among them). */
@@ -122,7 +127,7 @@ export function workerFiles(w: ResolvedWorker): WriteFile[] {
  * the same (frozen) result, rendered once per process.
  */
 export function renderWorkerUserData(ctx: WorkerUserDataContext): RenderedUserData {
-  resolveWorker(ctx); // labels and taints are checked here, though only their deploy-time values carry them
+  workerLabelsAndTaints(ctx); // checked here, though only their deploy-time values carry them
   const shape = Object.fromEntries(
     Object.entries(ctx).filter(([k]) => k !== 'group' && k !== 'labels' && k !== 'taints'),
   ) as WorkerUserDataContext;
