@@ -56,7 +56,12 @@ const TEMPLATE_SUFFIX = /\.(yaml|template)$/;
 
 /** The create request's size (see the module comment). */
 export function createRequestSize(input: CreateRequestInput): CreateRequestSize {
-  const urlOf = (name: string) => fileUrl(resolve(input.outdir, name));
+  const urls = new Map<string, string>(); // file name -> its URL (templates name the same files many times)
+  const urlOf = (name: string): string => {
+    let url = urls.get(name);
+    if (url === undefined) urls.set(name, (url = fileUrl(resolve(input.outdir, name))));
+    return url;
+  };
   const files = new Map<string, Measure | number>(); // url -> JSON measure of a template, or raw text length
   const templateBytes = new Map<string, number>();
   const unknownFiles: string[] = [];
@@ -74,7 +79,7 @@ export function createRequestSize(input: CreateRequestInput): CreateRequestSize 
     } else {
       const text = input.texts?.get(value);
       if (text === undefined) unknownFiles.push(value);
-      files.set(url, text === undefined ? 0 : stringMeasure(text).len);
+      files.set(url, text === undefined ? 0 : stringLength(text));
     }
     return url;
   };
@@ -82,15 +87,10 @@ export function createRequestSize(input: CreateRequestInput): CreateRequestSize 
   /** json.dumps(value); in a template (`rewrite`), `type` and `get_file` file names become URLs. */
   function measure(value: unknown, rewrite: boolean): Measure {
     const m: Measure = { len: 0, quotes: 0, slashes: 0 };
-    const add = (x: Measure) => {
-      m.len += x.len;
-      m.quotes += x.quotes;
-      m.slashes += x.slashes;
-    };
     const walk = (v: unknown, key: string | undefined): void => {
       if (typeof v === 'string') {
         const url = rewrite && key !== undefined && (key === 'type' || key === 'get_file') ? reference(key, v) : undefined;
-        add(stringMeasure(url ?? v));
+        addString(m, url ?? v);
       } else if (typeof v === 'number') {
         m.len += pythonNumber(v).length;
       } else if (typeof v === 'boolean') {
@@ -103,11 +103,11 @@ export function createRequestSize(input: CreateRequestInput): CreateRequestSize 
       } else {
         const obj = v as Record<string, unknown>;
         let n = 0;
-        for (const k of Object.keys(obj)) {
+        for (const k in obj) {
           const x = obj[k];
           if (x === undefined) continue;
           n++;
-          add(stringMeasure(k));
+          addString(m, k);
           walk(x, k);
         }
         m.len += 2 + Math.max(0, n - 1) * 2 + n * 2;
@@ -138,13 +138,13 @@ export function createRequestSize(input: CreateRequestInput): CreateRequestSize 
   };
   // body without template and files, then those two members added by their measures
   let bodyBytes = measure(body, false).len;
-  bodyBytes += 4 + stringMeasure('template').len + template.len; // ', "template": {...}'
+  bodyBytes += 4 + stringLength('template') + template.len; // ', "template": {...}'
   let filesLen = 2 + Math.max(0, files.size - 1) * 2;
   for (const [url, m] of files) {
-    filesLen += stringMeasure(url).len + 2;
+    filesLen += stringLength(url) + 2;
     filesLen += typeof m === 'number' ? m : 2 + m.len + m.quotes + m.slashes; // a JSON text as a JSON string
   }
-  bodyBytes += 4 + stringMeasure('files').len + filesLen; // ', "files": {...}'
+  bodyBytes += 4 + stringLength('files') + filesLen; // ', "files": {...}'
   return { bodyBytes, templateBytes, unknownFiles };
 }
 
@@ -156,30 +156,39 @@ function isTemplate(doc: unknown): boolean {
 /** Printable ASCII without `"` and `\`: json.dumps writes it as it is. */
 const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
-/** json.dumps of a string: length, and the quotes and backslashes it contains. */
-function stringMeasure(s: string): Measure {
-  if (PLAIN_JSON.test(s)) return { len: s.length + 2, quotes: 2, slashes: 0 };
-  let len = 2;
-  let quotes = 2;
-  let slashes = 0;
+/** Add json.dumps of a string to `m`: its length, and the quotes and backslashes it contains. */
+function addString(m: Measure, s: string): void {
+  if (PLAIN_JSON.test(s)) {
+    m.len += s.length + 2;
+    m.quotes += 2;
+    return;
+  }
+  m.len += 2;
+  m.quotes += 2;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x22) {
-      len += 2;
-      quotes += 1;
-      slashes += 1;
+      m.len += 2;
+      m.quotes += 1;
+      m.slashes += 1;
     } else if (c === 0x5c) {
-      len += 2;
-      slashes += 2;
+      m.len += 2;
+      m.slashes += 2;
     } else if (c === 0x0a || c === 0x0d || c === 0x09 || c === 0x08 || c === 0x0c) {
-      len += 2;
-      slashes += 1;
+      m.len += 2;
+      m.slashes += 1;
     } else if (c < 0x20 || c > 0x7e) {
-      len += 6;
-      slashes += 1;
-    } else len += 1;
+      m.len += 6;
+      m.slashes += 1;
+    } else m.len += 1;
   }
-  return { len, quotes, slashes };
+}
+
+/** Length of json.dumps of a string. */
+function stringLength(s: string): number {
+  const m: Measure = { len: 0, quotes: 0, slashes: 0 };
+  addString(m, s);
+  return m.len;
 }
 
 function pythonNumber(n: number): string {
