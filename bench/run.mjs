@@ -9,6 +9,8 @@
 //   first     the same, first synth: an empty state directory, so the cluster's keys are generated
 //   cli       `hotk8s synth app.ts` through the installed bin, on a TypeScript app, re-synth (keys and compiled app cached)
 //   floor     the same HOT documents built as plain objects and dumped with js-yaml: the floor no synth can beat
+//   floor+check  the floor, plus validating those documents with the library's own synth-time checker
+//             (`validateHotBundle` from hotk8s/heat) before dumping them: what the required check alone adds
 // and `node -e 0` alone (Node's own start-up) and a program that only imports the library. Program runs also report
 // where their time went (SynthResult.timings and the program's own clock), printed as a second table.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -153,7 +155,20 @@ for (const s of SCENARIOS.filter((x) => !only || only.has(x.name))) {
       `for (const [f, d] of Object.entries(docs)) writeFileSync(out + '/' + f, yaml.dump(d, { lineWidth: -1, noRefs: true }));\n`,
   );
   const floor = measure('floor', process.execPath, [floorJs, join(WORK, s.name, 'floor-out')]);
-  rows.push({ s, program, first, cli, floor, stats });
+  // the floor plus the synth-time check alone: the same documents validated with the library's own checker first
+  const checkedJs = join(WORK, s.name, 'floor-check.mjs');
+  writeFileSync(
+    checkedJs,
+    `const { validateHotBundle } = await import(${JSON.stringify(join(ROOT, 'dist', 'lib', 'src', 'heat', 'index.js'))});\n` +
+      readFileSync(floorJs, 'utf8').replace(
+        'const out = process.argv[2];',
+        'const issues = await validateHotBundle(new Map(Object.entries(docs)));\n' +
+          'if (issues.length > 0) { console.error(JSON.stringify(issues, null, 2)); process.exit(1); }\n' +
+          'const out = process.argv[2];',
+      ),
+  );
+  const floorCheck = measure('floor+check', process.execPath, [checkedJs, join(WORK, s.name, 'floor-out')]);
+  rows.push({ s, program, first, cli, floor, floorCheck, stats });
 }
 
 const f2 = (x) => x.toFixed(2);
@@ -166,7 +181,7 @@ console.log(`node -e "await import('hotk8s')": ${f2(importOnly.wall)} s wall, ${
 const header = ['scenario', 'resources', 'bytes', 'mode', 'wall s', 'cpu s', 'rss MiB', 'wall/floor', 'rss/floor'];
 const lines = [header];
 for (const r of rows) {
-  for (const m of [r.program, r.first, r.cli, r.floor]) {
+  for (const m of [r.program, r.first, r.cli, r.floor, r.floorCheck]) {
     lines.push([
       r.s.name,
       String(r.stats.resources),
