@@ -585,7 +585,7 @@ export class Cluster extends Construct {
     for (const app of this.applicationsOnAllGroups) app.addWorkerGroup(g);
     HeatStack.of(this).addParameterGroup({
       label: `Worker group ${g.name}`,
-      parameters: [g.countParameter, g.flavorParameter, ...(g.imageParameter ? [g.imageParameter] : [])],
+      parameters: [g.countParameter, g.flavorParameter, ...(g.imageParameter ? [g.imageParameter] : []), g.removeParameter],
     });
     new HeatOutput(this, `Workers-${g.name}-Addresses`, {
       name: `workers_${g.name.replace(/-/g, '_')}_addresses`,

@@ -92,7 +92,12 @@ export interface NodeGroupProps {
   readonly userDataUpdatePolicy?: 'REPLACE' | 'IGNORE';
   /** The node's user-data, written in the member template's terms. */
   readonly userData: (m: MemberContext) => NodeUserData;
-  /** A comma_delimited_list of member indexes to remove first on scale-down. @default - the highest indexes */
+  /**
+   * Member names ("0", "1", ...) to delete on the next stack update (the ports group's `removal_policies`; the nodes
+   * and pool-membership groups then skip exactly the names the ports group skips). With the count lowered by as many
+   * they are removed, with the count kept they are replaced by new members; Heat never reuses a removed name.
+   * @default - scale-down removes the highest names
+   */
   readonly removalList?: Input<string[]>;
 }
 
@@ -121,6 +126,8 @@ export class NodeGroup extends Construct {
   public readonly serverNames: IResolvable;
   public readonly waitTimeoutSec: number;
   private readonly props: NodeGroupProps;
+  /** The ports group's removed names (`removed_rsrc_list`), when the group takes a removal list. */
+  private readonly removedNames?: IResolvable;
 
   constructor(scope: Construct, id: string, props: NodeGroupProps) {
     super(scope, id);
@@ -145,6 +152,8 @@ export class NodeGroup extends Construct {
       removalList: props.removalList,
     });
     const pt = this.ports;
+    // every other group of these nodes skips the names the ports group skips, so a node and its port go together
+    this.removedNames = props.removalList === undefined ? undefined : Fn.getAttr(pt.group, 'removed_rsrc_list');
     const port = new OsNeutronPort(pt.template, 'Port', {
       name: Fn.join('-', [
         pt.input('name_prefix', { type: 'string' }, props.namePrefix).value,
@@ -170,7 +179,7 @@ export class NodeGroup extends Construct {
       count: props.count,
       maxCount: props.maxCount,
       description: `hotk8s ${props.role} node: server, its bootstrap and its own wait condition`,
-      removalList: props.removalList,
+      removalList: this.removedNames,
     });
     const nt = this.nodes;
     const index = nt.index;
@@ -178,15 +187,16 @@ export class NodeGroup extends Construct {
       nt.input('name_prefix', { type: 'string' }, props.namePrefix).value,
       Fn.strReplace('%i', { '%i': index }),
     ]);
+    // each member finds its own port and address by its name, not by a position in a list (see TemplateGroup.index)
     const portIdsParam = nt.input(
-      'port_ids',
-      { type: 'comma_delimited_list', description: 'Port ids of every node of the group' },
-      this.portIds,
+      'port_id_map',
+      { type: 'json', description: "Port id of every node of the group, by member name (the ports group's attributes)" },
+      pt.attributeMap('port_id'),
     );
     const addressesParam = nt.input(
-      'addresses',
-      { type: 'comma_delimited_list', description: 'Addresses of every node of the group' },
-      this.addresses,
+      'address_map',
+      { type: 'json', description: "Address of every node of the group, by member name (the ports group's attributes)" },
+      pt.attributeMap('address'),
     );
     const handle = new OsHeatWaitConditionHandle(nt.template, 'WaitHandle', { signalTransport: 'TOKEN_SIGNAL' });
     let volume: OsCinderVolume | undefined;
@@ -279,12 +289,12 @@ export class NodeGroup extends Construct {
       count: this.props.count,
       maxCount: this.props.maxCount,
       description: `hotk8s ${this.role} node membership in a load balancer pool`,
-      removalList: this.props.removalList,
+      removalList: this.removedNames,
     });
     const addresses = g.input(
-      'addresses',
-      { type: 'comma_delimited_list', description: 'Addresses of every node of the group' },
-      this.addresses,
+      'address_map',
+      { type: 'json', description: "Address of every node of the group, by member name (the ports group's attributes)" },
+      this.ports.attributeMap('address'),
     );
     new OsOctaviaPoolMember(g.template, 'Member', {
       pool: g.input('pool', { type: 'string', description: 'Octavia pool id' }, pool.poolId).value,

@@ -1,7 +1,8 @@
 import { Construct } from 'constructs';
 import { HotError, describeValue } from '../core/errors.js';
 import { HeatParameter } from '../core/parameter.js';
-import type { Input } from '../core/tokens.js';
+import { Fn } from '../core/intrinsics.js';
+import type { IResolvable, Input } from '../core/tokens.js';
 import { DEFAULT_KUBE_NODE_BOUNDS, checkNodeLabels, type KubeNodeContext } from '../bootstrap/kubeadm.js';
 import { renderWorkerUserData, workerDeployValues, type WorkerUserDataContext } from '../bootstrap/worker.js';
 import type { OsNeutronSecurityGroup } from '../heat/generated/neutron.generated.js';
@@ -69,6 +70,11 @@ export class WorkerGroup extends Construct {
   public readonly userDataContext: WorkerUserDataContext;
   public readonly flavorParameter: HeatParameter;
   public readonly imageParameter?: HeatParameter;
+  /**
+   * `workers_<name>_remove`: the workers to delete on the next stack update, by number or server name. Lower the count
+   * by as many to remove them, keep it to have them replaced by new members; a removed number is never used again.
+   */
+  public readonly removeParameter: HeatParameter;
   public readonly nodes: NodeGroup;
   private readonly extraSecurityGroups: OsNeutronSecurityGroup[] = [];
 
@@ -132,6 +138,16 @@ export class WorkerGroup extends Construct {
         value: props.image,
       });
     }
+    const namePrefix = `${props.clusterName}-${this.name}`;
+    this.removeParameter = new HeatParameter(this, 'Remove', {
+      name: `${p}_remove`,
+      type: 'comma_delimited_list',
+      label: `Workers to remove from group ${this.name}`,
+      description:
+        `Workers of group ${this.name} to delete on the next update, by number (2 for ${namePrefix}-2) or server name; ` +
+        `lower ${p}_count by as many to remove them, keep it to replace them. Drain them first; numbers are never reused`,
+      default: [],
+    });
     this.userDataContext = { ...props.bootstrap, group: this.name, labels, taints: props.taints ?? [] };
     let rendered;
     let deployValues;
@@ -145,7 +161,7 @@ export class WorkerGroup extends Construct {
     const budget = bounds.packagesSec + bounds.containerdSec + bounds.apiWaitSec + bounds.joinSec + bounds.signalSec;
     this.nodes = new NodeGroup(this, 'Workers', {
       role: 'worker',
-      namePrefix: `${props.clusterName}-${this.name}`,
+      namePrefix,
       count: this.countParameter.value,
       maxCount: this.maxSize,
       networkId: props.network.networkId,
@@ -159,6 +175,7 @@ export class WorkerGroup extends Construct {
       serverGroupPolicy: props.serverGroupPolicy,
       bootVolume: props.bootVolume,
       waitTimeoutSec: SERVER_BOOT_ALLOWANCE_SEC + budget,
+      removalList: memberNames(this.removeParameter, `${namePrefix}-`),
       // labels and taints come in as member-template parameters: groups of one shape share the member template
       userData: (m) => ({
         rendered,
@@ -188,4 +205,13 @@ export class WorkerGroup extends Construct {
       throw new HotError(this.node.path, `security group ${group.node.path} is attached to worker group ${this.name} already`);
     this.extraSecurityGroups.push(group);
   }
+}
+
+/**
+ * The member names a removal parameter lists, for the groups' `removal_policies`: server names lose their prefix
+ * (`prod-general-2` -> `2`), blanks and empty entries are dropped. Heat ignores names that are not members.
+ */
+function memberNames(param: HeatParameter, prefix: string): IResolvable {
+  const stripped = Fn.strReplace(Fn.join(',', param.value as unknown as string[]), { [prefix]: '', ' ': '' });
+  return Fn.filter([''], Fn.split(',', stripped as unknown as string));
 }

@@ -140,14 +140,16 @@ describe('exposeNodePort: defaults', () => {
     const [portsId] = one(stack, 'OS::Heat::ResourceGroup', 'WorkersdefaultWorkersPorts');
     expect(group.properties).toMatchObject({
       count: { get_param: 'workers_default_count' },
-      resource_def: { properties: { pool: { get_resource: poolId }, addresses: { get_attr: [portsId, 'address'] }, index: '%index%' } },
+      resource_def: {
+        properties: { pool: { get_resource: poolId }, address_map: { get_attr: [portsId, 'attributes', 'address'] }, index: '%index%' },
+      },
     });
     const member = HotTemplate.fromStack(nested(stack, 'app-web-members'));
     member.resourceCountIs('OS::Octavia::PoolMember', 1);
     member.hasResourceProperties('OS::Octavia::PoolMember', {
       protocol_port: 30080,
       pool: { get_param: 'pool' },
-      address: { get_param: ['addresses', { get_param: 'index' }] },
+      address: { get_param: ['address_map', { get_param: 'index' }] },
       subnet: { get_param: 'subnet' },
     });
     expect(Object.keys(resources(nested(stack, 'app-web-members')))).toEqual(['Member']);

@@ -62,7 +62,7 @@ describe('MasterGroup in the default Cluster', () => {
       block_device_mapping_v2: Match.absent(),
       key_name: { get_param: 'key_name' },
       scheduler_hints: { group: { get_param: 'server_group' } },
-      networks: [{ port: { get_param: ['port_ids', { get_param: 'index' }] } }],
+      networks: [{ port: { get_param: ['port_id_map', { get_param: 'index' }] } }],
     });
     t.hasResourceProperties('OS::Heat::WaitCondition', {
       handle: { get_resource: 'WaitHandle' },
@@ -107,14 +107,14 @@ describe('MasterGroup in the default Cluster', () => {
     const [portsId] = groupOf(doc, 'ClusterControlMastersPortsGroup');
     const [poolId] = groupOf(doc, 'ClusterApiLoadBalancerApiPool2');
     const members = def(groupOf(doc, 'ClusterControlMastersApiPoolMembersGroup')[1]);
-    expect(members.addresses).toEqual({ get_attr: [portsId, 'address'] });
+    expect(members.address_map).toEqual({ get_attr: [portsId, 'attributes', 'address'] });
     expect(members.pool).toEqual({ get_resource: poolId });
     expect(JSON.stringify(members)).not.toContain('NodesGroup');
     HotTemplate.fromStack(member(stack, 'api-pool-members')).hasResourceProperties('OS::Octavia::PoolMember', {
       protocol_port: 6443,
       pool: { get_param: 'pool' },
       subnet: { get_param: 'subnet' },
-      address: { get_param: ['addresses', { get_param: 'index' }] },
+      address: { get_param: ['address_map', { get_param: 'index' }] },
     });
   });
 

@@ -59,8 +59,8 @@ describe('NodeGroup', () => {
       security_groups: ['sg-a', 'sg-b'],
     });
     expect(def(nodes).properties).toMatchObject({
-      addresses: { get_attr: [portsId, 'address'] },
-      port_ids: { get_attr: [portsId, 'port_id'] },
+      address_map: { get_attr: [portsId, 'attributes', 'address'] },
+      port_id_map: { get_attr: [portsId, 'attributes', 'port_id'] },
       flavor: 'm1.small',
       image: 'ubuntu',
     });
@@ -87,12 +87,12 @@ describe('NodeGroup', () => {
     expect(Object.keys(t.document.resources as object).sort()).toEqual(['Server', 'WaitCondition', 'WaitHandle']);
     t.hasResourceProperties('OS::Nova::Server', {
       user_data_format: 'RAW',
-      networks: [{ port: { get_param: ['port_ids', { get_param: 'index' }] } }],
+      networks: [{ port: { get_param: ['port_id_map', { get_param: 'index' }] } }],
       user_data: {
         str_replace: {
           template: TEXT,
           params: Match.exact({
-            __NODE_ADDRESS__: { get_param: ['addresses', { get_param: 'index' }] },
+            __NODE_ADDRESS__: { get_param: ['address_map', { get_param: 'index' }] },
             __NODE_NAME__: {
               list_join: [
                 '-',
@@ -146,11 +146,20 @@ describe('NodeGroup', () => {
     t.resourceCountIs('OS::Cinder::VolumeAttachment', 1);
   });
 
-  it('removalList becomes removal_policies of both groups', () => {
-    const { stack } = group({ removalList: ['1'] });
+  it("removalList goes to the ports group; the nodes and pool-member groups skip the ports group's removed names", () => {
+    const { stack, group: g } = group({ removalList: ['1'] });
+    const lb = new LoadBalancer(stack, 'Lb', { vipSubnet: 'sub' });
+    g.addPoolMembership('WebMembers', lb.addListener('Web', { port: 80 }).addPool(), 8080);
     const doc = stack.toTemplate();
-    for (const p of ['NodesPortsGroup', 'NodesNodesGroup'])
-      expect(groupOf(doc, p)[1].properties.removal_policies, p).toEqual([{ resource_list: ['1'] }]);
+    const [portsId, ports] = groupOf(doc, 'NodesPortsGroup');
+    expect(ports.properties.removal_policies).toEqual([{ resource_list: ['1'] }]);
+    for (const p of ['NodesNodesGroup', 'NodesWebMembersGroup'])
+      expect(groupOf(doc, p)[1].properties.removal_policies, p).toEqual([{ resource_list: { get_attr: [portsId, 'removed_rsrc_list'] } }]);
+  });
+
+  it('without a removalList no group has removal_policies', () => {
+    const doc = group().stack.toTemplate();
+    for (const p of ['NodesPortsGroup', 'NodesNodesGroup']) expect(groupOf(doc, p)[1].properties.removal_policies, p).toBeUndefined();
   });
 
   it('addPoolMembership: a members group of the same count fed from the ports, never from the servers', () => {
@@ -163,7 +172,7 @@ describe('NodeGroup', () => {
     const [, members] = groupOf(doc, 'NodesWebMembersGroup');
     expect(members.properties.count).toBe(2);
     expect(def(members).properties).toMatchObject({
-      addresses: { get_attr: [portsId, 'address'] },
+      address_map: { get_attr: [portsId, 'attributes', 'address'] },
       subnet: 'sub',
       pool: { get_resource: expect.stringMatching(/^LbWebPool[0-9A-F]{8}$/) },
     });

@@ -654,8 +654,28 @@ class _Job(object):
                     keys.append((key, sorted({d.name for d in deps})))
         return keys
 
-    def _stand_in(self, entry, key, schema, deps, as_parameter):
-        value = self.e.placeholder(key, schema, as_parameter=as_parameter)
+    def _member_map_output(self, value):
+        """The output name when the value is a group's per-member map,
+        ``get_attr: [group, attributes, OUTPUT]``; else None."""
+        if not isinstance(value, self.e.function.Function):
+            return None
+        args = getattr(value, "args", None)
+        if (getattr(value, "fn_name", None) == "get_attr" and
+                isinstance(args, list) and len(args) == 3 and
+                args[1] == "attributes" and isinstance(args[2], str)):
+            return args[2]
+        return None
+
+    def _stand_in(self, entry, key, schema, deps, as_parameter, raw=None):
+        output = self._member_map_output(raw)
+        if output is not None:
+            # a group's attributes map: member name -> that member's output,
+            # one entry per possible member (each looks its own name up)
+            item = self.e.placeholder(output, self.e.constraints.Schema(
+                self.e.constraints.Schema.STRING), as_parameter=False)
+            value = {str(i): item for i in range(LIST_PLACEHOLDER_ITEMS)}
+        else:
+            value = self.e.placeholder(key, schema, as_parameter=as_parameter)
         entry["unresolvedInputs"].append({
             "name": key, "type": _type_name(schema), "value": value,
             "dependsOn": deps})
@@ -848,7 +868,8 @@ class _Job(object):
                         prop = member.properties.props.get(key)
                         if prop is not None:
                             stand_ins[key] = self._stand_in(
-                                entry, key, prop.schema, deps, False)
+                                entry, key, prop.schema, deps, False,
+                                snippet.get(key))
                     group = self._group_stack(res, lambda: build(stand_ins))
                     member = in_order(group)[position]
                 group.strict_validate = True

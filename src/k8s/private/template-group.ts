@@ -38,7 +38,11 @@ export class TemplateGroup extends Construct {
   public readonly template: HeatStack;
   /** The ResourceGroup in the enclosing template. */
   public readonly group: OsHeatResourceGroup;
-  /** The member's `%index%` (a number parameter of the member template). */
+  /**
+   * The member's name in its group (`%index%`: "0", "1", ...), a string parameter of the member template. Use it as
+   * the key into {@link attributeMap}s; never as a position in a list attribute of the group: Heat leaves removed
+   * members out of those lists, so after member "2" is removed, position 3 holds member "4".
+   */
   public readonly index: IResolvable;
   private readonly feeds = new Map<string, unknown>();
 
@@ -58,7 +62,7 @@ export class TemplateGroup extends Construct {
       removalPolicies: props.removalList === undefined ? undefined : [{ resourceList: props.removalList }],
     });
     GROUPS.set(this.group, { maxCount: props.maxCount, template: this.template });
-    this.index = this.input('index', { type: 'number', description: 'Index of this member in its group (%index%)' }, '%index%').value;
+    this.index = this.input('index', { type: 'string', description: 'Name of this member in its group (%index%)' }, '%index%').value;
   }
 
   /**
@@ -79,9 +83,22 @@ export class TemplateGroup extends Construct {
     return this.feeds.has(name);
   }
 
-  /** A member template output; returns the list of every member's value (`get_attr` of the group). */
+  /**
+   * A member template output; returns the list of every current member's value (`get_attr` of the group), in member
+   * order. Removed members are left out of the list, so a position in it is not a member's name.
+   */
   output(name: string, value: unknown, description: string): IResolvable {
     new HeatOutput(this.template, name, { value, description });
     return Fn.getAttr(this.group, name);
+  }
+
+  /**
+   * Every current member's value of one of its outputs, as a map from the member's name to the value
+   * (`get_attr: [group, attributes, name]`): what another group's members look their own entry up in.
+   */
+  attributeMap(name: string): IResolvable {
+    if (!(this.template.node.tryFindChild(name) instanceof HeatOutput))
+      throw new HotError(this.node.path, `the member template has no output ${JSON.stringify(name)}`);
+    return Fn.getAttr(this.group, 'attributes', name);
   }
 }
