@@ -143,9 +143,7 @@ export class WorkerGroup extends Construct {
       name: `${p}_remove`,
       type: 'comma_delimited_list',
       label: `Workers to remove from group ${this.name}`,
-      description:
-        `Workers of group ${this.name} to delete on the next update, by number (2 for ${namePrefix}-2) or server name; ` +
-        `lower ${p}_count by as many to remove them, keep it to replace them. Drain them first; numbers are never reused`,
+      description: `Numbers (2 for ${namePrefix}-2) or names of workers to delete on the next update; lower the count to remove them, keep it to replace them`,
       default: [],
     });
     this.userDataContext = { ...props.bootstrap, group: this.name, labels, taints: props.taints ?? [] };
@@ -209,9 +207,10 @@ export class WorkerGroup extends Construct {
 
 /**
  * The member names a removal parameter lists, for the groups' `removal_policies`: server names lose their prefix
- * (`prod-general-2` -> `2`), blanks and empty entries are dropped. Heat ignores names that are not members.
+ * (`prod-general-2` -> `2`) and blanks are dropped. An empty list gives `['']`; Heat ignores names that are not
+ * members (test/heat/member-removal.test.ts runs both through Heat's ResourceGroup).
  */
 function memberNames(param: HeatParameter, prefix: string): IResolvable {
   const stripped = Fn.strReplace(Fn.join(',', param.value as unknown as string[]), { [prefix]: '', ' ': '' });
-  return Fn.filter([''], Fn.split(',', stripped as unknown as string));
+  return Fn.split(',', stripped as unknown as string);
 }
