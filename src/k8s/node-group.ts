@@ -16,6 +16,12 @@ import { checkInt, checkOneOf } from './private/names.js';
 import { TemplateGroup } from './private/template-group.js';
 
 export type ServerGroupPolicy = 'anti-affinity' | 'soft-anti-affinity' | 'affinity' | 'soft-affinity';
+/** The member input each node's own address is looked up in, by its member name. */
+const ADDRESS_MAP_INPUT = {
+  type: 'json',
+  description: "Address of every node of the group, by member name (the ports group's attributes)",
+} as const;
+
 export const SERVER_GROUP_POLICIES: readonly ServerGroupPolicy[] = ['anti-affinity', 'soft-anti-affinity', 'affinity', 'soft-affinity'];
 
 /** A boot volume instead of the flavor's root disk. */
@@ -193,11 +199,7 @@ export class NodeGroup extends Construct {
       { type: 'json', description: "Port id of every node of the group, by member name (the ports group's attributes)" },
       pt.attributeMap('port_id'),
     );
-    const addressesParam = nt.input(
-      'address_map',
-      { type: 'json', description: "Address of every node of the group, by member name (the ports group's attributes)" },
-      pt.attributeMap('address'),
-    );
+    const addressesParam = nt.input('address_map', ADDRESS_MAP_INPUT, pt.attributeMap('address'));
     const handle = new OsHeatWaitConditionHandle(nt.template, 'WaitHandle', { signalTransport: 'TOKEN_SIGNAL' });
     let volume: OsCinderVolume | undefined;
     if (props.dataVolume) {
@@ -291,11 +293,7 @@ export class NodeGroup extends Construct {
       description: `hotk8s ${this.role} node membership in a load balancer pool`,
       removalList: this.removedNames,
     });
-    const addresses = g.input(
-      'address_map',
-      { type: 'json', description: "Address of every node of the group, by member name (the ports group's attributes)" },
-      this.ports.attributeMap('address'),
-    );
+    const addresses = g.input('address_map', ADDRESS_MAP_INPUT, this.ports.attributeMap('address'));
     new OsOctaviaPoolMember(g.template, 'Member', {
       pool: g.input('pool', { type: 'string', description: 'Octavia pool id' }, pool.poolId).value,
       address: Fn.getParam(addresses, g.index),
