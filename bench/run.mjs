@@ -119,6 +119,26 @@ function outputStats(outdir) {
   return { bytes, resources: count(root), docs };
 }
 
+/** The floor program: `docs` as an object literal dumped with js-yaml; with `check`, validated by our checker first. */
+function floorProgram(docs, check) {
+  const heat = JSON.stringify(join(ROOT, 'dist', 'lib', 'src', 'heat', 'index.js'));
+  return [
+    `import yaml from ${JSON.stringify(join(ROOT, 'node_modules', 'js-yaml', 'dist', 'js-yaml.mjs'))};`,
+    `import { writeFileSync, mkdirSync } from 'node:fs';`,
+    `const docs = ${JSON.stringify(docs)};`,
+    ...(check
+      ? [
+          `const { validateHotBundle } = await import(${heat});`,
+          'const issues = await validateHotBundle(new Map(Object.entries(docs)));',
+          'if (issues.length > 0) { console.error(JSON.stringify(issues, null, 2)); process.exit(1); }',
+        ]
+      : []),
+    'const out = process.argv[2]; mkdirSync(out, { recursive: true });',
+    "for (const [f, d] of Object.entries(docs)) writeFileSync(out + '/' + f, yaml.dump(d, { lineWidth: -1, noRefs: true }));",
+    '',
+  ].join('\n');
+}
+
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
 writeFileSync(join(WORK, 'package.json'), '{"type":"module"}\n');
@@ -144,29 +164,13 @@ for (const s of SCENARIOS.filter((x) => !only || only.has(x.name))) {
   const first = measure('first', process.execPath, [programJs, out, state], env, () => rmSync(state, { recursive: true, force: true }));
   const cli = measure('cli', process.execPath, [bin, 'synth', appTs, '--out', out, '--state', state], env);
   const stats = outputStats(out);
-  // the floor: the same documents as a plain object literal, dumped with js-yaml into files
+  // the floor: the same documents as a plain object literal, dumped with js-yaml into files; floor+check validates
+  // them with the library's own synth-time checker first
   const floorJs = join(WORK, s.name, 'floor.mjs');
-  writeFileSync(
-    floorJs,
-    `import yaml from ${JSON.stringify(join(ROOT, 'node_modules', 'js-yaml', 'dist', 'js-yaml.mjs'))};\n` +
-      `import { writeFileSync, mkdirSync } from 'node:fs';\n` +
-      `const docs = ${JSON.stringify(stats.docs)};\n` +
-      `const out = process.argv[2]; mkdirSync(out, { recursive: true });\n` +
-      `for (const [f, d] of Object.entries(docs)) writeFileSync(out + '/' + f, yaml.dump(d, { lineWidth: -1, noRefs: true }));\n`,
-  );
-  const floor = measure('floor', process.execPath, [floorJs, join(WORK, s.name, 'floor-out')]);
-  // the floor plus the synth-time check alone: the same documents validated with the library's own checker first
   const checkedJs = join(WORK, s.name, 'floor-check.mjs');
-  writeFileSync(
-    checkedJs,
-    `const { validateHotBundle } = await import(${JSON.stringify(join(ROOT, 'dist', 'lib', 'src', 'heat', 'index.js'))});\n` +
-      readFileSync(floorJs, 'utf8').replace(
-        'const out = process.argv[2];',
-        'const issues = await validateHotBundle(new Map(Object.entries(docs)));\n' +
-          'if (issues.length > 0) { console.error(JSON.stringify(issues, null, 2)); process.exit(1); }\n' +
-          'const out = process.argv[2];',
-      ),
-  );
+  writeFileSync(floorJs, floorProgram(stats.docs, false));
+  writeFileSync(checkedJs, floorProgram(stats.docs, true));
+  const floor = measure('floor', process.execPath, [floorJs, join(WORK, s.name, 'floor-out')]);
   const floorCheck = measure('floor+check', process.execPath, [checkedJs, join(WORK, s.name, 'floor-out')]);
   rows.push({ s, program, first, cli, floor, floorCheck, stats });
 }
