@@ -106,7 +106,13 @@ describe('removing a chosen worker, with Heat’s own code', async () => {
       ),
       outputs,
     });
-    const [fromNodes, fromPool, positional] = heatEval([
+    // the way it used to be: a member took the port at its position in the group's list attribute
+    const positional = {
+      heat_template_version: nodeMember.heat_template_version,
+      parameters: { index: { type: 'number' }, port_ids: { type: 'comma_delimited_list' } },
+      outputs: { port: { value: { get_param: ['port_ids', { get_param: 'index' }] } } },
+    };
+    const [fromNodes, fromPool, byPosition] = heatEval([
       {
         kind: 'outputs',
         template: lookups(nodeMember, {
@@ -121,13 +127,8 @@ describe('removing a chosen worker, with Heat’s own code', async () => {
         parameters: { index: '3', address_map: addresses },
       },
       {
-        // the way it used to be: a position in the list attribute
         kind: 'outputs',
-        template: {
-          heat_template_version: nodeMember.heat_template_version,
-          parameters: { index: { type: 'number' }, port_ids: { type: 'comma_delimited_list' } },
-          outputs: { port: { value: { get_param: ['port_ids', { get_param: 'index' }] } } },
-        },
+        template: positional,
         parameters: { index: '3', port_ids: Object.values(portIds).join(',') },
       },
     ]);
@@ -137,11 +138,7 @@ describe('removing a chosen worker, with Heat’s own code', async () => {
     const before = heatEval(
       Object.keys(full).map((index) => ({
         kind: 'outputs',
-        template: {
-          heat_template_version: nodeMember.heat_template_version,
-          parameters: { index: { type: 'number' }, port_ids: { type: 'comma_delimited_list' } },
-          outputs: { port: { value: { get_param: ['port_ids', { get_param: 'index' }] } } },
-        },
+        template: positional,
         parameters: { index, port_ids: Object.values(full).join(',') },
       })),
     );
@@ -154,6 +151,6 @@ describe('removing a chosen worker, with Heat’s own code', async () => {
     );
     expect(after.map((a) => a.outputs.port)).toEqual(before.map((b) => b.outputs.port));
     expect(fromPool!.outputs).toEqual({ address: '10.0.0.13' });
-    expect(positional!.outputs).toEqual({ port: 'port-4' });
+    expect(byPosition!.outputs).toEqual({ port: 'port-4' });
   });
 }, 600_000);
