@@ -33,6 +33,17 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // the local Heat twin: real heat-api and heat-engine over a fake cloud (test/lib/twin.md)
+        extends: true,
+        test: {
+          name: 'twin',
+          include: ['test/twin/**/*.test.ts'],
+          testTimeout: 1_200_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

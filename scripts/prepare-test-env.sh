@@ -13,6 +13,8 @@ ROOTFS_DIR=${HOTK8S_ROOTFS_DIR:-$ROOT_DIR/.cache/rootfs/bookworm}
 SUITE=bookworm
 # Packages the test layers use (and the commands that prove each is present).
 APT_PACKAGES=(python3-heat python3-heatclient shellcheck cloud-init etcd-server etcd-client debootstrap iproute2 nftables)
+# The local Heat twin's tests drive it with the real openstack CLI.
+APT_PACKAGES+=(python3-openstackclient)
 # python3-cffi-backend: debootstrap does not resolve virtual packages (python3-cryptography needs
 # python3-cffi-backend-api-*, which only python3-cffi-backend provides).
 ROOTFS_PACKAGES=cloud-init,python3-cffi-backend,iproute2,ca-certificates,curl,openssl,iptables,nftables,gzip
@@ -54,7 +56,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 else
   note "apt packages present: ${APT_PACKAGES[*]}"
 fi
-for cmd in shellcheck cloud-init etcd etcdctl debootstrap ip nft openssl; do
+for cmd in shellcheck cloud-init etcd etcdctl debootstrap ip nft openssl openstack; do
   command -v "$cmd" >/dev/null 2>&1 || err "command '$cmd' not found after installing packages"
 done
 /usr/bin/python3 -c 'import cloudinit.user_data, heat' 2>/dev/null ||

@@ -23,7 +23,8 @@ def db_sync(conf_file):
     path = cfg.CONF.database.connection.split("sqlite:///", 1)[1]
     db_api.db_sync(db_api.get_engine())
     con = sqlite3.connect(path)
-    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA journal_mode=WAL")  # persistent: stays with the file and its copies
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
 
 

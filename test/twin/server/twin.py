@@ -22,9 +22,11 @@ Options (JSON object, all optional):
 """
 
 import argparse
+import hashlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -35,6 +37,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = "/usr/bin/python3"  # Debian's interpreter: python3-heat and the clients live there
+HEAT_MIGRATIONS = "/usr/lib/python3/dist-packages/heat/db/sqlalchemy/migrate_repo/versions"
+SCHEMA_CACHE = os.environ.get("HOTK8S_TWIN_CACHE") or os.path.join(HERE, "..", "..", "..", ".cache", "twin-schema")
 
 
 def free_port():
@@ -89,6 +93,7 @@ def heat_conf(d, heat_port, cloud_url, creds, options):
             # Tuned for tests, not for behaviour: the engine's periodic service report and the
             # guru meditation report are off; nothing else differs from Heat's defaults.
             "periodic_interval": 3600,
+            "graceful_shutdown_timeout": 5,
             "client_retry_limit": 0,
         },
         "heat_all": {"enabled_services": "engine,api"},
@@ -150,7 +155,8 @@ class Twin(object):
         }
         with open(os.path.join(d, "cloud-config.json"), "w", encoding="utf-8") as f:
             json.dump(cloud_config, f, indent=1)
-        for name in ("cloud-ready.json",):
+        # The fake cloud keeps its state in memory: a twin always starts with an empty cloud and an empty Heat.
+        for name in ("cloud-ready.json", "heat.sqlite", "heat.sqlite-wal", "heat.sqlite-shm", "actions.jsonl"):
             if os.path.exists(os.path.join(d, name)):
                 os.unlink(os.path.join(d, name))
         started = time.monotonic()
@@ -169,9 +175,7 @@ class Twin(object):
         with open(conf, "w", encoding="utf-8") as f:
             f.write(heat_conf(d, heat_port, cloud_url, creds, self.options))
         heat_log = os.path.join(d, "heat.out")
-        if not os.path.exists(os.path.join(d, "heat.sqlite")):
-            subprocess.run([PYTHON, os.path.join(HERE, "heat_main.py"), "db-sync", conf], check=True, env=env,
-                           stdin=subprocess.DEVNULL, stdout=open(heat_log, "ab"), stderr=subprocess.STDOUT)
+        self._empty_database(conf, os.path.join(d, "heat.sqlite"), env, heat_log)
         heat = subprocess.Popen([PYTHON, os.path.join(HERE, "heat_main.py"), "serve", conf], env=env,
                                 stdin=subprocess.DEVNULL, stdout=open(heat_log, "ab"), stderr=subprocess.STDOUT)
         self.procs.append(heat)
@@ -206,11 +210,35 @@ class Twin(object):
             json.dump(self.ready, f, indent=1)
         return self.ready
 
+    def _empty_database(self, conf, target, env, log):
+        """Heat's empty schema: `heat-manage db_sync` once per set of Heat migrations, then a copy of that file."""
+        names = sorted(os.listdir(HEAT_MIGRATIONS)) if os.path.isdir(HEAT_MIGRATIONS) else []
+        key = hashlib.sha256("\n".join(names).encode("utf-8")).hexdigest()[:16]
+        cached = os.path.join(SCHEMA_CACHE, "heat-schema-%s.sqlite" % key)
+        if not os.path.exists(cached):
+            os.makedirs(SCHEMA_CACHE, exist_ok=True)
+            tmp = "%s.%d.tmp" % (cached, os.getpid())
+            with open(conf, encoding="utf-8") as f:
+                text = f.read().replace("sqlite:///" + target, "sqlite:///" + tmp)
+            tmp_conf = tmp + ".conf"
+            with open(tmp_conf, "w", encoding="utf-8") as f:
+                f.write(text)
+            try:
+                subprocess.run([PYTHON, os.path.join(HERE, "heat_main.py"), "db-sync", tmp_conf], check=True, env=env,
+                               stdin=subprocess.DEVNULL, stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+                os.rename(tmp, cached)
+            finally:
+                for f in (tmp, tmp_conf, tmp + "-wal", tmp + "-shm"):
+                    if os.path.exists(f):
+                        os.unlink(f)
+        shutil.copyfile(cached, target)
+
     def stop(self):
         for p in reversed(self.procs):
             if p.poll() is None:
                 p.terminate()
-        deadline = time.monotonic() + 10
+        # heat-all stops its services gracefully; nothing of a twin needs more than a few seconds
+        deadline = time.monotonic() + 5
         for p in reversed(self.procs):
             try:
                 p.wait(max(0.1, deadline - time.monotonic()))

@@ -60,20 +60,27 @@ class LogicalPaths(object):
         if con is None:
             return
         try:
-            self._lookup(con, [physical_id])
+            found = self._lookup(con, [physical_id]).get(physical_id)
+            if found:
+                # a replacement's row names the row it replaces until the old resource is gone
+                for (successor,) in con.execute("SELECT nova_instance FROM resource WHERE replaces = ? AND nova_instance "
+                                                "IS NOT NULL", (found["rowId"],)):
+                    self.known[physical_id]["replacedBy"] = successor
+                    self.known.setdefault(successor, {})["replacedPhysical"] = physical_id
         except sqlite3.Error as ex:
             self.cloud.log("heatdb: %s" % ex)
         finally:
             con.close()
 
     def annotate(self, actions):
-        missing = sorted({a.get("physicalId") for a in actions if a.get("physicalId") and a["physicalId"] not in self.known})
+        missing = sorted({a.get("physicalId") for a in actions
+                          if a.get("physicalId") and "path" not in self.known.get(a["physicalId"], {})})
         if missing:
             con = self._connect()
             if con is not None:
                 try:
                     self._lookup(con, missing)
-                    rows = [info["replacesRow"] for info in self.known.values()
+                    rows = [info["replacesRow"] for info in list(self.known.values())
                             if info.get("replacesRow") and info["replacesRow"] not in self.rows]
                     for row_id in rows:
                         r = con.execute("SELECT nova_instance FROM resource WHERE id = ?", (row_id,)).fetchone()
@@ -87,8 +94,12 @@ class LogicalPaths(object):
         for a in actions:
             a = dict(a)
             info = self.known.get(a.get("physicalId"))
-            a["path"] = info["path"] if info else None
-            if info and info.get("replacesRow"):
-                a["replaces"] = self.rows.get(info["replacesRow"])
+            a["path"] = info.get("path") if info else None
+            if info:
+                replaces = info.get("replacedPhysical") or (self.rows.get(info["replacesRow"]) if info.get("replacesRow") else None)
+                if replaces:
+                    a["replaces"] = replaces
+                if info.get("replacedBy"):
+                    a["replacedBy"] = info["replacedBy"]
             out.append(a)
         return out

@@ -58,6 +58,12 @@ class Keystone(object):
         self.grants.add(("heat", "project", "service", "admin-role"))
         self.grants.add(("heat", "project", "service", "service-role"))
         self.grants.add(("heat-domain-admin", "domain", creds["stackDomainId"], "admin-role"))
+        self.seed_projects, self.seed_users = set(self.projects), set(self.users)
+
+    def inventory(self):
+        return {"OS::Keystone::Project": sorted(set(self.projects) - self.seed_projects),
+                "OS::Keystone::User": sorted(set(self.users) - self.seed_users),
+                "OS::Keystone::Trust": sorted(self.trusts)}
 
     # ---- model ---------------------------------------------------------------------------------
 
@@ -384,6 +390,7 @@ class Keystone(object):
 
     def delete_user(self, req):
         self.caller(req)
+        self.cloud.paths.remember(req.params["id"])
         if self.users.pop(req.params["id"], None) is None:
             raise not_found("user", req.params["id"])
         self.grants = {g for g in self.grants if g[0] != req.params["id"]}

@@ -225,8 +225,8 @@ class Neutron(object):
             self.cloud.require_token(req)
             obj = self._get(kind, req.params["id"])
             start = time.time()
-            getattr(self, "_delete_" + kind)(obj)
             self.cloud.paths.remember(obj["id"])
+            getattr(self, "_delete_" + kind)(obj)
             self.cloud.record_simple(TYPES[kind], obj["id"], "delete", start, name=obj.get("name"))
             return 204, None
 

@@ -403,6 +403,7 @@ class Nova(object):
         if s["task_state"] == "deleting":
             return 204, None, self._hdr()
         start = time.time()
+        self.cloud.paths.remember(s["id"])
         s.update(task_state="deleting")
         self.cloud.nodes.stop_node(s, "delete")
         self.cloud.scheduler.at(self.cloud.delay("serverDelete"), self._deleted, s["id"], start)
@@ -423,7 +424,6 @@ class Nova(object):
             cinder.detached(vid)
         if s["group"] and s["group"] in self.groups:
             self.groups[s["group"]]["members"] = [m for m in self.groups[s["group"]]["members"] if m != sid]
-        self.cloud.paths.remember(sid)
         self.record(s, "delete", start)
 
     # ---- server actions -------------------------------------------------------------------------
@@ -526,6 +526,7 @@ class Nova(object):
     def _force_delete(self, s, arg):
         s["task_state"] = None
         start = time.time()
+        self.cloud.paths.remember(s["id"])
         self.cloud.nodes.stop_node(s, "delete")
         self._deleted(s["id"], start)
         return 202, None, self._hdr()
