@@ -209,6 +209,8 @@ describe('a server under Heat 19 on the twin', () => {
       };
       resources[name] = server(name, role);
     }
+    // the worker boots once the master's server exists (its node then counts); the master signals 3 s later
+    (resources['gate-worker'] as { depends_on?: string[] }).depends_on = ['gate-master'];
     twin.control({ nodes: { 'gate-master': { delay: 3 } } });
     const since = await twin.mark();
     await twin.openstack([

@@ -87,6 +87,14 @@ describe('summarize', () => {
     expect(summarize(all, { since }).rebuilt).toEqual([worker(2)]);
   });
 
+  it('the window opens with two workers out: two, even if the first event in it brings one back', () => {
+    const all = created();
+    all.push(act(worker(0), 'rebuild', 10, 11), act(worker(1), 'rebuild', 10, 11));
+    const since = all[all.length - 1].seq;
+    all.push(ok(worker(0), 20));
+    expect(summarize(all, { since }).maxOutOfService.worker).toBe(2);
+  });
+
   it('scale-down: the removed servers are deleted, listed as removed and out of service from then on', () => {
     const all = created();
     const since = all[all.length - 1].seq;

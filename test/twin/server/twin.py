@@ -32,7 +32,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -94,7 +93,6 @@ def heat_conf(d, heat_port, cloud_url, creds, options):
             # guru meditation report are off; nothing else differs from Heat's defaults.
             "periodic_interval": 3600,
             "graceful_shutdown_timeout": 5,
-            "client_retry_limit": 0,
         },
         "heat_all": {"enabled_services": "engine,api"},
         "heat_api": {"bind_host": "127.0.0.1", "bind_port": heat_port, "workers": 1},
@@ -105,7 +103,6 @@ def heat_conf(d, heat_port, cloud_url, creds, options):
         "trustee": {"auth_type": "password", "auth_url": cloud_url + "/identity", "username": "heat",
                     "password": creds["heatPassword"], "user_domain_id": "default"},
         "oslo_messaging_notifications": {"driver": "noop"},
-        "oslo_policy": {"enforce_scope": False, "enforce_new_defaults": False},
     }
     for section, values in (options.get("heatConfig") or {}).items():
         sections.setdefault(section, {}).update(values)

@@ -184,7 +184,7 @@ class Keystone(object):
                 raise _err(403, "User is not a trustee.", "Forbidden")
             token.update(project=trust["project_id"], roles=[r["name"] for r in trust["roles"]], trust=trust["id"],
                          user=trust["trustor_user_id"] if trust["impersonation"] else user["id"])
-        token_id = "gAAAAA" + secrets.token_urlsafe(120)
+        token_id = "gAAAAA" + secrets.token_urlsafe(133)  # a fernet token is about 180 characters
         self.tokens[token_id] = token
         nocatalog = "nocatalog" in req.query
         return 201, {"token": self.render(token, catalog=not nocatalog)}, {"X-Subject-Token": token_id}

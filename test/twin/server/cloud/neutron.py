@@ -75,6 +75,18 @@ class Neutron(object):
                 body = self._subnet_body(sid, dict(sub, network_id=nid, name=sub.get("name", net["name"] + "-subnet")))
                 self.store["subnet"][sid] = body
                 self.store["network"][nid]["subnets"].append(sid)
+        for spec in cloud.catalogue.get("routers", []):
+            ext = next(n for n in self.store["network"].values() if n["name"] == spec["external_network"])
+            r = self._base(str(uuid.uuid5(uuid.NAMESPACE_DNS, "router-" + spec["name"])), {"name": spec["name"]})
+            r.update({"admin_state_up": True, "status": "ACTIVE", "routes": [], "distributed": False, "ha": False,
+                      "availability_zones": ["nova"], "availability_zone_hints": [], "flavor_id": None})
+            r["external_gateway_info"] = self._gateway(r, {"network_id": ext["id"]})
+            self.store["router"][r["id"]] = r
+            for name in spec.get("interfaces", []):
+                sub = next(x for x in self.store["subnet"].values() if x["name"] == name)
+                self._make_port({"network_id": sub["network_id"], "device_id": r["id"], "security_groups": [],
+                                 "device_owner": "network:router_interface",
+                                 "fixed_ips": [{"subnet_id": sub["id"], "ip_address": sub["gateway_ip"]}]}, record=False)
         self.seeded = {k: set(v) for k, v in self.store.items()}
 
     def inventory(self):

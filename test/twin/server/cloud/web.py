@@ -123,10 +123,14 @@ def make_handler(router, lock, log):
     return Handler
 
 
+class _Listener(ThreadingHTTPServer):
+    request_queue_size = 256  # Heat opens many connections at once; a short backlog would drop SYNs (1 s retries)
+    daemon_threads = True
+
+
 class Server(object):
     def __init__(self, host, port, router, lock, log):
-        self.httpd = ThreadingHTTPServer((host, port), make_handler(router, lock, log))
-        self.httpd.daemon_threads = True
+        self.httpd = _Listener((host, port), make_handler(router, lock, log))
         self.port = self.httpd.server_address[1]
         self.thread = None
 
