@@ -179,7 +179,10 @@ interface Ready {
   env: Record<string, string>;
 }
 
-/** Values for the site parameters a synthesized stack requires, from the twin's default catalogue. */
+/**
+ * Values for the site parameters a synthesized stack requires, from the twin's default catalogue: images, flavors
+ * (m1.medium for etcd, m1.large otherwise), the key pair, the external network, an application credential.
+ */
 export function siteParameters(manifestParameters: Readonly<Record<string, { required?: boolean }>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, p] of Object.entries(manifestParameters)) {
@@ -188,6 +191,8 @@ export function siteParameters(manifestParameters: Readonly<Record<string, { req
     else if (/image/.test(name)) out[name] = 'debian-12';
     else if (name === 'key_name' || /keypair/.test(name)) out[name] = 'twin-key';
     else if (/external_network/.test(name)) out[name] = 'public';
+    else if (/application_credential_id/.test(name)) out[name] = 'twin-application-credential';
+    else if (/application_credential_secret/.test(name)) out[name] = 'twin-secret';
   }
   return out;
 }
