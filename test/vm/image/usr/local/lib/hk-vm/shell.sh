@@ -1,0 +1,4 @@
+#!/bin/sh
+# The test's command channel: bash reads commands from the virtio serial port and answers on it (one
+# open of the port, read-write: virtio ports admit a single opener).
+exec /bin/bash --noprofile --norc 0<>/dev/virtio-ports/hk.shell 1>&0 2>&0
