@@ -329,9 +329,7 @@ for (const size of [3, 5]) {
           [
             'daemon-reload',
             'enable hotk8s-block-metadata.service',
-            'disable --now etcd.service',
-            'mask etcd.service',
-            'daemon-reload',
+            'stop etcd.service',
             'enable hotk8s-etcd.service hotk8s-etcd-scrub.service',
             'start --no-block hotk8s-etcd.service',
             'start --no-block hotk8s-etcd-scrub.service',
