@@ -84,6 +84,11 @@ export class VmLab {
     run('ip', ['-n', this.ns, 'link', 'set', 'lo', 'up']);
     run('ip', ['-n', this.ns, 'link', 'set', 'lo', 'multicast', 'on']);
     run('ip', ['-n', this.ns, 'route', 'add', '224.0.0.0/4', 'dev', 'lo']);
+    // An interrupted run (Ctrl-C, a killed worker) still stops its VMs and removes its namespace.
+    process.once('exit', () => {
+      for (const vm of this.vms) vm.killNow();
+      spawnSync('ip', ['netns', 'del', this.ns]);
+    });
   }
 
   address(i: number): string {
@@ -169,7 +174,7 @@ export class Vm {
       '-machine',
       'q35',
       '-cpu',
-      'max',
+      'qemu64', // x86-64 baseline: no extensions TCG emulates slowly
       '-smp',
       '1',
       '-m',
@@ -184,7 +189,10 @@ export class Vm {
       '-initrd',
       join(this.lab.image, 'initrd.img'),
       '-append',
-      `console=ttyS0 root=/dev/vda rw net.ifnames=0 systemd.show_status=0 hk.lan=${this.lab.address(o.index)}/24 hk.host=10.0.2.15/24`,
+      // no_timer_check: a loaded host can make the kernel's IO-APIC timer check fail (a panic at boot);
+      // mitigations=off: page-table isolation and the like cost a lot under TCG, and this VM runs only our tests
+      `console=ttyS0 root=/dev/vda rw net.ifnames=0 quiet no_timer_check mitigations=off systemd.show_status=0 ` +
+        `hk.lan=${this.lab.address(o.index)}/24 hk.host=10.0.2.15/24`,
       '-drive',
       `file=${this.disk},if=virtio,format=qcow2,cache=unsafe`,
       '-drive',
@@ -223,6 +231,11 @@ export class Vm {
 
   get running(): boolean {
     return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  /** Kills qemu at once, without waiting (process exit). */
+  killNow(): void {
+    if (this.running) this.proc?.kill('SIGKILL');
   }
 
   /** Kills qemu (power off, no shutdown) and waits for it. */
