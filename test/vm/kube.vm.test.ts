@@ -90,7 +90,7 @@ beforeAll(async () => {
   const started = Date.now();
   master.start();
   worker.start();
-  await waitUntil('master and worker signalled', 1500, () =>
+  await waitUntil('master and worker signalled', 2700, () =>
     signalsOf('demo-master-0').length > 0 && signalsOf('demo-general-0').length > 0 ? true : undefined,
   );
   timings['(e) master + worker: both signalled'] = (Date.now() - started) / 1000;

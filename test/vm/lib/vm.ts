@@ -85,10 +85,17 @@ export class VmLab {
     run('ip', ['-n', this.ns, 'link', 'set', 'lo', 'multicast', 'on']);
     run('ip', ['-n', this.ns, 'route', 'add', '224.0.0.0/4', 'dev', 'lo']);
     // An interrupted run (Ctrl-C, a killed worker) still stops its VMs and removes its namespace.
-    process.once('exit', () => {
+    const stopAll = (): void => {
       for (const vm of this.vms) vm.killNow();
       spawnSync('ip', ['netns', 'del', this.ns]);
-    });
+    };
+    process.once('exit', stopAll);
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        stopAll();
+        process.exit(1);
+      });
+    }
   }
 
   address(i: number): string {
