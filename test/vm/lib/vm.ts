@@ -261,7 +261,7 @@ export class Vm {
    * Runs a shell command in the guest as root (through the virtio serial shell) and returns its output
    * and exit status. Waits for the shell to come up, within `timeoutSec`.
    */
-  async sh(command: string, timeoutSec = 120): Promise<{ status: number; out: string }> {
+  async sh(command: string, timeoutSec = 300): Promise<{ status: number; out: string }> {
     const deadline = Date.now() + timeoutSec * 1000;
     const marker = `__HK_${randomBytes(4).toString('hex')}_${this.shellSeq++}__`;
     for (;;) {
@@ -300,7 +300,13 @@ export class Vm {
           ready = true;
           clearInterval(probe);
           buf = '';
-          sock.write(`{ ${command}\n} </dev/null 2>&1; echo "${marker} $?"\n`);
+          // The command travels base64-encoded (no quoting) and runs under the guest's timeout, so a command
+          // that outlives the host's wait cannot keep this shell busy for the next one.
+          const guestLimit = Math.max(5, Math.floor((deadline - Date.now()) / 1000) - 5);
+          const b64 = Buffer.from(command, 'utf8').toString('base64');
+          sock.write(
+            `printf %s ${b64} | base64 -d >/run/hk-vm-cmd; timeout -k 5 ${guestLimit} bash /run/hk-vm-cmd </dev/null 2>&1; echo "${marker} $?"\n`,
+          );
           return;
         }
         const m = new RegExp(`${marker} (\\d+)\\n`).exec(buf);
