@@ -44,6 +44,17 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        extends: true,
+        test: {
+          // real boots under qemu (scripts/vm-image, test/vm/lib/vm.ts); HOTK8S_VM_SLOW=1 adds scenario (b)
+          name: 'vm',
+          include: ['test/vm/**/*.test.ts'],
+          testTimeout: 3_600_000,
+          hookTimeout: 3_600_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -15,6 +15,8 @@ SUITE=bookworm
 APT_PACKAGES=(python3-heat python3-heatclient shellcheck cloud-init etcd-server etcd-client debootstrap iproute2 nftables)
 # The local Heat twin's tests drive it with the real openstack CLI.
 APT_PACKAGES+=(python3-openstackclient)
+# The real-boot layer (test/vm, scripts/vm-image): qemu (TCG), qcow2 overlays, the NoCloud seed disk (vfat).
+APT_PACKAGES+=(qemu-system-x86 qemu-utils dosfstools mtools)
 # python3-cffi-backend: debootstrap does not resolve virtual packages (python3-cryptography needs
 # python3-cffi-backend-api-*, which only python3-cffi-backend provides).
 ROOTFS_PACKAGES=cloud-init,python3-cffi-backend,iproute2,ca-certificates,curl,openssl,iptables,nftables,gzip

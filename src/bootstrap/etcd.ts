@@ -4,11 +4,16 @@
  *     (gz+b64, placeholder-free) in `write_files`;
  *  2. `50-hotk8s-etcd.sh` (text/x-shellscript): the bootstrap, run by cloud-init's final stage. It
  *     validates its deploy-time values, blocks pod traffic to the metadata service, installs etcd
- *     (download with SHA-256 check, or preinstalled), prepares the Cinder data volume (format only
- *     if blank), signs this member's server and peer certificates with the etcd CA (openssl on the
- *     node; the CA key lives in /run only while signing), writes a systemd unit (static initial
- *     cluster, mTLS with client-cert auth for clients and peers), starts it, waits (bounded) until
- *     every member is healthy and signals its WaitCondition.
+ *     (download with SHA-256 check, or preinstalled; a distribution's packaged `etcd.service` is
+ *     stopped and masked by the cloud-config's `bootcmd` before it can serve), prepares the Cinder
+ *     data and backup volumes (format only if blank), signs this member's server and peer
+ *     certificates with the etcd CA (openssl on the node; the CA key lives in /run only while
+ *     signing, and cloud-init's on-disk copies of the user-data are removed after), decides how to
+ *     start (data present: as it is; no data: join a formed cluster through a peer over mutual TLS,
+ *     removing its stale identity, or start the cluster only when no peer has one), writes the
+ *     `hotk8s-etcd.service` unit (no start timeout), the optional backup timer and the restore
+ *     tool, starts etcd without waiting for READY, waits (bounded) until it is a healthy started
+ *     member its peers agree on, and signals its WaitCondition.
  *
  * Deploy-time values are placeholders for Heat's str_replace; see {@link ETCD_PLACEHOLDERS}.
  */
@@ -50,17 +55,36 @@ export type EtcdInstall =
 export interface EtcdBounds {
   /** Downloading (with retries) the etcd tarball. @default 300 */
   readonly downloadSeconds: number;
-  /** Waiting for the Cinder data volume to be attached. @default 300 */
+  /** Waiting for each Cinder volume (data, backup) to be attached. @default 300 */
   readonly volumeSeconds: number;
-  /** Waiting for every member to be healthy (members boot in parallel). @default 600 */
+  /**
+   * From the start of the membership decision to a healthy member its peers agree on (members boot in parallel:
+   * a member may wait this long for its slowest peer; a replacement for its cluster's quorum). @default 600
+   */
   readonly healthSeconds: number;
 }
 
 export const DEFAULT_ETCD_BOUNDS: EtcdBounds = { downloadSeconds: 300, volumeSeconds: 300, healthSeconds: 600 };
 
+/** Scheduled snapshots of the member's keyspace (`etcdctl snapshot save`, a systemd timer). */
+export interface EtcdBackup {
+  /** A systemd `OnCalendar=` expression. @default 'hourly' */
+  readonly schedule?: string;
+  /** Snapshots each member keeps (the newest). @default 24 */
+  readonly retain?: number;
+  /** The timer's `RandomizedDelaySec=` (members do not snapshot at the same second). @default 300 */
+  readonly randomizedDelaySec?: number;
+  /**
+   * Snapshots go to a Cinder volume of the member (its id is the deploy-time placeholder
+   * `__ETCD_BACKUP_VOLUME_ID__`), mounted at /var/lib/etcd-backup; false keeps them on the root disk
+   * (tests only: a rebuilt root disk loses them). @default true
+   */
+  readonly volume?: boolean | { readonly label?: string };
+}
+
 /** Synth-time inputs of the etcd member user-data. */
 export interface EtcdUserDataContext {
-  /** The cluster name (DNS label); also makes the initial cluster token. */
+  /** The cluster name (DNS label); the initial cluster token is a deploy-time value (`ETCD_PLACEHOLDERS.clusterToken`). */
   readonly clusterName: string;
   /** The cluster's Kubernetes version; etcd's version follows from it (versions.ts). */
   readonly kubernetesVersion: string;
@@ -83,6 +107,8 @@ export interface EtcdUserDataContext {
   readonly snapshotCount?: number;
   /** etcd `--quota-backend-bytes`. @default 8589934592 (8 GiB, etcd's recommended maximum) */
   readonly quotaBackendBytes?: number;
+  /** Scheduled snapshots on every member. @default - none */
+  readonly backup?: EtcdBackup;
 }
 
 /**
@@ -101,6 +127,13 @@ export const ETCD_PLACEHOLDERS = {
   caKey: placeholder('ETCD_CA_KEY'),
   /** The Cinder volume id of the member's data volume (only with `dataVolume`). */
   volumeId: placeholder('ETCD_VOLUME_ID'),
+  /**
+   * The initial cluster token, the same for every member and unique per stack (the root stack's id), so two
+   * clusters of one name never share member or cluster ids.
+   */
+  clusterToken: placeholder('ETCD_CLUSTER_TOKEN'),
+  /** The Cinder volume id of the member's backup volume (only with `backup.volume`). */
+  backupVolumeId: placeholder('ETCD_BACKUP_VOLUME_ID'),
 } as const;
 
 /** The file name of the bootstrap script part (cloud-init runs shell parts sorted by name). */
@@ -110,17 +143,27 @@ const SHA256 = /^[0-9a-f]{64}$/;
 const SEMVER = /^\d+\.\d+\.\d+$/;
 const ABS_PATH = /^\/[A-Za-z0-9._/-]+$/;
 const LABEL = /^[A-Za-z0-9_-]{1,16}$/;
+const CALENDAR = /^[A-Za-z0-9*:,./~ -]{1,64}$/;
 
 /** The resolved values the templates use (exported for tests and the bill of materials). */
 export interface ResolvedEtcdContext {
   readonly clusterName: string;
-  readonly clusterToken: string;
   readonly etcdVersion: string;
   readonly install:
     | { readonly mode: 'download'; readonly baseUrl: string }
     | { readonly mode: 'preinstalled'; readonly etcdPath: string; readonly etcdctlPath: string };
   readonly sha256: Readonly<Record<Arch, string>>;
   readonly dataVolume: false | { readonly label: string };
+  readonly backup:
+    | false
+    | {
+        readonly schedule: string;
+        readonly retain: number;
+        readonly randomizedDelaySec: number;
+        readonly volume: false | { readonly label: string };
+      };
+  /** The volumes the member mounts, in order (data, then backup). */
+  readonly volumes: readonly { readonly placeholder: string; readonly label: string; readonly mountPoint: string }[];
   readonly bounds: EtcdBounds;
   readonly certDays: number;
   readonly snapshotCount: number;
@@ -179,6 +222,33 @@ export function resolveEtcdContext(ctx: EtcdUserDataContext): ResolvedEtcdContex
     if (!LABEL.test(label)) bad('dataVolume.label', 'must be 1-16 letters, digits, _ or - (an ext4 label)', label);
     dataVolume = { label };
   }
+  let backup: ResolvedEtcdContext['backup'] = false;
+  if (ctx.backup) {
+    const schedule = ctx.backup.schedule ?? 'hourly';
+    if (typeof schedule !== 'string' || !CALENDAR.test(schedule))
+      bad(
+        'backup.schedule',
+        "must be a systemd OnCalendar expression (letters, digits, spaces and * : - / , . ~; e.g. 'hourly', '*-*-* 00/6:00:00')",
+        schedule,
+      );
+    const retain = ctx.backup.retain ?? 24;
+    if (!Number.isInteger(retain) || retain < 1 || retain > 1000) bad('backup.retain', 'must be a whole number from 1 to 1000', retain);
+    const randomizedDelaySec = ctx.backup.randomizedDelaySec ?? 300;
+    if (!Number.isInteger(randomizedDelaySec) || randomizedDelaySec < 0 || randomizedDelaySec > 86400)
+      bad('backup.randomizedDelaySec', 'must be a whole number of seconds from 0 to 86400', randomizedDelaySec);
+    const v = ctx.backup.volume ?? true;
+    let volume: false | { label: string } = false;
+    if (v) {
+      const label = (typeof v === 'object' ? v.label : undefined) ?? 'etcd-backup';
+      if (!LABEL.test(label)) bad('backup.volume.label', 'must be 1-16 letters, digits, _ or - (an ext4 label)', label);
+      volume = { label };
+    }
+    backup = { schedule, retain, randomizedDelaySec, volume };
+  }
+  const volumes: { placeholder: string; label: string; mountPoint: string }[] = [];
+  if (dataVolume) volumes.push({ placeholder: ETCD_PLACEHOLDERS.volumeId, label: dataVolume.label, mountPoint: '/var/lib/etcd' });
+  if (backup && backup.volume)
+    volumes.push({ placeholder: ETCD_PLACEHOLDERS.backupVolumeId, label: backup.volume.label, mountPoint: '/var/lib/etcd-backup' });
   const bounds: EtcdBounds = { ...DEFAULT_ETCD_BOUNDS, ...ctx.bounds };
   for (const [k, v] of Object.entries(bounds)) {
     if (!Number.isInteger(v) || v < 10 || v > 3600) bad(`bounds.${k}`, 'must be a whole number of seconds from 10 to 3600', v);
@@ -193,11 +263,12 @@ export function resolveEtcdContext(ctx: EtcdUserDataContext): ResolvedEtcdContex
   const common = commonContext('etcd', ctx.podCidr);
   return {
     clusterName: ctx.clusterName,
-    clusterToken: `${ctx.clusterName}-etcd`,
     etcdVersion,
     install: resolvedInstall,
     sha256,
     dataVolume,
+    backup,
+    volumes,
     bounds,
     certDays,
     snapshotCount,
@@ -218,7 +289,7 @@ export function etcdBootstrapBudgetSeconds(ctx: EtcdUserDataContext): number {
   const margin = 120;
   return (
     (r.install.mode === 'download' ? r.bounds.downloadSeconds : 0) +
-    (r.dataVolume ? r.bounds.volumeSeconds : 0) +
+    r.volumes.length * r.bounds.volumeSeconds +
     r.bounds.healthSeconds +
     signal +
     margin
@@ -243,7 +314,8 @@ export function renderEtcdUserData(ctx: EtcdUserDataContext): RenderedUserData {
     ETCD_PLACEHOLDERS.initialCluster,
     ETCD_PLACEHOLDERS.caCert,
     ETCD_PLACEHOLDERS.caKey,
-    ...(r.dataVolume ? [ETCD_PLACEHOLDERS.volumeId] : []),
+    ETCD_PLACEHOLDERS.clusterToken,
+    ...r.volumes.map((v) => v.placeholder),
   ]);
   const unexpected = rendered.placeholders.filter((p) => !expected.has(p));
   const missing = [...expected].filter((p) => !rendered.placeholders.includes(p));

@@ -15,7 +15,7 @@ import { OsNeutronFloatingIP } from '../heat/generated/neutron.generated.js';
 import { ClusterCloudProvider, type ClusterCloudProviderOptions } from './cloud-provider.js';
 import { ClusterNetwork, type ExistingNetwork } from './cluster-network.js';
 import { ClusterSecurityGroups } from './cluster-security-groups.js';
-import { EtcdCluster, SERVER_BOOT_ALLOWANCE_SEC, wrap } from './etcd-cluster.js';
+import { EtcdCluster, SERVER_BOOT_ALLOWANCE_SEC, wrap, type EtcdClusterBackup } from './etcd-cluster.js';
 import { ExposedApplication, type ExposeNodePortOptions } from './exposed-application.js';
 import { FlannelNetwork, type FlannelBackend } from './flannel-network.js';
 import { LoadBalancer, type OctaviaProvider } from './load-balancer.js';
@@ -76,6 +76,8 @@ export interface ClusterProps {
     readonly dataVolume?: DataVolume;
     readonly serverGroupPolicy?: ServerGroupPolicy | false;
     readonly install?: EtcdInstall;
+    /** Scheduled snapshots on every member, to a backup volume each (README "etcd backups"). @default - none */
+    readonly backup?: EtcdClusterBackup;
   };
   /** Masters: @default { count: 3 } */
   readonly masters?: {
@@ -445,6 +447,7 @@ export class Cluster extends Construct {
       serverGroupPolicy: props.etcd?.serverGroupPolicy,
       dataVolume: props.etcd?.dataVolume,
       install: props.etcd?.install,
+      backup: props.etcd?.backup,
     });
     let masterFip: OsNeutronFloatingIP | undefined;
     if (lbOptions === false && props.masters?.floatingIp !== false) {

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { Annotations } from '../core/annotations.js';
 import { HotError, describeValue } from '../core/errors.js';
 import { Fn } from '../core/intrinsics.js';
 import { Lazy, type IResolvable, type Input } from '../core/tokens.js';
@@ -7,6 +8,7 @@ import {
   ETCD_PLACEHOLDERS,
   etcdBootstrapBudgetSeconds,
   renderEtcdUserData,
+  type EtcdBackup,
   type EtcdInstall,
   type EtcdUserDataContext,
 } from '../bootstrap/etcd.js';
@@ -39,12 +41,33 @@ export interface EtcdClusterProps {
   readonly dataVolume?: DataVolume;
   /** How nodes get etcd. @default { mode: 'download' } */
   readonly install?: EtcdInstall;
+  /**
+   * Scheduled snapshots (`etcdctl snapshot save`, a systemd timer) on every member, each to its own Cinder volume
+   * (`<server>-backup`, mounted at /var/lib/etcd-backup, kept on delete like the data volume), the newest `retain`
+   * kept. Restore: README "etcd backups". Off by default: it adds a Cinder volume per member (quota, and a cloud
+   * without Cinder could no longer create the stack).
+   * @default - no backups
+   */
+  readonly backup?: EtcdClusterBackup;
+}
+
+/** etcd snapshots: when, how many, and the volume they go to. */
+export interface EtcdClusterBackup extends Omit<EtcdBackup, 'volume'> {
+  /** Size of each member's backup volume; hold `retain` snapshots (a snapshot is about the database size). @default 20 */
+  readonly volumeSizeGiB?: number;
+  /** @default - the cloud's default volume type */
+  readonly volumeType?: string;
+  /** @default 'Snapshot' */
+  readonly deletionPolicy?: 'Snapshot' | 'Retain';
 }
 
 /**
  * Dedicated etcd servers with a static bootstrap: every member's port is created first, the full initial-cluster
  * list reaches every member at deploy time, all members boot in parallel, no discovery service. Each member signs its
- * own server and peer certificate with the etcd CA at boot (addresses are only known then).
+ * own server and peer certificate with the etcd CA at boot (addresses are only known then), then removes cloud-init's
+ * copies of the user-data that carried the CA key. A member with data starts as it is; a member without data (a
+ * rebuilt or replaced server) joins the running cluster through a peer, removing its stale identity; it starts a new
+ * cluster only when no peer has one.
  */
 export class EtcdCluster extends Construct {
   public readonly size: number;
@@ -63,13 +86,23 @@ export class EtcdCluster extends Construct {
       throw new HotError(path, `size must be odd (1, 3, 5 or 7) so that a majority survives a failure; got ${describeValue(size)}`);
     }
     this.size = size;
+    if (size === 1 && !props.dataVolume) {
+      Annotations.of(this).addWarning(
+        'a single etcd member without a data volume cannot survive a rebuild or replacement of its server: the cluster ' +
+          'would come back empty (every Kubernetes object lost); give etcd a dataVolume, or use 3 members',
+      );
+    }
     const prefix = `${props.clusterName}-etcd`;
+    const backup = props.backup;
     const ctx: EtcdUserDataContext = {
       clusterName: props.clusterName,
       kubernetesVersion: props.kubernetesVersion,
       podCidr: props.podCidr,
       dataVolume: Boolean(props.dataVolume), // the same truthiness test as NodeGroup, which adds the volume
       install: props.install,
+      backup: backup
+        ? { schedule: backup.schedule, retain: backup.retain, randomizedDelaySec: backup.randomizedDelaySec, volume: true }
+        : undefined,
     };
     this.userDataContext = ctx;
     let budget: number;
@@ -98,6 +131,9 @@ export class EtcdCluster extends Construct {
       keyName: props.keyName,
       serverGroupPolicy: props.serverGroupPolicy,
       dataVolume: props.dataVolume,
+      extraVolumes: backup
+        ? [{ name: 'Backup', sizeGiB: backup.volumeSizeGiB ?? 20, volumeType: backup.volumeType, deletionPolicy: backup.deletionPolicy }]
+        : undefined,
       waitTimeoutSec: SERVER_BOOT_ALLOWANCE_SEC + budget,
       userDataUpdatePolicy: 'IGNORE',
       userData: (m) => {
@@ -128,6 +164,14 @@ export class EtcdCluster extends Construct {
           ).value,
         };
         if (m.dataVolumeId) values[ETCD_PLACEHOLDERS.volumeId] = m.dataVolumeId;
+        if (m.extraVolumeIds['Backup']) values[ETCD_PLACEHOLDERS.backupVolumeId] = m.extraVolumeIds['Backup'];
+        // One token per stack (the root stack's id), the same for every member: two clusters of one name never
+        // share member or cluster ids; it never changes for the life of the stack, so replacements join.
+        values[ETCD_PLACEHOLDERS.clusterToken] = m.input(
+          'etcd_cluster_token',
+          { type: 'string', description: 'etcd initial cluster token: the cluster name and the root stack id' },
+          Fn.join('-', [prefix, Fn.getParam('OS::stack_id')]),
+        ).value;
         return { rendered, values };
       },
     });

@@ -40,6 +40,12 @@ export interface DataVolume {
   readonly deletionPolicy?: 'Snapshot' | 'Retain';
 }
 
+/** A further Cinder volume per member (beside the data volume), e.g. the etcd backup volume. */
+export interface ExtraVolume extends DataVolume {
+  /** Names the member-template resources (`<name>Volume`, `<name>VolumeAttachment`) and the server-side name suffix. */
+  readonly name: string;
+}
+
 /** What a member template offers the code that writes a node's user-data. */
 export interface MemberContext {
   /** The member's index (a number parameter). */
@@ -52,6 +58,8 @@ export interface MemberContext {
   readonly signalCurl: IResolvable;
   /** Id of the member's data volume (when it has one). */
   readonly dataVolumeId?: IResolvable;
+  /** Ids of the member's extra volumes, by `ExtraVolume.name`. */
+  readonly extraVolumeIds: Readonly<Record<string, IResolvable>>;
   /** A member-template parameter fed from the root template (e.g. a hidden secret, an address list). */
   input(name: string, props: Omit<HeatParameterProps, 'value' | 'secretValue' | 'name'>, rootValue: unknown): HeatParameter;
 }
@@ -88,6 +96,8 @@ export interface NodeGroupProps {
   readonly bootVolume?: BootVolume;
   /** @default - none */
   readonly dataVolume?: DataVolume;
+  /** Further Cinder volumes per member, attached after the data volume. @default - none */
+  readonly extraVolumes?: readonly ExtraVolume[];
   /** Seconds the member's WaitCondition waits for its node's signal. */
   readonly waitTimeoutSec: number;
   /**
@@ -211,12 +221,27 @@ export class NodeGroup extends Construct {
       });
       volume.heatDeletionPolicy = (props.dataVolume.deletionPolicy ?? 'Snapshot') as DeletionPolicy;
     }
+    const extraVolumes = (props.extraVolumes ?? []).map((v) => {
+      if (!/^[A-Z][A-Za-z0-9]{0,31}$/.test(v.name))
+        throw new HotError(path, `extraVolumes name must be PascalCase letters and digits; got ${describeValue(v.name)}`);
+      checkInt(path, `extraVolumes ${v.name}.sizeGiB`, v.sizeGiB, 1, 16384);
+      checkOneOf(path, `extraVolumes ${v.name}.deletionPolicy`, v.deletionPolicy ?? 'Snapshot', ['Snapshot', 'Retain']);
+      const extra = new OsCinderVolume(nt.template, `${v.name}Volume`, {
+        size: v.sizeGiB,
+        volumeType: v.volumeType,
+        name: Fn.join('-', [nodeName, v.name.toLowerCase()]) as unknown as string,
+        availabilityZone: props.availabilityZone,
+      });
+      extra.heatDeletionPolicy = (v.deletionPolicy ?? 'Snapshot') as DeletionPolicy;
+      return { name: v.name, volume: extra };
+    });
     const ctx: MemberContext = {
       index,
       nodeName,
       address: Fn.getParam(addressesParam, index),
       signalCurl: handle.attrCurlCli,
       dataVolumeId: volume?.ref(),
+      extraVolumeIds: Object.fromEntries(extraVolumes.map((v) => [v.name, v.volume.ref()])),
       input: (name, p, rootValue) => nt.input(name, p, rootValue),
     };
     const ud = props.userData(ctx);
@@ -273,8 +298,18 @@ export class NodeGroup extends Construct {
     if (props.bootVolume?.volumeType !== undefined) {
       server.addPropertyOverride('block_device_mapping_v2.0.volume_type', props.bootVolume.volumeType);
     }
+    let previous: OsCinderVolumeAttachment | undefined;
     if (volume) {
-      new OsCinderVolumeAttachment(nt.template, 'DataVolumeAttachment', { instanceUuid: server.ref(), volumeId: volume.ref() });
+      previous = new OsCinderVolumeAttachment(nt.template, 'DataVolumeAttachment', { instanceUuid: server.ref(), volumeId: volume.ref() });
+    }
+    for (const v of extraVolumes) {
+      const attachment = new OsCinderVolumeAttachment(nt.template, `${v.name}VolumeAttachment`, {
+        instanceUuid: server.ref(),
+        volumeId: v.volume.ref(),
+      });
+      // one attachment at a time per server (Nova picks device names per attach request)
+      if (previous) attachment.addDependency(previous);
+      previous = attachment;
     }
     new OsHeatWaitCondition(nt.template, 'WaitCondition', { handle: handle.ref(), timeout: this.waitTimeoutSec, count: 1 });
     this.serverNames = nt.output('name', server.attrName, 'The server name');

@@ -3,6 +3,7 @@
  * against cloud-init's schema (unknown keys rejected), every script through shellcheck, and the
  * size Nova receives after Heat's substitutions. The checker is itself tested to fail on bad input.
  */
+import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderEtcdUserData, type EtcdUserDataContext } from '../../src/bootstrap/etcd.js';
 import { buildMultipart } from '../../src/bootstrap/render.js';
@@ -23,6 +24,7 @@ import {
 const base = { clusterName: 'prod-cluster-01', kubernetesVersion: '1.33.2', podCidr: '10.244.0.0/16' } as const;
 const variants: Record<string, EtcdUserDataContext> = {
   'download + data volume': { ...base, dataVolume: true },
+  'data volume + backups on their own volume': { ...base, dataVolume: true, backup: { schedule: '*-*-* 00/6:00:00', retain: 12 } },
   'download from a mirror, no volume': { ...base, install: { mode: 'download', baseUrl: 'https://mirror.example.org/etcd' } },
   'preinstalled (air-gapped image)': {
     ...base,
@@ -40,7 +42,7 @@ let pki: ClusterPki;
 const sizes: string[] = [];
 
 beforeAll(async () => {
-  for (const tool of ['cloud-init', 'shellcheck', '/usr/bin/python3']) requireTool(tool);
+  for (const tool of ['cloud-init', 'shellcheck', 'systemd-analyze', '/usr/bin/python3']) requireTool(tool);
   pki = await throwawayPki();
 });
 
@@ -67,6 +69,21 @@ describe('etcd user-data, static checks', () => {
       expect(size).toBeLessThanOrEqual(NOVA_USER_DATA_LIMIT);
     });
   }
+
+  it('the tools the script writes (scrub, backup, restore) pass shellcheck, and the backup schedule is one systemd accepts', () => {
+    const ctx = variants['data volume + backups on their own volume'] as EtcdUserDataContext;
+    const ud = renderEtcdUserData(ctx);
+    const script = splitUserData(substituteAsHeat(ud.text, ud.placeholders, realisticHeatValues(pki)))[1]?.content ?? '';
+    const tools = [...script.matchAll(/^cat >\/usr\/local\/sbin\/([\w-]+) <<'HK_EOF'\n([\s\S]*?)\nHK_EOF$/gm)];
+    expect(tools.map((m) => m[1])).toEqual(['hotk8s-etcd-scrub', 'hotk8s-etcd-backup', 'hotk8s-etcd-restore']);
+    for (const m of tools) expect(shellcheck(`${m[2]}\n`, m[1] as string)).toEqual([]);
+    const calendar = /^OnCalendar=(.*)$/m.exec(script)?.[1];
+    expect(calendar).toBe('*-*-* 00/6:00:00');
+    const r = spawnSync('systemd-analyze', ['calendar', calendar as string], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const bad = spawnSync('systemd-analyze', ['calendar', 'every tuesday-ish'], { encoding: 'utf8' });
+    expect(bad.status).not.toBe(0);
+  });
 
   it('reports sizes', () => {
     // Printed for the closing note; the assertion keeps the list honest.

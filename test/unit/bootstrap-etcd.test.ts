@@ -39,12 +39,40 @@ describe('renderEtcdUserData', () => {
         ETCD_PLACEHOLDERS.address,
         ETCD_PLACEHOLDERS.caCert,
         ETCD_PLACEHOLDERS.caKey,
+        ETCD_PLACEHOLDERS.clusterToken,
         ETCD_PLACEHOLDERS.initialCluster,
         ETCD_PLACEHOLDERS.nodeName,
         ETCD_PLACEHOLDERS.signalCurl,
       ].sort(),
     );
     expect(renderEtcdUserData({ ...base, dataVolume: true }).placeholders).toContain(ETCD_PLACEHOLDERS.volumeId);
+    const backed = renderEtcdUserData({ ...base, backup: {} }).placeholders;
+    expect(backed).toContain(ETCD_PLACEHOLDERS.backupVolumeId);
+    expect(backed).not.toContain(ETCD_PLACEHOLDERS.volumeId);
+    expect(renderEtcdUserData({ ...base, backup: { volume: false } }).placeholders).not.toContain(ETCD_PLACEHOLDERS.backupVolumeId);
+  });
+
+  it('the cluster token is a deploy-time value, not the cluster name (two clusters of one name must differ)', () => {
+    const text = renderEtcdUserData(base).text;
+    expect(text).toContain("ETCD_CLUSTER_TOKEN='__ETCD_CLUSTER_TOKEN__'");
+    expect(text).not.toMatch(/ETCD_CLUSTER_TOKEN='?demo-etcd'?\n/);
+  });
+
+  it('never waits for READY on a start job, and the unit has no start timeout (a slow peer cannot fail a member)', () => {
+    const text = renderEtcdUserData(base).text;
+    expect(text).toContain('TimeoutStartSec=infinity');
+    expect(text).not.toMatch(/TimeoutStartSec=\d/);
+    expect(text).toContain('systemctl start --no-block $ETCD_UNIT');
+    expect(text).not.toMatch(/systemctl (re)?start (?!--no-block)/);
+  });
+
+  it('renders the backup timer with the schedule and retention given', () => {
+    const text = renderEtcdUserData({ ...base, backup: { schedule: 'daily', retain: 7, randomizedDelaySec: 60 } }).text;
+    expect(text).toContain('OnCalendar=daily');
+    expect(text).toContain('ETCD_BACKUP_RETAIN=7');
+    expect(text).toContain('RandomizedDelaySec=60');
+    expect(text).toContain("mount_volume '__ETCD_BACKUP_VOLUME_ID__' 'etcd-backup' '/var/lib/etcd-backup'");
+    expect(renderEtcdUserData(base).text).not.toContain('hotk8s-etcd-backup.timer');
   });
 
   it('is deterministic', () => {
@@ -88,14 +116,18 @@ describe('renderEtcdUserData', () => {
     expect(() => resolveEtcdContext({ ...base, bounds: { healthSeconds: 5 } })).toThrow(/bounds\.healthSeconds .*got 5/);
     expect(() => resolveEtcdContext({ ...base, dataVolume: { label: 'x'.repeat(17) } })).toThrow(/dataVolume\.label/);
     expect(() => resolveEtcdContext({ ...base, podCidr: '10.244.0.0' })).toThrow(/podCidr/);
+    expect(() => resolveEtcdContext({ ...base, backup: { schedule: 'daily\nExecStart=/bin/sh' } })).toThrow(
+      /backup\.schedule .*got "daily\\nExecStart/,
+    );
+    expect(() => resolveEtcdContext({ ...base, backup: { retain: 0 } })).toThrow(/backup\.retain .*got 0/);
+    expect(() => resolveEtcdContext({ ...base, backup: { volume: { label: 'a b' } } })).toThrow(/backup\.volume\.label/);
   });
 
   it('derives a budget from its bounds, so the WaitCondition timeout can be larger', () => {
     expect(etcdBootstrapBudgetSeconds(base)).toBe(300 + 600 + 240);
     expect(etcdBootstrapBudgetSeconds({ ...base, dataVolume: true })).toBe(300 + 300 + 600 + 240);
+    expect(etcdBootstrapBudgetSeconds({ ...base, dataVolume: true, backup: {} })).toBe(300 + 2 * 300 + 600 + 240);
     expect(etcdBootstrapBudgetSeconds({ ...base, install: { mode: 'preinstalled' }, bounds: { healthSeconds: 100 } })).toBe(100 + 240);
-    expect(renderEtcdUserData({ ...base, bounds: { healthSeconds: 123 } }).text).toContain(
-      'retry -m "peers not healthy" 123 etcd_cluster_healthy',
-    );
+    expect(renderEtcdUserData({ ...base, bounds: { healthSeconds: 123 } }).text).toContain('ETCD_HEALTH_SECONDS=123');
   });
 });

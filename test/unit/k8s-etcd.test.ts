@@ -10,6 +10,7 @@ import {
   SERVER_BOOT_ALLOWANCE_SEC,
   type EtcdClusterProps,
 } from '../../src/index.js';
+import { collectAnnotations } from '../../src/core/annotations.js';
 import { ClusterSecrets } from '../../src/k8s/private/secrets.js';
 import { cluster, failsWith } from './k8s-helpers.js';
 
@@ -165,6 +166,55 @@ describe('EtcdCluster', () => {
     expect(JSON.stringify(nodes.toTemplate())).not.toContain('__ETCD_VOLUME_ID__');
   });
 
+  it('gives every member the same cluster token, made from the root stack id (unique per stack)', () => {
+    const { stack, nodes } = etcd();
+    const [, group] = groupOf(stack.toTemplate(), 'EtcdMembersNodesGroup');
+    const props = (group.properties.resource_def as { properties: Record<string, unknown> }).properties;
+    expect(props.etcd_cluster_token).toEqual({ list_join: ['-', ['demo-etcd', { get_param: 'OS::stack_id' }]] });
+    HotTemplate.fromStack(nodes).hasResourceProperties('OS::Nova::Server', {
+      user_data: { str_replace: { params: Match.objectLike({ __ETCD_CLUSTER_TOKEN__: { get_param: 'etcd_cluster_token' } }) } },
+    });
+  });
+
+  it('backup: a second Cinder volume per member, attached after the data volume, its id in the user-data', () => {
+    const { nodes, etcd: e } = etcd({ dataVolume: { sizeGiB: 20 }, backup: { volumeSizeGiB: 30, volumeType: 'bulk', retain: 5 } });
+    const t = HotTemplate.fromStack(nodes);
+    t.resourceCountIs('OS::Cinder::Volume', 2);
+    t.hasResource('OS::Cinder::Volume', {
+      deletion_policy: 'Snapshot',
+      properties: Match.objectLike({ size: 30, volume_type: 'bulk', name: { list_join: ['-', [Match.anyValue(), 'backup']] } }),
+    });
+    const doc = nodes.toTemplate() as { resources: Record<string, { depends_on?: unknown; properties: Record<string, unknown> }> };
+    expect(doc.resources['BackupVolumeAttachment']?.properties).toEqual({
+      instance_uuid: { get_resource: 'Server' },
+      volume_id: { get_resource: 'BackupVolume' },
+    });
+    expect(doc.resources['BackupVolumeAttachment']?.depends_on).toEqual(['DataVolumeAttachment']);
+    t.hasResourceProperties('OS::Nova::Server', {
+      user_data: { str_replace: { params: Match.objectLike({ __ETCD_BACKUP_VOLUME_ID__: { get_resource: 'BackupVolume' } }) } },
+    });
+    expect(e.userDataContext.backup).toMatchObject({ retain: 5, volume: true });
+  });
+
+  it('without backup: no backup volume, no timer', () => {
+    const { nodes } = etcd();
+    const text = JSON.stringify(nodes.toTemplate());
+    expect(text).not.toContain('__ETCD_BACKUP_VOLUME_ID__');
+    expect(text).not.toContain('hotk8s-etcd-backup.timer');
+  });
+
+  it('warns at the EtcdCluster when a single member has no data volume (a rebuild would lose every object)', () => {
+    const warnings = (props: Partial<EtcdClusterProps>) =>
+      collectAnnotations(etcd(props).stack)
+        .filter((a) => a.level === 'warning')
+        .map((a) => `${a.path}: ${a.message}`);
+    expect(warnings({ size: 1 })).toEqual([
+      expect.stringMatching(/^s\/Etcd: a single etcd member without a data volume cannot survive a rebuild/),
+    ]);
+    expect(warnings({ size: 1, dataVolume: { sizeGiB: 8 } })).toEqual([]);
+    expect(warnings({ size: 3 })).toEqual([]);
+  });
+
   it('install: preinstalled etcd renders without a download', () => {
     const a = etcd();
     const b = etcd({ install: { mode: 'preinstalled' } });
@@ -247,6 +297,13 @@ describe('etcd in a Cluster', () => {
     HotTemplate.fromStack(stack).hasResourceProperties('OS::Nova::ServerGroup', { name: 'k8s-etcd-group', policies: ['anti-affinity'] });
     const m = stack.nestedStacks().find((s) => s.fileName.includes('etcd-members-nodes'))!;
     HotTemplate.fromStack(m).hasResource('OS::Cinder::Volume', { deletion_policy: 'Retain' });
+  });
+
+  it('passes backup through to every member', () => {
+    const { stack } = cluster({ etcd: { backup: { schedule: 'daily' } } });
+    const m = stack.nestedStacks().find((s) => s.fileName.includes('etcd-members-nodes'))!;
+    HotTemplate.fromStack(m).hasResourceProperties('OS::Cinder::Volume', { size: 20 });
+    expect(JSON.stringify(m.toTemplate())).toContain('OnCalendar=daily');
   });
 
   it("fails with the cluster's etcd path when the size is even", () =>

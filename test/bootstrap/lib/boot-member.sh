@@ -20,7 +20,7 @@ done
 mount -t tmpfs -o mode=0755 hk8s-run /run
 mkdir -p "$member_dir/bin"
 install -m 0755 "$lib_dir/systemctl-stub.sh" "$member_dir/bin/systemctl"
-export HOTK8S_TEST_DIR=$member_dir
+export HOTK8S_TEST_DIR=$member_dir HOTK8S_TEST_LIB=$lib_dir
 export PATH="$member_dir/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /usr/bin/python3 "$lib_dir/cloudinit_tool.py" write-files <"$member_dir/parts/cloud-config.yaml" >"$member_dir/write-files.json"
 rc=0

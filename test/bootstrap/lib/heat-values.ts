@@ -53,6 +53,9 @@ export function realisticHeatValues(pki: ClusterPki, extra: Readonly<Record<stri
     __ETCD_CA_CERT__: pki.etcdCa.certPem.trim(),
     __ETCD_CA_KEY__: pki.etcdCa.keyPem.trim(),
     __ETCD_VOLUME_ID__: '6f1b4a52-9c3e-4d7a-8e0f-1a2b3c4d5e6f',
+    __ETCD_BACKUP_VOLUME_ID__: '7a2c5b63-0d4f-4e8b-9f10-2b3c4d5e6f70',
+    // what Heat gives: '<cluster>-etcd-' and the root stack's id (OS::stack_id)
+    __ETCD_CLUSTER_TOKEN__: 'prod-cluster-01-etcd-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
     ...extra,
   };
 }
