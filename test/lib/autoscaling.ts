@@ -144,8 +144,8 @@ export class FakeOpenStack {
     return this.requests.filter((r) => r.method === 'PATCH');
   }
 
-  /** Applies the parameters as Heat's ResourceGroups would. */
-  private converge(): void {
+  /** Applies the parameters as Heat's ResourceGroups would (a failed update leaves its new members without a server). */
+  private converge(failed: boolean): void {
     for (const g of this.groups.values()) {
       for (const n of this.params[g.view.remove]!.split(',').filter(Boolean)) {
         const m = n.startsWith(g.view.prefix) ? n.slice(g.view.prefix.length) : n;
@@ -154,7 +154,7 @@ export class FakeOpenStack {
       const want: string[] = [];
       for (let i = 0; want.length < Number(this.params[g.view.count]); i++) if (!g.skip.has(String(i))) want.push(String(i));
       for (const m of [...g.members.keys()]) if (!want.includes(m)) g.members.delete(m);
-      for (const m of want) if (!g.members.has(m)) g.members.set(m, this.newServerId());
+      for (const m of want) if (!g.members.has(m)) g.members.set(m, failed ? null : this.newServerId());
       g.members = new Map([...g.members].sort(([a], [b]) => Number(a) - Number(b)));
     }
   }
@@ -215,7 +215,7 @@ export class FakeOpenStack {
       const fail = this.failNext;
       this.failNext = undefined;
       setTimeout(() => {
-        this.converge();
+        this.converge(fail !== undefined);
         this.status = fail ? 'UPDATE_FAILED' : 'UPDATE_COMPLETE';
         this.reason = fail ?? 'Stack UPDATE completed successfully';
       }, this.updateMs);

@@ -18,6 +18,12 @@ export class RpcError extends Error {
 
 export type Handler = (request: Fields) => Promise<Uint8Array> | Uint8Array;
 
+/** grpc-message: UTF-8, with bytes outside printable ASCII and '%' percent-encoded (the gRPC HTTP/2 spec). */
+const percentEncoded = (s: string): string =>
+  Array.from(Buffer.from(s, 'utf8'), (b) =>
+    b < 0x20 || b > 0x7e || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b),
+  ).join('');
+
 /** Serves `service`'s methods on `host:port`; resolves once listening. Unknown methods answer UNIMPLEMENTED. */
 export function serveGrpc(
   host: string,
@@ -52,7 +58,7 @@ export function serveGrpc(
       if (stream.destroyed) return;
       if (code) {
         stream.respond(
-          { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) },
+          { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': percentEncoded(message) },
           { endStream: true },
         );
         return;

@@ -46,7 +46,7 @@ const cloud = new OpenStack({
 const retryMs = Number(env.HOTK8S_RETRY_MS ?? 5000);
 const stack = new Stack(cloud, need('HOTK8S_STACK'), notify, retryMs);
 const leaseSec = Number(env.HOTK8S_LEASE_SEC ?? 30);
-let leader = false;
+let leader: boolean | undefined;
 
 async function renew(): Promise<void> {
   const was = leader;
@@ -76,7 +76,7 @@ if (listen) {
     stack,
     cloud,
     nodes: (): Promise<KubeNode[]> => kube.nodes(),
-    leader: () => leader,
+    leader: () => leader === true,
     acceptWaitMs: Number(env.HOTK8S_ACCEPT_WAIT_MS ?? 20_000),
     log,
   });

@@ -38,11 +38,12 @@ export class CloudError extends Error {
 
 const TIMEOUT_MS = 20_000;
 
-/** The message of an OpenStack error body (`{"error": {"message"}}`, `{"badRequest": {...}}`, or text). */
+/** The message of an OpenStack error body (`{"error": {"message"}}`, `{"itemNotFound": {"message"}}`, or text). */
 export function errorText(body: unknown): string {
   if (typeof body === 'string') return body.slice(0, 400);
-  const inner = Object.values((body ?? {}) as Record<string, unknown>)[0] as { message?: unknown; explanation?: unknown } | undefined;
-  return String(inner?.message ?? inner?.explanation ?? JSON.stringify(body)).slice(0, 400);
+  const b = (body ?? {}) as Record<string, { message?: unknown } | undefined>;
+  const inner = b.error ?? Object.values(b).find((v) => typeof v === 'object' && v !== null);
+  return String(inner?.message ?? JSON.stringify(body)).slice(0, 400);
 }
 
 async function reply(r: Response): Promise<Reply> {

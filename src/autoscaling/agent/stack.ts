@@ -201,7 +201,7 @@ export class Stack {
         c.done(new RpcError(9, `worker group ${c.group} would hold ${count} workers, outside its range ${g.min}..${g.max}`));
       else {
         params[g.count] = String(count);
-        params[g.remove] = [...list, ...names].join(',');
+        if (names.length) params[g.remove] = [...list, ...names].join(',');
         sent.push(c);
       }
     }

@@ -126,9 +126,7 @@ describe('externalgrpc provider (the shipped agent, a grpc-js client from our .p
 
   it('scales up with a PATCH that raises only the count, and the new members appear as instances', async () => {
     await call(client, 'NodeGroupIncreaseSize', { id: 'default', delta: 2 });
-    expect(os.patches().map((p) => p.body)).toEqual([
-      { parameters: { workers_default_count: '5', workers_default_remove: 'demo-default-77' } },
-    ]);
+    expect(os.patches().map((p) => p.body)).toEqual([{ parameters: { workers_default_count: '5' } }]);
     expect((await call(client, 'NodeGroupTargetSize', { id: 'default' })).targetSize).toBe(5);
     await until(() => os.status === 'UPDATE_COMPLETE');
     await agent.waitFor(/StackUpdateComplete/);
