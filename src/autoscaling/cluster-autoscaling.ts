@@ -8,13 +8,16 @@
  * - the output `hotk8s_autoscaling`: each worker group's range, parameter names, labels, taints, whether it is
  *   autoscaled and healed, and its members' server ids. The agent reads it on every round, so a stack update (a new
  *   group, a new range) reaches it without re-applying anything;
+ * - the resource `AutoscalerProgram` (an OS::Heat::Value): the agent program (src/autoscaling/agent, bundled into
+ *   `agent.generated.ts`), gzip and base64, about 11 kB of the root template; the agent's loader reads it from there;
  * - two add-on files the masters apply (`manifests.ts`): the access Secret and the Deployment of the upstream
- *   cluster-autoscaler beside the agent (src/autoscaling/agent, bundled into `agent.generated.ts`).
+ *   cluster-autoscaler beside the agent's loader (about 5 kB of the masters' user-data).
  *
  * Never masters or etcd: only worker groups appear in the output. An operator keeps control: a stack update by hand
  * works beside the agent (it waits while the stack is busy and keeps every parameter it does not own), a group opts
  * out with `excludeGroups`, min/max stay the count parameter's range, and scaling the Deployment to 0 pauses both.
  */
+import { gzipSync } from 'node:zlib';
 import { Construct } from 'constructs';
 import { HotError, describeValue } from '../core/errors.js';
 import { Fn } from '../core/intrinsics.js';
@@ -25,10 +28,13 @@ import { Lazy } from '../core/tokens.js';
 import { mirrorImage, type ExtraAddon } from '../bootstrap/addons.js';
 import { CLUSTER_AUTOSCALER_TAGS } from '../bootstrap/kubernetes-versions.js';
 import { WORKER_GROUP_LABEL } from '../bootstrap/worker.js';
+import { OsHeatValue } from '../heat/generated/heat.generated.js';
 import type { DeployTimeValue } from '../k8s/cloud-provider.js';
 import { checkInt, checkOneOf } from '../k8s/private/names.js';
 import type { WorkerGroup } from '../k8s/worker-group.js';
 import { AUTOSCALING_OUTPUT, type AutoscalingView, type GroupView } from './agent/config.js';
+import { PROGRAM_RESOURCE } from './agent/program.js';
+import { AUTOSCALER_AGENT } from './agent.generated.js';
 import { ACCESS_PLACEHOLDERS, renderAccessManifest, renderAgentManifest } from './manifests.js';
 
 /** The public Node image the agent runs on (through the cluster's `imageRegistry`, like every image). */
@@ -120,6 +126,8 @@ export class ClusterAutoscaling extends Construct {
   /** The cluster-autoscaler image, when autoscaling is on. */
   public readonly autoscalerImage?: string;
   public readonly agentImage: string;
+  /** The resource `AutoscalerProgram` that holds the agent program. */
+  public readonly program: OsHeatValue;
 
   constructor(scope: Construct, id: string, props: ClusterAutoscalingProps) {
     super(scope, id);
@@ -291,6 +299,10 @@ export class ClusterAutoscaling extends Construct {
         ],
       },
     ];
+
+    // ------------------------------------------------------------ the program, which the loader reads from the stack
+    this.program = new OsHeatValue(this, 'Program', { type: 'string', value: gzipSync(AUTOSCALER_AGENT, { level: 9 }).toString('base64') });
+    this.program.overrideLogicalId(PROGRAM_RESOURCE);
 
     // ------------------------------------------------------------ what the agent reads: a stack output
     const arch = as?.arch ?? 'amd64';

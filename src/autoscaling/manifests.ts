@@ -4,13 +4,15 @@
  * - `40-hotk8s-autoscaler-access.yaml`: the Secret with the Keystone application credential and this stack's identity.
  *   Its values are deploy-time placeholders (Heat substitutes the hidden parameters), so the file travels uncompressed
  *   and is written mode 0600;
- * - `41-hotk8s-autoscaler.yaml`: RBAC, the ConfigMap holding the agent program and the autoscaler's cloud config, and
+ * - `41-hotk8s-autoscaler.yaml`: RBAC, the ConfigMap holding the agent's loader and the autoscaler's cloud config, and
  *   one Deployment on the control plane: the upstream cluster-autoscaler (`--cloud-provider=externalgrpc`, plaintext
- *   gRPC to 127.0.0.1) beside the agent on a public Node image. Synth-time only, so it travels compressed.
+ *   gRPC to 127.0.0.1) beside the agent on a public Node image. Synth-time only, so it travels compressed. The agent
+ *   program itself is not here: the loader reads it from the stack (resource AutoscalerProgram), which keeps the
+ *   masters' user-data small and lets a stack update bring a new agent.
  */
 import { createHash } from 'node:crypto';
 import { dump } from 'js-yaml';
-import { AUTOSCALER_AGENT } from './agent.generated.js';
+import { AUTOSCALER_LOADER } from './agent.generated.js';
 
 /** Where the agent's gRPC server listens, inside the pod. */
 export const AGENT_GRPC_ADDRESS = '127.0.0.1:8086';
@@ -65,7 +67,7 @@ const READ = ['get', 'list', 'watch'];
 /** RBAC, ConfigMap and Deployment (no placeholder). */
 export function renderAgentManifest(input: AgentManifestInput): string {
   const cloudConfig = `address: ${AGENT_GRPC_ADDRESS}\ngrpc_timeout: 30s\n`;
-  const digest = createHash('sha256').update(AUTOSCALER_AGENT).update(cloudConfig).digest('hex').slice(0, 16);
+  const digest = createHash('sha256').update(AUTOSCALER_LOADER).update(cloudConfig).digest('hex').slice(0, 16);
   const rules = [
     { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch', 'update'] },
     { apiGroups: [''], resources: ['nodes'], verbs: [...READ, 'update', 'patch', 'delete'] },
@@ -117,7 +119,7 @@ export function renderAgentManifest(input: AgentManifestInput): string {
     {
       name: 'agent',
       image: input.agentImage,
-      command: ['node', `${CONFIG_DIR}/agent.mjs`],
+      command: ['node', `${CONFIG_DIR}/loader.mjs`],
       env: agentEnv,
       envFrom: [{ secretRef: { name: `${NAME}-access` } }],
       resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '160Mi' } },
@@ -147,7 +149,7 @@ export function renderAgentManifest(input: AgentManifestInput): string {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: NAME, namespace: NS },
-      data: { 'agent.mjs': AUTOSCALER_AGENT, 'cloud-config.yaml': cloudConfig },
+      data: { 'loader.mjs': AUTOSCALER_LOADER, 'cloud-config.yaml': cloudConfig },
     },
     {
       apiVersion: 'apps/v1',

@@ -4,7 +4,9 @@
  * removal list, count kept), one at a time, never beyond maxUnhealthy, never twice; masters are never touched; every
  * action is an Event and a log line; Node objects of removed members are deleted, nodes get their provider id.
  */
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AUTOSCALER_AGENT } from '../../src/autoscaling/agent.generated.js';
 import { FakeKube, FakeOpenStack, startAgent, until, type RunningAgent } from '../lib/autoscaling.js';
 
 let os: FakeOpenStack;
@@ -154,5 +156,21 @@ describe('self-healing (fake Kubernetes API, fake Heat)', () => {
     } finally {
       await second.stop();
     }
+  });
+});
+
+describe('the loader (what the masters carry) runs the program the stack holds', () => {
+  it('starts the agent from the resource AutoscalerProgram, and the agent exits when the stack holds another one', async () => {
+    os = await new FakeOpenStack({ default: { size: 2 } }).start();
+    kube = await new FakeKube().start();
+    agent = await startAgent(os, kube, { viaLoader: true, env: { HOTK8S_PROGRAM_CHECK_MS: '300' } });
+    await agent.waitFor(/agent-0 holds the lease/);
+    expect(os.requests.filter((r) => r.path.endsWith('/resources/AutoscalerProgram')).length).toBeGreaterThanOrEqual(1);
+    await sleep(700);
+    expect(agent.exitCode).toBeUndefined(); // the same program: it keeps running
+    // a stack update brought a new agent program: the running one ends, its container's restart loads the new one
+    os.program = gzipSync(`${AUTOSCALER_AGENT}\n// next release\n`, { level: 9 }).toString('base64');
+    await agent.waitFor(/the stack holds a new agent program \(sha256 [0-9a-f]{12}\); restarting/);
+    await until(() => agent.exitCode === 0, 5000, 'the agent to exit');
   });
 });

@@ -10,7 +10,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { type AddressInfo, createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AUTOSCALER_AGENT } from '../../src/autoscaling/agent.generated.js';
+import { gzipSync } from 'node:zlib';
+import { AUTOSCALER_AGENT, AUTOSCALER_LOADER } from '../../src/autoscaling/agent.generated.js';
 import type { AutoscalingView, GroupView, HealView } from '../../src/autoscaling/agent/config.js';
 
 export interface Recorded {
@@ -85,6 +86,8 @@ export class FakeOpenStack {
     { id: 'f-1', name: 'm1.medium', vcpus: 2, ram: 4096, disk: 40 },
     { id: 'f-2', name: 'g1.large', vcpus: 8, ram: 32768, disk: 0 },
   ];
+  /** The value of the resource AutoscalerProgram (what synth writes: the agent, gzip then base64). */
+  program = gzipSync(AUTOSCALER_AGENT, { level: 9 }).toString('base64');
   private serial = 0;
   private server?: Server;
 
@@ -221,6 +224,11 @@ export class FakeOpenStack {
       }, this.updateMs);
       return send(res, 202);
     }
+    if (req.method === 'GET' && path === `${stackPath}/resources/AutoscalerProgram`) {
+      return send(res, 200, {
+        resource: { resource_name: 'AutoscalerProgram', resource_type: 'OS::Heat::Value', attributes: { value: this.program } },
+      });
+    }
     if (req.method === 'GET' && path === '/nova/v2.1/flavors/detail') return send(res, 200, { flavors: this.flavors });
     if (req.method === 'GET' && path.startsWith('/nova/v2.1/servers/detail')) {
       const servers = [...this.groups.values()].flatMap((g) =>
@@ -322,6 +330,8 @@ export class FakeKube {
 
 export interface RunningAgent {
   readonly lines: string[];
+  /** The exit code once the process ended by itself (undefined while it runs). */
+  readonly exitCode: number | null | undefined;
   readonly grpcPort: number;
   /** Resolves with the first log line matching `re` (seen already or to come), rejects after `ms`. */
   waitFor(re: RegExp, ms?: number): Promise<string>;
@@ -332,10 +342,10 @@ export interface RunningAgent {
 export async function startAgent(
   os: { url: string },
   kube: { url: string },
-  opts: { grpc?: boolean; heal?: boolean; env?: Record<string, string>; name?: string } = {},
+  opts: { grpc?: boolean; heal?: boolean; env?: Record<string, string>; name?: string; viaLoader?: boolean } = {},
 ): Promise<RunningAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'hotk8s-agent-'));
-  writeFileSync(join(dir, 'agent.mjs'), AUTOSCALER_AGENT);
+  writeFileSync(join(dir, 'agent.mjs'), opts.viaLoader ? AUTOSCALER_LOADER : AUTOSCALER_AGENT);
   const grpcPort = opts.grpc === false ? 0 : await freePort();
   const child: ChildProcess = spawn(process.execPath, [join(dir, 'agent.mjs')], {
     env: {
@@ -378,9 +388,18 @@ export async function startAgent(
   };
   child.stdout!.on('data', feed);
   child.stderr!.on('data', feed);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((r) =>
+    child.once('exit', (code) => {
+      exitCode = code;
+      r();
+    }),
+  );
   const agent: RunningAgent = {
     lines,
+    get exitCode() {
+      return exitCode;
+    },
     grpcPort,
     waitFor: (re, ms = 10_000) => {
       const seen = lines.find((l) => re.test(l));

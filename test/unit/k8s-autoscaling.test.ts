@@ -6,7 +6,7 @@
 import { gunzipSync } from 'node:zlib';
 import { loadAll } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { AUTOSCALER_AGENT } from '../../src/autoscaling/agent.generated.js';
+import { AUTOSCALER_AGENT, AUTOSCALER_LOADER } from '../../src/autoscaling/agent.generated.js';
 import { AGENT_IMAGE, type AutoHealingOptions, type AutoscalingOptions } from '../../src/autoscaling/cluster-autoscaling.js';
 import { ACCESS_PLACEHOLDERS } from '../../src/autoscaling/manifests.js';
 import { CLUSTER_AUTOSCALER_TAGS, KUBERNETES_MINORS } from '../../src/bootstrap/kubernetes-versions.js';
@@ -88,6 +88,13 @@ describe('autoscaling: the stack', () => {
     expect(view.groups.gpu.taints).toEqual([{ key: 'nvidia.com/gpu', value: '', effect: 'NoSchedule' }]);
     // every group's range is its count parameter's
     expect(t.parameters.workers_general_count.constraints[0].range).toEqual({ min: 1, max: 8 });
+  });
+
+  it('holds the agent program in the resource AutoscalerProgram (gzip, base64), where the loader reads it', () => {
+    const r = ((withAs().stack.toTemplate() as Doc).resources as Doc).AutoscalerProgram;
+    expect(r).toMatchObject({ type: 'OS::Heat::Value', properties: { type: 'string' } });
+    expect(gunzipSync(Buffer.from(r.properties.value, 'base64')).toString('utf8')).toBe(AUTOSCALER_AGENT);
+    expect(((cluster().stack.toTemplate() as Doc).resources as Doc).AutoscalerProgram).toBeUndefined();
   });
 
   it('feeds the access placeholders to the masters: the credential hidden, the stack as <name>/<id>', () => {
@@ -172,7 +179,7 @@ describe('autoscaling: the add-on files', () => {
         'Deployment',
       ]);
       const cm = docs.find((d) => d.kind === 'ConfigMap')!;
-      expect(cm.data['agent.mjs']).toBe(AUTOSCALER_AGENT);
+      expect(cm.data['loader.mjs']).toBe(AUTOSCALER_LOADER);
       const pod = docs.find((d) => d.kind === 'Deployment')!.spec.template.spec;
       expect(pod.nodeSelector).toEqual({ 'node-role.kubernetes.io/control-plane': '' });
       expect(pod.tolerations).toContainEqual({ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' });

@@ -6,14 +6,16 @@
  *
  * Environment: OS_AUTH_URL, OS_APPLICATION_CREDENTIAL_ID, OS_APPLICATION_CREDENTIAL_SECRET, optional OS_REGION_NAME and
  * OS_INTERFACE (the Secret the masters create from the stack's hidden parameters); HOTK8S_STACK (`<name>/<id>`);
- * POD_NAME, POD_NAMESPACE. For tests: HOTK8S_KUBE_API, HOTK8S_KUBE_TOKEN_FILE, HOTK8S_RETRY_MS, HOTK8S_ACCEPT_WAIT_MS,
- * HOTK8S_LEASE_SEC.
+ * POD_NAME, POD_NAMESPACE; HOTK8S_PROGRAM_SHA256 (set by the loader: the program it started). For tests:
+ * HOTK8S_KUBE_API, HOTK8S_KUBE_TOKEN_FILE, HOTK8S_RETRY_MS, HOTK8S_ACCEPT_WAIT_MS, HOTK8S_LEASE_SEC,
+ * HOTK8S_PROGRAM_CHECK_MS.
  */
 import { hostname } from 'node:os';
 import { serveGrpc } from './grpc.js';
 import { Healer } from './healer.js';
 import { Kube, type KubeNode, type ObjectRef } from './kube.js';
 import { OpenStack } from './openstack.js';
+import { readProgram, sha256 } from './program.js';
 import { providerHandlers, SERVICE } from './provider.js';
 import { Stack, type Notify } from './stack.js';
 
@@ -97,3 +99,18 @@ tick(
   },
   () => (stack.snap?.view.heal?.intervalSec ?? 30) * 1000,
 );
+
+// a stack update that brings another program: finish what is running, then exit; the container restarts the loader
+const running = env.HOTK8S_PROGRAM_SHA256;
+if (running) {
+  tick(
+    async () => {
+      const text = await readProgram(cloud, stack.id);
+      if (typeof text === 'string' && sha256(text) !== running && stack.idle && !stack.busy) {
+        log(`the stack holds a new agent program (sha256 ${sha256(text).slice(0, 12)}); restarting`);
+        process.exit(0);
+      }
+    },
+    () => Number(env.HOTK8S_PROGRAM_CHECK_MS ?? 600_000),
+  );
+}
