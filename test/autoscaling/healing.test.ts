@@ -123,6 +123,19 @@ describe('self-healing (fake Kubernetes API, fake Heat)', () => {
     expect(kube.events.filter((e) => e.reason === 'NodeRepair').map((e) => e.involvedObject.name)).toEqual(['demo-default-0']);
   });
 
+  it('does not act again on a member whose replacement failed: the name stays listed, the count unchanged', async () => {
+    await setUp(5); // room for two unhealthy members, so only the removal list keeps it from a second repair
+    os.failNext = 'Resource UPDATE failed: Forbidden: quota';
+    os.failUntouched = true; // Heat failed before the group removed anything: the member and its NotReady node stay
+    kube.setNode('demo-default-1', { ready: 'False', since: Date.now() - 60_000 });
+    await until(() => os.patches().length === 1, 8000, 'the repair');
+    await agent.waitFor(/StackUpdateFailed/);
+    await sleep(3500); // several rounds with the member still NotReady
+    expect(os.patches()).toHaveLength(1);
+    expect(os.params).toMatchObject({ workers_default_count: '5', workers_default_remove: 'demo-default-1' });
+    expect(kube.events.filter((e) => e.reason === 'NodeRepair')).toHaveLength(1);
+  });
+
   it('leaves groups that opted out, and nodes annotated hotk8s.io/auto-repair=false, alone', async () => {
     await setUp(3);
     kube.setNode('demo-gpu-0', { ready: 'False', since: Date.now() - 60_000 });

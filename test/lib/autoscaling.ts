@@ -79,6 +79,8 @@ export class FakeOpenStack {
   readonly patchAnswers: number[] = [];
   /** Make the next update end in UPDATE_FAILED with this reason. */
   failNext?: string;
+  /** ... and before the groups changed anything (the members stay as they were). */
+  failUntouched = false;
   /** Nova status by server id (default ACTIVE); a server deleted out of band is in `gone`. */
   readonly serverStatus = new Map<string, string>();
   readonly gone = new Set<string>();
@@ -216,9 +218,11 @@ export class FakeOpenStack {
       this.status = 'UPDATE_IN_PROGRESS';
       this.reason = 'Stack UPDATE started';
       const fail = this.failNext;
+      const untouched = this.failUntouched;
       this.failNext = undefined;
+      this.failUntouched = false;
       setTimeout(() => {
-        this.converge(fail !== undefined);
+        if (!(fail && untouched)) this.converge(fail !== undefined);
         this.status = fail ? 'UPDATE_FAILED' : 'UPDATE_COMPLETE';
         this.reason = fail ?? 'Stack UPDATE completed successfully';
       }, this.updateMs);

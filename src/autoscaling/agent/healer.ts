@@ -137,7 +137,7 @@ export class Healer {
         .catch((e: Error) => this.log(`warning: cordon ${p.name}: ${e.message}`));
     }
     this.stack
-      .change(p.group, 1, [p.name], `repair ${p.name}`, 0)
+      .change(p.group, 0, [p.name], `repair ${p.name}`, 0, true)
       .catch((e: Error) => this.notify('Warning', 'NodeRepairFailed', `${p.name} not replaced: ${e.message}`, about));
   }
 

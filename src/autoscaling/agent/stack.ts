@@ -18,11 +18,13 @@ export interface Snapshot {
   readonly at: number;
 }
 
-/** A group change: `add` to the count, and server names to remove (the count drops by as many). */
+/** A group change: `add` to the count, and server names to remove (the count drops by as many unless `replace`). */
 interface Change {
   readonly group: string;
   readonly add: number;
   readonly remove: readonly string[];
+  /** Keep the count: the removed members are replaced by new ones. */
+  readonly replace: boolean;
   readonly why: string;
   readonly done: (error?: Error) => void;
 }
@@ -93,7 +95,9 @@ export class Stack {
   /** The count the autoscaler should see: Heat's, plus what is queued. */
   target(group: string, s: Snapshot): number {
     const g = s.view.groups[group]!;
-    return this.pending.filter((c) => c.group === group).reduce((n, c) => n + c.add - c.remove.length, Number(s.params[g.count]));
+    return this.pending
+      .filter((c) => c.group === group)
+      .reduce((n, c) => n + c.add - (c.replace ? 0 : c.remove.length), Number(s.params[g.count]));
   }
 
   /** Queued additions to a group (not yet sent to Heat). */
@@ -124,9 +128,17 @@ export class Stack {
 
   /**
    * Queues a change; resolves once Heat accepted the update that carries it, rejects when Heat or a range check refuses
-   * it. `waitMs` bounds the wait: after it the change stays queued (resolved 'queued').
+   * it. `waitMs` bounds the wait: after it the change stays queued (resolved 'queued'). With `replace` the named members
+   * are replaced (the count kept), else removed (the count lowered as much).
    */
-  change(group: string, add: number, remove: readonly string[], why: string, waitMs: number): Promise<'accepted' | 'queued'> {
+  change(
+    group: string,
+    add: number,
+    remove: readonly string[],
+    why: string,
+    waitMs: number,
+    replace = false,
+  ): Promise<'accepted' | 'queued'> {
     return new Promise((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
@@ -137,6 +149,7 @@ export class Stack {
         group,
         add,
         remove,
+        replace,
         why,
         done: (error) => {
           clearTimeout(timer);
@@ -195,10 +208,13 @@ export class Stack {
       const list = listOf(params[g.remove] ?? s.params[g.remove]);
       const names = c.remove.filter((n) => !list.includes(n));
       const stranger = names.find((n) => memberOf(g, n) === undefined);
-      const count = Number(params[g.count] ?? s.params[g.count]) + c.add - names.length;
+      // a name listed already is being removed by an earlier update: nothing more to do for it, count included
+      const count = Number(params[g.count] ?? s.params[g.count]) + c.add - (c.replace ? 0 : names.length);
       if (stranger !== undefined) c.done(new RpcError(5, `${stranger} is not a member of worker group ${c.group}`));
       else if (count < g.min || count > g.max)
         c.done(new RpcError(9, `worker group ${c.group} would hold ${count} workers, outside its range ${g.min}..${g.max}`));
+      else if (!c.add && !names.length)
+        c.done(); // nothing left to change
       else {
         params[g.count] = String(count);
         if (names.length) params[g.remove] = [...list, ...names].join(',');
