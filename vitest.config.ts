@@ -24,6 +24,16 @@ export default defineConfig({
         },
       },
       {
+        // the autoscaling agent as shipped, in child processes, against fake Heat, Keystone, Nova and Kubernetes APIs
+        extends: true,
+        test: {
+          name: 'autoscaling',
+          include: ['test/autoscaling/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         extends: true,
         test: {
           name: 'bootstrap',

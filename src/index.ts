@@ -1,2 +1,3 @@
 export * from './core/index.js';
 export * from './k8s/index.js';
+export * from './autoscaling/index.js';

@@ -293,6 +293,15 @@ export interface AddonManifest {
   readonly text: string;
 }
 
+/**
+ * An add-on file made outside this module (src/autoscaling), applied after the built-in ones. One that holds
+ * deploy-time placeholders travels uncompressed, mode 0600 (a Secret's values); the others compressed.
+ */
+export interface ExtraAddon extends AddonManifest {
+  /** The images it pulls, for the bill of materials. */
+  readonly images: readonly { readonly image: string; readonly usedBy: string }[];
+}
+
 /** The add-on manifests, in apply order. None holds a deploy-time placeholder (they travel compressed). */
 export function renderAddonManifests(input: AddonManifestInput): AddonManifest[] {
   const flannelArgs = input.flannel.iface ? [`--iface=${input.flannel.iface}`] : [];

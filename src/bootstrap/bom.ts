@@ -105,5 +105,6 @@ export function billOfMaterials(master: MasterUserDataContext, workers: readonly
       { image: m.images.csiNodeDriverRegistrar, usedBy: 'cinder-csi' },
     );
   }
+  for (const a of m.extraAddons) images.push(...a.images);
   return { kubernetesVersion: node.kubernetesVersion, packages, images, urls };
 }

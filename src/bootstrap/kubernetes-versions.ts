@@ -91,3 +91,15 @@ export function resolveKubernetesVersion(value: string, where = 'kubernetesVersi
   const version = m[3] === undefined ? info.defaultVersion : `${minor}.${Number(m[3])}`;
   return { version, info };
 }
+
+/**
+ * The cluster-autoscaler release for each Kubernetes minor (registry.k8s.io/autoscaling/cluster-autoscaler:<tag>): the
+ * autoscaler is released in step with Kubernetes and simulates that minor's scheduler, so it must match the cluster.
+ * A minor without an entry cannot enable `autoscaling` unless the cluster gives the image itself.
+ */
+export const CLUSTER_AUTOSCALER_TAGS: Readonly<Record<string, string>> = {
+  '1.31': 'v1.31.2',
+  '1.32': 'v1.32.7',
+  '1.33': 'v1.33.5',
+  '1.34': 'v1.34.4',
+};

@@ -33,6 +33,7 @@ import {
   buildMultipart,
   commonContext,
   commonTemplateFields,
+  findPlaceholders,
   gzipBase64,
   renderTemplate,
   userData,
@@ -64,6 +65,7 @@ import {
   type AddonImages,
   type AddonManifest,
   type CloudProviderConfig,
+  type ExtraAddon,
   type FlannelOptions,
   type ResolvedCloudProvider,
 } from './addons.js';
@@ -95,6 +97,8 @@ export interface MasterUserDataContext extends KubeNodeContext {
   readonly cloudProvider?: CloudProviderConfig;
   /** Per-image overrides, taken verbatim (no mirror rewriting). @default - defaults, through imageRegistry */
   readonly images?: Partial<AddonImages>;
+  /** Add-on files made elsewhere (autoscaling), applied after the built-in ones. @default [] */
+  readonly extraAddons?: readonly ExtraAddon[];
 }
 
 /** Deploy-time placeholders of the masters' user-data and what the construct must give Heat for each. */
@@ -134,6 +138,7 @@ export interface ResolvedMaster {
   readonly taints: readonly NodeTaint[] | undefined;
   readonly cloudProvider: ResolvedCloudProvider | undefined;
   readonly images: AddonImages;
+  readonly extraAddons: readonly ExtraAddon[];
 }
 
 export function resolveMaster(ctx: MasterUserDataContext): ResolvedMaster {
@@ -175,6 +180,14 @@ export function resolveMaster(ctx: MasterUserDataContext): ResolvedMaster {
   }
   const labels = ctx.labels ?? {};
   checkNodeLabels(labels, 'master');
+  const extraAddons = ctx.extraAddons ?? [];
+  for (const [i, a] of extraAddons.entries()) {
+    if (!/^[4-9]\d-[a-z0-9-]+\.yaml$/.test(a.file) || extraAddons.findIndex((b) => b.file === a.file) !== i) {
+      throw new BootstrapRenderError(
+        `extraAddons: file names must be unique, 40-99 then a name, e.g. 40-example.yaml; got ${JSON.stringify(a.file)}`,
+      );
+    }
+  }
   if (ctx.taints) checkTaints(ctx.taints, 'master');
   return {
     node,
@@ -187,13 +200,17 @@ export function resolveMaster(ctx: MasterUserDataContext): ResolvedMaster {
     taints: ctx.taints,
     cloudProvider: ctx.cloudProvider ? resolveCloudProvider(ctx.cloudProvider) : undefined,
     images: resolveAddonImages(node.minor, node.imageRegistry, ctx.images),
+    extraAddons,
   };
 }
 
 /** The add-on manifests master 0 applies (rendered, uncompressed), for tests and inspection. */
 export function masterAddonManifests(ctx: MasterUserDataContext): AddonManifest[] {
   const m = resolveMaster(ctx);
-  return renderAddonManifests({ podCidr: m.node.podCidr, flannel: m.flannel, images: m.images, cloudProvider: m.cloudProvider });
+  return [
+    ...renderAddonManifests({ podCidr: m.node.podCidr, flannel: m.flannel, images: m.images, cloudProvider: m.cloudProvider }),
+    ...m.extraAddons.map((a) => ({ file: a.file, text: a.text })),
+  ];
 }
 
 /** The kubeadm configuration documents a master writes (placeholders left in). */
@@ -272,6 +289,17 @@ export function masterFiles(m: ResolvedMaster): WriteFile[] {
       encoding: 'gz+b64',
       defer: false,
       content: gzipBase64(a.text),
+    });
+  }
+  for (const a of m.extraAddons) {
+    // a file with deploy-time values (a Secret's) is written as it is, for Heat to substitute, readable by root only
+    const deployTime = findPlaceholders(a.text).length > 0;
+    files.push({
+      path: `${NODE_PATHS.addonsDir}/${a.file}`,
+      permissions: deployTime ? '0600' : '0644',
+      encoding: deployTime ? 'plain' : 'gz+b64',
+      defer: false,
+      content: deployTime ? a.text : gzipBase64(a.text),
     });
   }
   return files;

@@ -12,6 +12,7 @@ import { billOfMaterials, type BillOfMaterials } from '../bootstrap/bom.js';
 import type { KubeNodeContext, KubeNodeBounds, PackageSource } from '../bootstrap/kubeadm.js';
 import { OsHeatRandomString } from '../heat/generated/heat.generated.js';
 import { OsNeutronFloatingIP } from '../heat/generated/neutron.generated.js';
+import { ClusterAutoscaling, type AutoHealingOptions, type AutoscalingOptions } from '../autoscaling/cluster-autoscaling.js';
 import { ClusterCloudProvider, type ClusterCloudProviderOptions } from './cloud-provider.js';
 import { ClusterNetwork, type ExistingNetwork } from './cluster-network.js';
 import { ClusterSecurityGroups } from './cluster-security-groups.js';
@@ -116,6 +117,13 @@ export interface ClusterProps {
    * @default - none
    */
   readonly cloudProvider?: ClusterCloudProviderOptions;
+  /**
+   * The upstream cluster-autoscaler scales the worker groups through stack updates (src/autoscaling); the operator gives
+   * an application credential at create time. @default - none
+   */
+  readonly autoscaling?: AutoscalingOptions;
+  /** Failed workers are replaced through stack updates (src/autoscaling). @default - none */
+  readonly autoHealing?: AutoHealingOptions;
 }
 
 /**
@@ -136,6 +144,8 @@ export class Cluster extends Construct {
   public readonly serviceCidr: Ipv4Cidr;
   /** The OpenStack cloud provider, when `cloudProvider` is set. */
   public readonly cloudProvider?: ClusterCloudProvider;
+  /** Autoscaling and healing, when `autoscaling` or `autoHealing` is set. */
+  public readonly autoscaling?: ClusterAutoscaling;
   /** The API address nodes use (deploy time or synth time). */
   public readonly apiAddress: Input<string>;
   /** The API address clients use (floating IP when there is one). */
@@ -420,6 +430,18 @@ export class Cluster extends Construct {
         defaultProvider: this.defaultOctaviaProvider,
       });
     }
+    if (props.autoscaling !== undefined || props.autoHealing !== undefined) {
+      this.autoscaling = new ClusterAutoscaling(this, 'Autoscaling', {
+        clusterName: this.name,
+        kubernetesVersion: this.kubernetesVersion,
+        imageRegistry: props.imageRegistry,
+        autoscaling: props.autoscaling,
+        autoHealing: props.autoHealing,
+        workerGroups: () => this.workerGroups,
+        authUrlParameter: this.cloudProvider?.parameters.authUrl,
+        cloudControllerManager: this.cloudProvider !== undefined,
+      });
+    }
     const kubeContext: KubeNodeContext = {
       clusterName: this.name,
       kubernetesVersion: this.kubernetesVersion,
@@ -476,8 +498,9 @@ export class Cluster extends Construct {
         nodeCidrMaskSize: this.flannel.subnetLength,
         flannel: this.flannel.bootstrapOptions,
         ...(this.cloudProvider ? { cloudProvider: this.cloudProvider.config } : {}),
+        ...(this.autoscaling ? { extraAddons: this.autoscaling.addons } : {}),
       },
-      deployValues: this.cloudProvider?.deployValues,
+      deployValues: [...(this.cloudProvider?.deployValues ?? []), ...(this.autoscaling?.deployValues ?? [])],
     });
     if (masterFip) {
       masterFip.heatProperties = { ...masterFip.heatProperties, portId: this.masters.firstPortId };

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderMasterUserData, MASTER_PLACEHOLDERS, type MasterUserDataContext } from '../../src/bootstrap/master.js';
 import { renderWorkerUserData, workerDeployValues, WORKER_PLACEHOLDERS, type WorkerUserDataContext } from '../../src/bootstrap/worker.js';
 import type { ClusterPki } from '../../src/bootstrap/pki.js';
+import { renderAccessManifest, renderAgentManifest } from '../../src/autoscaling/manifests.js';
 import {
   NOVA_USER_DATA_LIMIT,
   novaSize,
@@ -50,6 +51,38 @@ const masters: Record<string, MasterUserDataContext> = {
     imageRegistry: 'registry.example.org:5000/k8s',
   },
   'preinstalled (air-gapped image)': { ...base, packageSource: { mode: 'preinstalled' }, imageRegistry: 'registry.example.org/k8s' },
+  // the largest master: everything above plus the autoscaling agent and its access Secret (src/autoscaling)
+  'mirror + registry, cloud provider, autoscaling and healing': {
+    ...base,
+    cloudProvider: { ...cloudProvider, octaviaProvider: 'ovn' },
+    packageSource: {
+      mode: 'mirror',
+      aptRepositoryUrl: 'https://mirror.example.org/k8s/v1.33/deb/',
+      aptKeyUrl: 'https://mirror.example.org/k8s/v1.33/deb/Release.key',
+    },
+    imageRegistry: 'registry.example.org:5000/k8s',
+    extraAddons: [
+      {
+        file: '40-hotk8s-autoscaler-access.yaml',
+        text: renderAccessManifest({ region: 'region-one', endpointInterface: 'public' }),
+        images: [],
+      },
+      {
+        file: '41-hotk8s-autoscaler.yaml',
+        text: renderAgentManifest({
+          autoscaler: {
+            image: 'registry.example.org:5000/k8s/autoscaling/cluster-autoscaler:v1.33.5',
+            args: ['--cloud-provider=externalgrpc'],
+          },
+          healing: true,
+          agentImage: 'registry.example.org:5000/k8s/library/node:22-alpine',
+          region: 'region-one',
+          endpointInterface: 'public',
+        }),
+        images: [],
+      },
+    ],
+  },
 };
 const workers: Record<string, WorkerUserDataContext> = {
   plain: { ...base },
@@ -89,6 +122,10 @@ function kubeValues(p: ClusterPki, nodeName: string): Record<string, string> {
     __OS_APPLICATION_CREDENTIAL_ID__: 'a'.repeat(32),
     __OS_APPLICATION_CREDENTIAL_SECRET__: 'S'.repeat(86),
     __LB_SUBNET_ID__: '6f1b4a52-9c3e-4d7a-8e0f-1a2b3c4d5e6f',
+    __AUTOSCALER_AUTH_URL__: 'https://identity.region-one.cloud.example.org:5000/v3',
+    __AUTOSCALER_CREDENTIAL_ID__: 'b'.repeat(32),
+    __AUTOSCALER_CREDENTIAL_SECRET__: 'T'.repeat(86),
+    __AUTOSCALER_STACK__: 'prod-cluster-01/8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d',
   });
 }
 
@@ -102,7 +139,7 @@ describe('master and worker user-data, static checks', () => {
     it(`master (${name}): cloud-init splits it, schema and shellcheck pass, fits Nova after substitution`, () => {
       const ud = renderMasterUserData(ctx);
       for (const p of ud.placeholders) {
-        if (!p.startsWith('__LB_') && !p.startsWith('__API_FLOATING'))
+        if (!p.startsWith('__LB_') && !p.startsWith('__API_FLOATING') && !p.startsWith('__AUTOSCALER_'))
           expect(MASTER_PLACEHOLDERS, `undocumented placeholder ${p}`).toHaveProperty(p);
       }
       const raw = substituteAsHeat(ud.text, ud.placeholders, kubeValues(pki, 'prod-cluster-01-master-12'));
