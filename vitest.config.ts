@@ -57,12 +57,23 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          // real boots under qemu (scripts/vm-image, test/vm/lib/vm.ts); HOTK8S_VM_SLOW=1 adds scenario (b)
+          // real boots under qemu (scripts/vm-image, test/vm/lib/vm.ts)
           name: 'vm',
           include: ['test/vm/**/*.test.ts'],
+          exclude: ['test/vm/**/*.slow.test.ts'],
           testTimeout: 3_600_000,
           hookTimeout: 3_600_000,
           fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // the slow real boot (issue 17 scenario b), not in `npm test`: npm run test:vm-slow
+          name: 'vm-slow',
+          include: ['test/vm/**/*.slow.test.ts'],
+          testTimeout: 3_600_000,
+          hookTimeout: 3_600_000,
         },
       },
     ],
