@@ -18,22 +18,16 @@ afterEach(() => {
 describe('loadOrCreateClusterPki', () => {
   it('creates everything once, 0700/0600, and reuses it byte for byte', async () => {
     const s = stateDir();
-    const t0 = performance.now();
     const a = await loadOrCreateClusterPki(s, 'demo');
-    const created = performance.now() - t0;
     expect(a.created).toEqual(['clusterCa', 'etcdCa', 'frontProxyCa', 'apiserverEtcdClient', 'admin', 'serviceAccount', 'encryptionKey']);
     expect(statSync(a.dir).mode & 0o777).toBe(0o700);
     expect(statSync(join(a.dir, 'etcd')).mode & 0o777).toBe(0o700);
     for (const f of ['ca.key', 'ca.crt', 'etcd/ca.key', 'sa.key', 'sa.pub', 'admin.key', 'encryption-key']) {
       expect({ f, mode: statSync(join(a.dir, f)).mode & 0o777 }).toEqual({ f, mode: 0o600 });
     }
-    const t1 = performance.now();
     const b = await loadOrCreateClusterPki(s, 'demo');
-    const reloaded = performance.now() - t1;
     expect(b.created).toEqual([]);
     expect(b).toEqual({ ...a, created: [] });
-    console.log(`pki: create ${created.toFixed(0)} ms, reload ${reloaded.toFixed(0)} ms`);
-    expect(created).toBeLessThan(2000);
   });
 
   it('issues certificates consumers accept', async () => {
