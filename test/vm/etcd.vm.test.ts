@@ -59,6 +59,14 @@ function keyNeedle(): string {
   return lines[Math.floor(lines.length / 2)] as string;
 }
 
+/** Waits until hotk8s-etcd-scrub.service ran in this boot (after cloud-final, which writes cloud-init's copies again) and succeeded. */
+async function scrubbedThisBoot(vm: Vm): Promise<void> {
+  await waitUntil(`the scrub ran after cloud-final on ${vm.opts.name}`, 600, async () => {
+    const r = await vm.sh('systemctl show -p Result -p ExecMainExitTimestampMonotonic hotk8s-etcd-scrub.service');
+    return r.out.includes('Result=success') && !r.out.includes('ExecMainExitTimestampMonotonic=0') ? true : undefined;
+  });
+}
+
 async function expectNoKeyOnDisk(vm: Vm): Promise<void> {
   // The needle travels base64-encoded and lives only in a shell variable: the command file the test shell
   // writes (/run/hk-vm-cmd) must not itself be a copy of the key.
@@ -153,11 +161,7 @@ describe('a 3-member etcd cluster of VMs', () => {
 
   it('(a) the etcd CA key is nowhere on the disk (cloud-init kept no copy), and the units pass systemd-analyze verify', async () => {
     for (const vm of vms) {
-      // hotk8s-etcd-scrub.service ran (after cloud-final) and succeeded
-      await waitUntil('the scrub ran after cloud-final', 600, async () => {
-        const r = await vm.sh('systemctl show -p Result -p ExecMainExitTimestampMonotonic hotk8s-etcd-scrub.service');
-        return r.out.includes('Result=success') && !r.out.includes('ExecMainExitTimestampMonotonic=0') ? true : undefined;
-      });
+      await scrubbedThisBoot(vm);
       await expectNoKeyOnDisk(vm);
       const verify = await vm.sh('systemd-analyze verify hotk8s-etcd.service hotk8s-etcd-scrub.service hotk8s-block-metadata.service');
       expect(verify.status, verify.out).toBe(0);
@@ -193,13 +197,21 @@ describe('a 3-member etcd cluster of VMs', () => {
     const memberId = before.out.split('\n')[2]?.split(', ')[1];
     const signals = signalsOf(lab, 'etcd-1').length;
     const started = Date.now();
+    const consoleBefore = vm.consoleText().length;
     await vm.sh('systemctl reboot --no-block');
+    // The old boot's shell may still answer the probe and then die with the command in hand: wait until the
+    // kernel restarted, and let each try give up after 120 s (the next try opens a new connection).
+    await waitUntil('member 1 restarted', 900, () =>
+      vm.consoleText().slice(consoleBefore).includes('reboot: Restarting system') ? true : undefined,
+    );
     const after = await waitUntil('member 1 back with etcd healthy', 1800, async () => {
-      const r = await vm.sh(
-        `cat /proc/sys/kernel/random/boot_id; ${ETCDCTL} --endpoints=https://127.0.0.1:2379 endpoint health >/dev/null 2>&1 && echo HEALTHY`,
-        600,
-      );
-      return !r.out.includes(bootId as string) && r.out.includes('HEALTHY') ? r : undefined;
+      const r = await vm
+        .sh(
+          `cat /proc/sys/kernel/random/boot_id; ${ETCDCTL} --endpoints=https://127.0.0.1:2379 endpoint health >/dev/null 2>&1 && echo HEALTHY`,
+          120,
+        )
+        .catch(() => undefined);
+      return r && !r.out.includes(bootId as string) && r.out.includes('HEALTHY') ? r : undefined;
     });
     timings['(c) reboot to healthy'] = (Date.now() - started) / 1000;
     expect(after.out).toContain('HEALTHY');
@@ -211,6 +223,8 @@ describe('a 3-member etcd cluster of VMs', () => {
     expect(lines[1]?.split(', ')[1], 'same member id').toBe(memberId);
     expect(lines[2]).toBe('yes');
     expect(signalsOf(lab, 'etcd-1')).toHaveLength(signals);
+    // cloud-init writes its copies of the user-data again at every boot; the scrub unit removes them after cloud-final
+    await scrubbedThisBoot(vm);
     await expectNoKeyOnDisk(vm);
   });
 
@@ -249,6 +263,7 @@ describe('a 3-member etcd cluster of VMs', () => {
     const log = await replacement.sh('grep -h "hotk8s etcd-2" /var/log/cloud-init-output.log');
     expect(log.out).toContain(`removing this member's stale identity ${oldId}`);
     expect(log.out).toContain('starting (existing: --initial-cluster-state=existing)');
+    await scrubbedThisBoot(replacement);
     await expectNoKeyOnDisk(replacement);
   });
 });
