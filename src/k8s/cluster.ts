@@ -25,7 +25,9 @@ import { MasterGroup } from './master-group.js';
 import type { BootVolume, DataVolume, ServerGroupPolicy } from './node-group.js';
 import { countResourcesAtMax } from './private/capacity.js';
 import { cidrContains, cidrsOverlap, formatIpv4, nthAddress, parseCidr, parseIpv4, type Ipv4Cidr } from '../private/cidr.js';
+import { checkProps } from './private/check.js';
 import { checkDnsLabel, checkInt } from './private/names.js';
+import { CLUSTER_PROPS_SPEC, EXPOSE_NODE_PORT_SPEC, WORKER_GROUP_SPEC } from './private/props-spec.js';
 import { ClusterSecrets } from './private/secrets.js';
 import { WorkerGroup, type WorkerGroupOptions } from './worker-group.js';
 
@@ -176,6 +178,8 @@ export class Cluster extends Construct {
     const path = this.node.path;
     const stack = HeatStack.of(this);
     if (stack.isNested) throw new HotError(path, 'a Cluster belongs in a root stack');
+    // every prop's shape and type, by one declared spec (src/k8s/private/props-spec.ts); semantic rules follow
+    checkProps(path, 'props', CLUSTER_PROPS_SPEC, props);
     this.name = checkDnsLabel(path, 'name', props.name ?? stack.stackName, 40);
     try {
       this.kubernetesVersion = resolveKubernetesVersion(props.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION).version;
@@ -590,7 +594,8 @@ export class Cluster extends Construct {
 
   /** Add a worker group. Its resources are named by the group name, so existing groups keep theirs. */
   addWorkerGroup(options: WorkerGroupOptions): WorkerGroup {
-    const name = options?.name;
+    checkProps(this.node.path, 'worker group options', WORKER_GROUP_SPEC, options);
+    const name = options.name;
     if (this.workerGroupMap.has(name))
       throw new HotError(this.node.path, `worker group names must be unique; ${JSON.stringify(name)} exists already`);
     const id = `Workers-${typeof name === 'string' ? name : 'invalid'}`;
@@ -644,11 +649,7 @@ export class Cluster extends Construct {
         `application names must be unique strings; got ${describeValue(name)}${this.applications.has(name) ? ' (exists already)' : ''}`,
       );
     }
-    if (typeof options !== 'object' || options === null)
-      throw new HotError(
-        path,
-        `exposeNodePort(${JSON.stringify(name)}) needs options { port, nodePort, ... }; got ${describeValue(options)}`,
-      );
+    checkProps(path, `exposeNodePort(${JSON.stringify(name)}) options`, EXPOSE_NODE_PORT_SPEC, options);
     const family = options.protocol === 'UDP' ? 'udp' : 'tcp';
     for (const other of this.applications.values()) {
       const otherFamily = other.protocol === 'UDP' ? 'udp' : 'tcp';

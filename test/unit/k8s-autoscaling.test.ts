@@ -232,18 +232,19 @@ describe('autoscaling: the add-on files', () => {
 describe('autoscaling: bad input is our error', () => {
   const P = 'test/Cluster/Autoscaling';
   it('fails on junk options with the construct path and the value', () => {
-    failsWith(() => withAs(5 as unknown as AutoscalingOptions), P, /autoscaling must be an options object .* got 5/);
+    // shapes and types are checked by the Cluster's props spec, with the prop path
+    failsWith(() => withAs(5 as unknown as AutoscalingOptions), 'test/Cluster', /^autoscaling must be an object \{ .* \}; got 5$/);
     failsWith(
       () => withAs({ expander: 'priority' as 'random' }),
-      P,
-      /expander must be one of least-waste, random, most-pods; got "priority"/,
+      'test/Cluster',
+      /^autoscaling.expander must be one of "least-waste", "random", "most-pods"; got "priority"$/,
     );
     failsWith(() => withAs({}, { maxUnhealthy: '140%' }), P, /maxUnhealthy must be a whole number of nodes or a percentage .* got "140%"/);
     failsWith(() => withAs({}, { notReadySec: 5 }), P, /notReadySec/);
     failsWith(
       () => withAs({ excludeGroups: 'gpu' as unknown as string[] }),
-      P,
-      /excludeGroups must be a list of worker group names; got "gpu"/,
+      'test/Cluster',
+      /^autoscaling.excludeGroups must be a list \(each a string\); got "gpu"$/,
     );
     failsWith(() => withAs({ region: 'a b' }), P, /region must be a Keystone region id/);
     failsWith(() => withAs({ authUrl: 'keystone' }), P, /authUrl must be an http\(s\) URL/);

@@ -102,7 +102,9 @@ describe('capacity: max_resources_per_stack', () => {
       }
       expect(err).toBeInstanceOf(HotError);
       expect((err as Error).message).toBe(
-        `test/Cluster: maxResourcesPerStack must be a whole number >= 1; got ${typeof bad === 'string' ? JSON.stringify(bad) : bad}`,
+        typeof bad === 'string'
+          ? `test/Cluster: maxResourcesPerStack must be a number; got ${JSON.stringify(bad)}`
+          : `test/Cluster: maxResourcesPerStack must be a whole number >= 1; got ${bad}`,
       );
     });
   }

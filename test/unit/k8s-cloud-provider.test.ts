@@ -365,7 +365,7 @@ describe('cloudProvider: validation', () => {
       /clientCidrs entries must be an IPv4 CIDR like 10.0.0.0\/24; got "192.0.2.0\/33"/,
     ));
   it('fails when the provider is unknown', () =>
-    fails(() => withCp({ octaviaProvider: 'f5' as never }), /cloudProvider.octaviaProvider must be one of amphora, ovn; got "f5"/));
+    fails(() => withCp({ octaviaProvider: 'f5' as never }), /cloudProvider.octaviaProvider must be one of "amphora", "ovn"; got "f5"/));
   it('fails when authUrl is not a URL', () =>
     fails(() => withCp({ authUrl: 'keystone:5000' }), /authUrl must be an http\(s\) URL of Keystone.*got "keystone:5000"/));
   it('fails when the monitor timeout exceeds its delay (with the construct path)', () =>
@@ -387,6 +387,6 @@ describe('cloudProvider: validation', () => {
   it('fails when cloudProvider is not an object', () =>
     fails(
       () => cluster({ cloudProvider: 'yes' as never }),
-      /cloudProvider must be an object \(\{ authUrl\?, octaviaProvider\?, ... \}\); got "yes"/,
+      /cloudProvider must be an object \{ authUrl\?, region\?, octaviaProvider\?, .* \}; got "yes"/,
     ));
 });

@@ -23,13 +23,16 @@ describe('construct defects stay fixed', () => {
   });
 
   it.each([
-    [{ loadBalancer: null }, /loadBalancer must be false or an options object; got null/],
+    [
+      { loadBalancer: null },
+      /loadBalancer must be false or an options object \{ provider\?, flavor\?, floatingIp\?, vipAddress\?, etcdListener\? \}; got null/,
+    ],
     [{ loadBalancer: { floatingIp: 'x' } }, /loadBalancer.floatingIp must be true, false/],
     [{ loadBalancer: { floatingIp: { address: 'bogus' } } }, /floatingIp.address must be an IPv4 address; got "bogus"/],
     [{ workerGroups: 5 }, /workerGroups must be a list/],
     [{ workerGroups: [{ name: 'a', taints: 5 }] }, /taints must be a list/],
     [{ dnsNameservers: ['not-an-ip'] }, /dnsNameservers entries must be IPv4 addresses; got "not-an-ip"/],
-    [{ imageRegistry: 5 }, /imageRegistry must be a registry host/],
+    [{ imageRegistry: 5 }, /imageRegistry must be a string; got 5/],
     [{ apiAllowedCidrs: [] }, /apiAllowedCidrs must name at least one CIDR/],
     [
       { existingNetwork: { networkId: 'n', subnetId: 's', subnetCidr: '10.0.0.0/24' }, dnsNameservers: ['192.0.2.53'] },

@@ -514,9 +514,9 @@ describe('exposeNodePort: validation', () => {
   it('fails when the port is not a whole number', () =>
     fails(() => exposed({ port: 80.5 }), /port must be a whole number 1..65535; got 80.5/));
   it('fails when the protocol is unknown', () =>
-    fails(() => exposed({ protocol: 'SCTP' as never }), /protocol must be one of TCP, UDP, HTTP, HTTPS; got "SCTP"/));
+    fails(() => exposed({ protocol: 'SCTP' as never }), /protocol must be one of "TCP", "UDP", "HTTP", "HTTPS"; got "SCTP"/));
   it('fails when the provider is unknown', () =>
-    fails(() => exposed({ provider: 'f5' as never }), /provider must be one of amphora, ovn; got "f5"/));
+    fails(() => exposed({ provider: 'f5' as never }), /provider must be one of "amphora", "ovn"; got "f5"/));
   it('fails when allowedCidrs is empty', () => fails(() => exposed({ allowedCidrs: [] }), /allowedCidrs must list at least one CIDR/));
   it('fails when an allowed CIDR has host bits', () =>
     fails(
@@ -526,7 +526,10 @@ describe('exposeNodePort: validation', () => {
   it('fails when an allowed CIDR is not a CIDR', () =>
     fails(() => exposed({ allowedCidrs: ['everyone'] }), /allowedCidrs entries must be an IPv4 CIDR like 10.0.0.0\/24; got "everyone"/));
   it('fails when an existing floating IP comes without its address', () =>
-    fails(() => exposed({ floatingIp: { existingId: 'x' } as never }), /floatingIp \{ existingId \} needs its address too/));
+    fails(
+      () => exposed({ floatingIp: { existingId: 'x' } as never }),
+      /exposeNodePort\("web"\) options.floatingIp.address is required; got undefined/,
+    ));
   it('fails when a floating IP address is malformed', () =>
     fails(() => exposed({ floatingIp: { address: '203.0.113.300' } }), /floatingIp.address must be an IPv4 address; got "203.0.113.300"/));
   it('fails when floatingIp is neither boolean nor object', () =>
@@ -540,7 +543,10 @@ describe('exposeNodePort: validation', () => {
     fails(() => exposed({}, {}, 'Web_1'), /application name must be a DNS label.*got "Web_1"/));
   it('fails when the name is longer than 20 characters', () => fails(() => exposed({}, {}, 'a'.repeat(21)), /at most 20 characters/));
   it('fails when options are missing', () =>
-    fails(() => cluster().cluster.exposeNodePort('web', undefined as never), /needs options \{ port, nodePort, ... \}; got undefined/));
+    fails(
+      () => cluster().cluster.exposeNodePort('web', undefined as never),
+      /exposeNodePort\("web"\) options must be an object \{ port, nodePort, protocol\?, .* \}; got undefined/,
+    ));
   it('fails when two applications share a name', () => {
     const { cluster: c } = exposed();
     fails(

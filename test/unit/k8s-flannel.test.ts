@@ -113,7 +113,7 @@ describe('FlannelNetwork validation', () => {
       /^subnetLength must be longer than the pod CIDR's prefix \(\/24\) so that each node gets a share; got 24$/,
     ));
   it("fails in a Cluster with the Cluster's path", () =>
-    failsWith(() => cluster({ flannel: { backend: 'geneve' as never } }), 'test/Cluster/Flannel', /^backend must be one of/));
+    failsWith(() => cluster({ flannel: { backend: 'geneve' as never } }), 'test/Cluster', /^flannel.backend must be one of/));
 });
 
 describe('FlannelNetwork in a Cluster', () => {

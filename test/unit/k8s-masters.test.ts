@@ -222,7 +222,7 @@ describe('MasterGroup validation', () => {
   it('fails when the server group policy is unknown', () =>
     failsWith(
       () => cluster({ masters: { serverGroupPolicy: 'none' as never } }),
-      'test/Cluster/Control/Masters',
-      /^serverGroupPolicy must be one of .*; got "none"$/,
+      'test/Cluster',
+      /^masters.serverGroupPolicy must be one of .*; got "none"$/,
     ));
 });

@@ -239,7 +239,8 @@ describe('WorkerGroup validation', () => {
     failsWith(() => withGroup({ name: 'a'.repeat(21) }), groupPath('a'.repeat(21)), /^name must be a DNS label .*; got "a{21}"$/));
   it('fails when the name ends with a dash', () => failsWith(() => withGroup({ name: 'gpu-' }), groupPath('gpu-'), /got "gpu-"$/));
   it('fails when the name is empty', () => failsWith(() => withGroup({ name: '' }), groupPath(''), /got ""$/));
-  it('fails when the name is missing', () => failsWith(() => withGroup({} as never), groupPath('invalid'), /got undefined$/));
+  it('fails when the name is missing', () =>
+    failsWith(() => withGroup({} as never), 'test/Cluster', /^workerGroups\[0\].name is required; got undefined$/));
   it('fails when names repeat', () =>
     failsWith(
       () => cluster({ workerGroups: [{ name: 'a' }, { name: 'a' }] }),
@@ -315,14 +316,14 @@ describe('WorkerGroup validation', () => {
   it('fails when a taint effect is unknown', () =>
     failsWith(
       () => withGroup({ name: 'a', taints: [{ key: 'x', effect: 'Never' as never }] }),
-      groupPath('a'),
-      /^taint x effect must be one of NoSchedule, PreferNoSchedule, NoExecute; got "Never"$/,
+      'test/Cluster',
+      /^workerGroups\[0\].taints\[0\].effect must be one of "NoSchedule", "PreferNoSchedule", "NoExecute"; got "Never"$/,
     ));
   it('fails when a taint is not an object', () =>
     failsWith(
       () => withGroup({ name: 'a', taints: [null as never] }),
-      groupPath('a'),
-      /^a taint must be \{ key, value\?, effect \}; got null$/,
+      'test/Cluster',
+      /^workerGroups\[0\].taints\[0\] must be an object \{ key, value\?, effect \}; got null$/,
     ));
   it('fails when the boot volume size is fractional', () =>
     failsWith(
@@ -333,7 +334,7 @@ describe('WorkerGroup validation', () => {
   it('fails when the server group policy is unknown', () =>
     failsWith(
       () => withGroup({ name: 'a', serverGroupPolicy: 'pack' as never }),
-      `${groupPath('a')}/Workers`,
-      /^serverGroupPolicy must be one of .*; got "pack"$/,
+      'test/Cluster',
+      /^workerGroups\[0\].serverGroupPolicy must be one of .*; got "pack"$/,
     ));
 });

@@ -41,7 +41,7 @@ export function checkLabelValue(path: string, what: string, value: unknown): voi
 }
 
 export type TaintEffect = 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
-const EFFECTS: readonly TaintEffect[] = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
+export const TAINT_EFFECTS: readonly TaintEffect[] = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
 
 export interface Taint {
   readonly key: string;
@@ -55,8 +55,8 @@ export function checkTaint(path: string, taint: Taint): void {
     throw new HotError(path, `a taint must be { key, value?, effect }; got ${describeValue(taint)}`);
   checkLabelKey(path, 'taint', taint.key);
   if (taint.value !== undefined) checkLabelValue(path, `taint ${taint.key}`, taint.value);
-  if (!EFFECTS.includes(taint.effect)) {
-    throw new HotError(path, `taint ${taint.key} effect must be one of ${EFFECTS.join(', ')}; got ${describeValue(taint.effect)}`);
+  if (!TAINT_EFFECTS.includes(taint.effect)) {
+    throw new HotError(path, `taint ${taint.key} effect must be one of ${TAINT_EFFECTS.join(', ')}; got ${describeValue(taint.effect)}`);
   }
 }
 
