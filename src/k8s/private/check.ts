@@ -189,13 +189,15 @@ export function tagged<K extends string>(key: K, variants: Readonly<Record<strin
   };
 }
 
-/** The nearest name within a small edit distance (case-insensitive, adjacent swaps count once), if any. */
+/** The nearest name within a small edit distance (case-insensitive, adjacent swaps count once, prefixes too), if any. */
 export function nearest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   const w = word.toLowerCase();
   for (const c of candidates) {
-    const d = editDistance(w, c.toLowerCase());
+    const full = c.toLowerCase();
+    // a typo of a name's beginning counts too (`sise` for `sizeGiB`), one edit more than the typo itself
+    const d = Math.min(editDistance(w, full), w.length >= 3 ? editDistance(w, full.slice(0, w.length)) + 1 : Infinity);
     if (d < bestDistance) {
       best = c;
       bestDistance = d;
