@@ -246,6 +246,21 @@ export class NodeGroup extends Construct {
     };
     const ud = props.userData(ctx);
     checkPlaceholders(path, ud);
+    const imageInput = () =>
+      nt.input('image', { type: 'string', description: 'Glance image', constraints: [{ customConstraint: 'glance.image' }] }, props.image)
+        .value;
+    // Heat 19's block_device_mapping_v2 has no volume_type: a typed boot volume is a Cinder volume of its own, made
+    // from the image, that the server boots from (deleted with the member: Heat deletes the server first)
+    const typedBootVolume =
+      props.bootVolume?.volumeType !== undefined
+        ? new OsCinderVolume(nt.template, 'BootVolume', {
+            size: props.bootVolume.sizeGiB,
+            volumeType: props.bootVolume.volumeType,
+            image: imageInput(),
+            name: Fn.join('-', [nodeName, 'boot']) as unknown as string,
+            availabilityZone: props.availabilityZone,
+          })
+        : undefined;
     const server = new OsNovaServer(nt.template, 'Server', {
       name: nodeName as unknown as string,
       flavor: nt.input(
@@ -253,27 +268,12 @@ export class NodeGroup extends Construct {
         { type: 'string', description: 'Nova flavor', constraints: [{ customConstraint: 'nova.flavor' }] },
         props.flavor,
       ).value,
-      image: props.bootVolume
-        ? undefined
-        : nt.input(
-            'image',
-            { type: 'string', description: 'Glance image', constraints: [{ customConstraint: 'glance.image' }] },
-            props.image,
-          ).value,
-      blockDeviceMappingV2: props.bootVolume
-        ? [
-            {
-              bootIndex: 0,
-              image: nt.input(
-                'image',
-                { type: 'string', description: 'Glance image', constraints: [{ customConstraint: 'glance.image' }] },
-                props.image,
-              ).value,
-              volumeSize: props.bootVolume.sizeGiB,
-              deleteOnTermination: true,
-            },
-          ]
-        : undefined,
+      image: props.bootVolume ? undefined : imageInput(),
+      blockDeviceMappingV2: typedBootVolume
+        ? [{ bootIndex: 0, volumeId: typedBootVolume.ref(), deleteOnTermination: false }]
+        : props.bootVolume
+          ? [{ bootIndex: 0, image: imageInput(), volumeSize: props.bootVolume.sizeGiB, deleteOnTermination: true }]
+          : undefined,
       keyName:
         props.keyName === undefined
           ? undefined
@@ -295,9 +295,6 @@ export class NodeGroup extends Construct {
       userDataUpdatePolicy: props.userDataUpdatePolicy ?? 'IGNORE',
       metadata: { 'hotk8s-role': props.role },
     });
-    if (props.bootVolume?.volumeType !== undefined) {
-      server.addPropertyOverride('block_device_mapping_v2.0.volume_type', props.bootVolume.volumeType);
-    }
     let previous: OsCinderVolumeAttachment | undefined;
     if (volume) {
       previous = new OsCinderVolumeAttachment(nt.template, 'DataVolumeAttachment', { instanceUuid: server.ref(), volumeId: volume.ref() });

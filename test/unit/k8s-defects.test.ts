@@ -12,14 +12,28 @@ function cluster(props: Record<string, unknown> = {}) {
 }
 
 describe('construct defects stay fixed', () => {
-  it('bootVolume.volumeType stays inside the block device mapping', () => {
+  it('bootVolume.volumeType becomes a typed Cinder boot volume (Heat 19 has no volume_type in block_device_mapping_v2)', () => {
     const { stack } = cluster({ masters: { bootVolume: { sizeGiB: 40, volumeType: 'fast' } } });
     const m = stack.nestedStacks().find((s) => s.fileName.includes('masters-nodes'))!;
-    HotTemplate.fromStack(m).hasResourceProperties('OS::Nova::Server', {
-      block_device_mapping_v2: [
-        { boot_index: 0, image: { get_param: 'image' }, volume_size: 40, delete_on_termination: true, volume_type: 'fast' },
-      ],
+    const t = HotTemplate.fromStack(m);
+    t.hasResourceProperties('OS::Cinder::Volume', { size: 40, volume_type: 'fast', image: { get_param: 'image' } });
+    t.hasResourceProperties('OS::Nova::Server', {
+      block_device_mapping_v2: [{ boot_index: 0, volume_id: { get_resource: 'BootVolume' }, delete_on_termination: false }],
     });
+    const server = Object.values(
+      (m.toTemplate() as { resources: Record<string, { type: string; properties: Record<string, unknown> }> }).resources,
+    ).find((r) => r.type === 'OS::Nova::Server')!;
+    expect(server.properties.image).toBeUndefined();
+    for (const bdm of server.properties.block_device_mapping_v2 as Record<string, unknown>[]) expect(bdm).not.toHaveProperty('volume_type');
+  });
+
+  it('bootVolume without a type keeps the image-backed mapping', () => {
+    const { stack } = cluster({ masters: { bootVolume: { sizeGiB: 40 } } });
+    const m = stack.nestedStacks().find((s) => s.fileName.includes('masters-nodes'))!;
+    HotTemplate.fromStack(m).hasResourceProperties('OS::Nova::Server', {
+      block_device_mapping_v2: [{ boot_index: 0, image: { get_param: 'image' }, volume_size: 40, delete_on_termination: true }],
+    });
+    HotTemplate.fromStack(m).resourceCountIs('OS::Cinder::Volume', 0);
   });
 
   it.each([
