@@ -167,6 +167,8 @@ export function anyOf(alternatives: readonly Rule[], what?: string): Rule {
           } else if (score === bestScore && score > 0) tie = true;
         });
         if (best >= 0 && !tie) return issues[best];
+        const shapes = alternatives.filter((a) => a.keys);
+        if (shapes.length === 1) return issues[alternatives.indexOf(shapes[0]!)];
       }
       return fail(at, expect, v);
     },

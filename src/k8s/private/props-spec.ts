@@ -100,8 +100,8 @@ const LOAD_BALANCER_SPEC = shape<ApiLoadBalancerOptions>({
   floatingIp: anyOf(
     [
       bool,
-      shape<Extract<ApiFip, { address: string }>>({ address: str }),
-      shape<Extract<ApiFip, { existingId: string }>>({ existingId: str }),
+      shape<Extract<ApiFip, { address: string }>>({ address: str }, { required: ['address'] }),
+      shape<Extract<ApiFip, { existingId: string }>>({ existingId: str }, { required: ['existingId'] }),
     ],
     'true, false, { address } or { existingId }',
   ),
