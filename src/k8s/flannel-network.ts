@@ -3,6 +3,8 @@ import { HotError } from '../core/errors.js';
 import type { FlannelBackend, FlannelOptions } from '../bootstrap/addons.js';
 import type { ClusterSecurityGroups } from './cluster-security-groups.js';
 import { parseCidr, type Ipv4Cidr } from '../private/cidr.js';
+import { checkProps } from './private/check.js';
+import { FLANNEL_PROPS_SPEC } from './private/l2-spec.js';
 import { checkInt, checkOneOf } from './private/names.js';
 
 export type { FlannelBackend };
@@ -37,6 +39,7 @@ export class FlannelNetwork extends Construct {
   constructor(scope: Construct, id: string, props: FlannelNetworkProps = {}) {
     super(scope, id);
     const path = this.node.path;
+    checkProps(path, 'props', FLANNEL_PROPS_SPEC, props);
     const c = parseCidr(props.podCidr ?? '10.244.0.0/16');
     if (typeof c === 'string') throw new HotError(path, `podCidr ${c}`);
     this.podCidr = c;

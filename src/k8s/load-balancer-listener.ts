@@ -4,6 +4,8 @@ import type { Input } from '../core/tokens.js';
 import { OsOctaviaListener } from '../heat/generated/octavia.generated.js';
 import type { OctaviaProvider } from './load-balancer.js';
 import { LoadBalancerPool, type LoadBalancerPoolProps } from './load-balancer-pool.js';
+import { checkProps } from './private/check.js';
+import { LISTENER_PROPS_SPEC } from './private/l2-spec.js';
 import { checkInt, checkOneOf } from './private/names.js';
 
 export type ListenerProtocol = 'TCP' | 'UDP' | 'HTTP' | 'HTTPS';
@@ -53,6 +55,7 @@ export class LoadBalancerListener extends Construct {
     const path = this.node.path;
     if (typeof props !== 'object' || props === null)
       throw new HotError(path, `a listener needs props { port, protocol? }; got ${describeValue(props)}`);
+    checkProps(path, 'props', LISTENER_PROPS_SPEC, props);
     this.provider = parent.provider;
     this.port = checkInt(path, 'port', props.port, 1, 65535);
     this.protocol = checkOneOf(path, 'protocol', props.protocol ?? 'TCP', LISTENER_PROTOCOLS);

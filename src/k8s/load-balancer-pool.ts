@@ -3,6 +3,8 @@ import { HotError, describeValue } from '../core/errors.js';
 import type { IResolvable, Input } from '../core/tokens.js';
 import { OsOctaviaHealthMonitor, OsOctaviaPool, OsOctaviaPoolMember } from '../heat/generated/octavia.generated.js';
 import type { OctaviaProvider } from './load-balancer.js';
+import { checkProps } from './private/check.js';
+import { POOL_PROPS_SPEC } from './private/l2-spec.js';
 import { checkInt, checkOneOf } from './private/names.js';
 
 export type PoolProtocol = 'TCP' | 'UDP' | 'HTTP' | 'HTTPS' | 'PROXY';
@@ -62,6 +64,7 @@ export class LoadBalancerPool extends Construct {
   constructor(scope: Construct, id: string, parent: PoolParent, props: LoadBalancerPoolProps = {}) {
     super(scope, id);
     const path = this.node.path;
+    checkProps(path, 'props', POOL_PROPS_SPEC, props);
     this.provider = parent.provider;
     const fromListener: Record<string, PoolProtocol> = { TCP: 'TCP', UDP: 'UDP', HTTP: 'HTTP', HTTPS: 'HTTPS' };
     this.protocol = checkOneOf(path, 'protocol', props.protocol ?? fromListener[parent.listenerProtocol], [

@@ -5,6 +5,8 @@ import type { IResolvable, Input } from '../core/tokens.js';
 import { OsNeutronFloatingIP, OsNeutronFloatingIPAssociation } from '../heat/generated/neutron.generated.js';
 import { OsOctaviaLoadBalancer } from '../heat/generated/octavia.generated.js';
 import { LoadBalancerListener, type LoadBalancerListenerProps } from './load-balancer-listener.js';
+import { checkProps } from './private/check.js';
+import { LOAD_BALANCER_PROPS_SPEC } from './private/l2-spec.js';
 import { checkOneOf } from './private/names.js';
 
 export type OctaviaProvider = 'amphora' | 'ovn';
@@ -50,6 +52,7 @@ export class LoadBalancer extends Construct {
     if (typeof props !== 'object' || props === null || props.vipSubnet === undefined) {
       throw new HotError(path, `a load balancer needs vipSubnet; got ${describeValue(props)}`);
     }
+    checkProps(path, 'props', LOAD_BALANCER_PROPS_SPEC, props);
     this.provider = checkOneOf(path, 'provider', props.provider ?? 'amphora', OCTAVIA_PROVIDERS);
     if (this.provider === 'ovn' && props.flavor !== undefined) {
       throw new HotError(path, `the ovn provider takes no Octavia flavor; got flavor ${describeValue(props.flavor)}`);

@@ -1,7 +1,7 @@
 // Strict props (issue 13 items 1-2): every public prop is checked by one declared spec (src/k8s/private/props-spec.ts).
 // Each case below gave a raw TypeError or was accepted silently before the spec existed.
 import { describe, expect, it } from 'vitest';
-import { App, Cluster, Fn, HeatStack, HotError } from '../../src/index.js';
+import { App, Cluster, FlannelNetwork, Fn, HeatStack, HotError, LoadBalancer } from '../../src/index.js';
 import { editDistance, nearest } from '../../src/k8s/private/check.js';
 
 const BASE = { name: 'k8s', image: 'ubuntu-24.04', externalNetwork: 'public', keyName: 'me' };
@@ -115,5 +115,31 @@ describe('did-you-mean', () => {
   it('proposes only near names', () => {
     expect(nearest('workerGroup', ['workerGroups', 'name'])).toBe('workerGroups');
     expect(nearest('zzz', ['workerGroups', 'name'])).toBeUndefined();
+  });
+});
+
+describe('props of the general constructs', () => {
+  const scope = () => new HeatStack(new App(), 's');
+
+  it('LoadBalancer, its listeners and pools refuse unknown keys and wrong types with the prop path', () => {
+    expect(() => new LoadBalancer(scope(), 'Lb', { vipSubnet: 'sub', provder: 'ovn' } as never)).toThrow(
+      /^s\/Lb: provder is not a known prop \(did you mean provider\?\)/,
+    );
+    expect(() => new LoadBalancer(scope(), 'Lb', { vipSubnet: 'sub', floatingIp: { network: 5 } } as never)).toThrow(
+      /^s\/Lb: floatingIp\.network must be a string or a deploy-time value .*; got 5$/,
+    );
+    const lb = new LoadBalancer(scope(), 'Lb', { vipSubnet: 'sub' });
+    expect(() => lb.addListener('L', { port: 80, allowedCidrs: '0.0.0.0/0' } as never)).toThrow(
+      /^s\/Lb\/L: allowedCidrs must be a list of CIDRs or a comma_delimited_list parameter; got "0\.0\.0\.0\/0"$/,
+    );
+    const l = lb.addListener('L2', { port: 80 });
+    expect(() => l.addPool({ healthMonitor: { delaySec: '5' } } as never)).toThrow(
+      /^s\/Lb\/L2\/Pool: healthMonitor\.delaySec must be a number; got "5"$/,
+    );
+  });
+
+  it('FlannelNetwork refuses junk props', () => {
+    expect(() => new FlannelNetwork(scope(), 'F', { podCidr: 10 } as never)).toThrow(/^s\/F: podCidr must be a string; got 10$/);
+    expect(() => new FlannelNetwork(scope(), 'F', null as never)).toThrow(/^s\/F: props must be an object .*; got null$/);
   });
 });
