@@ -1,6 +1,6 @@
 import yargs from 'yargs';
 import { packageRoot } from '../private/package-root.js';
-import type { Io } from './synth.js';
+import type { Io } from './report.js';
 
 const consoleIo: Io = { out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'), err: (t) => process.stderr.write(t + '\n') };
 
@@ -9,6 +9,7 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
   let code = 0;
   const parser = yargs(argv)
     .scriptName('hotk8s')
+    .option('debug', { type: 'boolean', default: false, describe: 'print the stack trace of an error' })
     .command(
       'synth [app]',
       'Synthesize Heat templates (default: the ready-made default stack)',
@@ -24,7 +25,7 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
           .option('stdout', { type: 'boolean', default: false, describe: 'print a single-file stack to standard output' }),
       async (a) => {
         const { runSynth } = await import('./synth.js');
-        code = await runSynth({ app: a.app, stack: a.stack, out: a.out, state: a.state, stdout: a.stdout }, io);
+        code = await runSynth({ app: a.app, stack: a.stack, out: a.out, state: a.state, stdout: a.stdout, debug: a.debug }, io);
       },
     )
     .command(
@@ -38,7 +39,7 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
         }),
       async (a) => {
         const { runValidate } = await import('./validate.js');
-        code = await runValidate({ paths: a.paths as string[], engine: a.engine }, io);
+        code = await runValidate({ paths: a.paths as string[], engine: a.engine, debug: a.debug }, io);
       },
     )
     .demandCommand(1, 'name a command: synth or validate')

@@ -1,10 +1,11 @@
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import { HotError, isHotError, isHotValidationError } from '../core/errors.js';
+import { HotError } from '../core/errors.js';
 import { rootStacks, synthesize } from '../core/synthesis.js';
 import { loadApp } from './load-app.js';
 import { packageRoot } from '../private/package-root.js';
+import { reportError, type Io } from './report.js';
 
 export interface SynthArgs {
   readonly app?: string;
@@ -12,12 +13,12 @@ export interface SynthArgs {
   readonly out: string;
   readonly state?: string;
   readonly stdout?: boolean;
+  /** Print stack traces of errors. */
+  readonly debug?: boolean;
 }
 
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
+export type { Io } from './report.js';
+export { reportError } from './report.js';
 
 /**
  * A ready-made stack: when the CLI runs from the built package (`dist/`), the bundled `dist/lib/stacks/<name>.js`,
@@ -68,24 +69,10 @@ export async function runSynth(args: SynthArgs, io: Io): Promise<number> {
     }
     return 0;
   } catch (e) {
-    return reportError(e, io);
+    return reportError(e, io, { debug: args.debug, paths: { '--out': args.out, '--state': stateDir } });
   }
 }
 
 function kb(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KiB`;
-}
-
-export function reportError(e: unknown, io: Io): number {
-  if (isHotValidationError(e)) {
-    io.err(`hotk8s: ${e.errors.length} error${e.errors.length === 1 ? '' : 's'}:`);
-    for (const x of e.errors) io.err(`  - ${x.message}`);
-    return 1;
-  }
-  if (isHotError(e)) {
-    io.err(`hotk8s: ${e.message}`);
-    return 1;
-  }
-  io.err(`hotk8s: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  return 2;
 }
