@@ -42,7 +42,22 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
         code = await runValidate({ paths: a.paths as string[], engine: a.engine, debug: a.debug }, io);
       },
     )
-    .demandCommand(1, 'name a command: synth or validate')
+    .command(
+      'params [app]',
+      'Print an environment-file skeleton of every parameter a site must or may set',
+      (y) =>
+        y
+          .positional('app', { type: 'string', describe: 'a program (as for synth) or a synth output directory' })
+          .option('stack', { type: 'string', describe: 'ready-made stack from stacks/ when no app is given', default: 'default' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the parameters as JSON' })
+          .example('$0 params app.ts > site.env.yaml', 'a skeleton to fill in')
+          .example('$0 params hotk8s.out', 'the parameters of a synth output'),
+      async (a) => {
+        const { runParams } = await import('./params.js');
+        code = await runParams({ app: a.app, stack: a.stack, json: a.json, debug: a.debug }, io);
+      },
+    )
+    .demandCommand(1, 'name a command: synth, validate or params')
     .strict()
     .fail((msg, err) => {
       // throwing stops yargs here: a command line that does not parse never runs its command

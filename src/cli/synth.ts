@@ -6,6 +6,7 @@ import { rootStacks, synthesize } from '../core/synthesis.js';
 import { loadApp } from './load-app.js';
 import { packageRoot } from '../private/package-root.js';
 import { reportError, type Io } from './report.js';
+import { createCommandWithParameters, siteParameters } from './params.js';
 
 export interface SynthArgs {
   readonly app?: string;
@@ -24,7 +25,7 @@ export { reportError } from './report.js';
  * A ready-made stack: when the CLI runs from the built package (`dist/`), the bundled `dist/lib/stacks/<name>.js`,
  * which shares the CLI's own copy of the library; from the sources, `stacks/<name>.ts`.
  */
-function readyMadeStack(name: string): string {
+export function readyMadeStack(name: string): string {
   const root = packageRoot()?.dir;
   if (!root) throw new HotError(`stacks/${name}`, 'the ready-made stacks are not found: this code runs outside the hotk8s package');
   const fromDist = fileURLToPath(import.meta.url).startsWith(join(root, 'dist'));
@@ -60,7 +61,10 @@ export async function runSynth(args: SynthArgs, io: Io): Promise<number> {
       io.out(
         `${s.name}: wrote ${[s.template, ...s.files, s.environment, ...(s.secretEnvironment ? [s.secretEnvironment] : []), ...s.artifacts].join(', ')}`,
       );
-      io.out(`  create with: (cd ${rel} && ${s.createCommand})`);
+      const params = siteParameters(s, (f) => result.files.get(f) ?? '');
+      io.out(`  create with: (cd ${rel} && ${createCommandWithParameters(s, params)})`);
+      const required = params.filter((p) => p.required).length;
+      if (required > 0) io.out(`  ${required} required parameter(s): \`hotk8s params\` prints an environment file to fill in`);
       const bytes = result.requestBytes.get(s.name);
       const limit = rootStacks(root).find((r) => r.node.id === s.name)?.maxJsonBodySize;
       if (bytes !== undefined && limit !== undefined) {
