@@ -57,7 +57,41 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
         code = await runParams({ app: a.app, stack: a.stack, json: a.json, debug: a.debug }, io);
       },
     )
-    .demandCommand(1, 'name a command: synth, validate or params')
+    .command(
+      'diff [old] [new]',
+      'What updating the stack from OLD to NEW does, resource by resource (default: the last synth output against the current program)',
+      (y) =>
+        y
+          .positional('old', { type: 'string', describe: 'synth output directory of the running stack (default: --out)' })
+          .positional('new', { type: 'string', describe: 'synth output directory to update to (default: synth of the program)' })
+          .option('app', { type: 'string', describe: 'the program for NEW (as for synth)' })
+          .option('stack', { type: 'string', describe: 'ready-made stack from stacks/ when no app is given', default: 'default' })
+          .option('out', { alias: 'o', type: 'string', default: 'hotk8s.out', describe: 'the last synth output (OLD by default)' })
+          .option('fail-on-replace', {
+            choices: ['stateful', 'any'] as const,
+            describe: 'exit 3 when a stateful resource (or any) would be replaced or removed',
+          })
+          .option('json', { type: 'boolean', default: false, describe: 'print the changes as JSON' })
+          .example('$0 diff --app cluster.ts --fail-on-replace=stateful', 'in CI: refuse a change that replaces an etcd server or a volume')
+          .example('$0 diff old.out new.out', 'two synth outputs'),
+      async (a) => {
+        const { runDiff } = await import('./diff.js');
+        code = await runDiff(
+          {
+            old: a.old,
+            new: a.new,
+            app: a.app,
+            stack: a.stack,
+            out: a.out,
+            failOnReplace: a['fail-on-replace'],
+            json: a.json,
+            debug: a.debug,
+          },
+          io,
+        );
+      },
+    )
+    .demandCommand(1, 'name a command: synth, validate, params or diff')
     .strict()
     .fail((msg, err) => {
       // throwing stops yargs here: a command line that does not parse never runs its command
