@@ -91,7 +91,22 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
         );
       },
     )
-    .demandCommand(1, 'name a command: synth, validate, params or diff')
+    .command(
+      'graph [app]',
+      'The dependency graph of the stack (nested templates included) with the creation critical path',
+      (y) =>
+        y
+          .positional('app', { type: 'string', describe: 'a program (as for synth) or a synth output directory' })
+          .option('stack', { type: 'string', describe: 'ready-made stack from stacks/ when no app is given', default: 'default' })
+          .option('format', { choices: ['mermaid', 'dot', 'json'] as const, default: 'mermaid' as const, describe: 'output format' })
+          .option('json', { type: 'boolean', default: false, describe: 'the same as --format json' })
+          .example('$0 graph app.ts --format dot | dot -Tsvg > graph.svg', 'an SVG with Graphviz'),
+      async (a) => {
+        const { runGraph } = await import('./graph.js');
+        code = await runGraph({ app: a.app, stack: a.stack, format: a.json ? 'json' : a.format, debug: a.debug }, io);
+      },
+    )
+    .demandCommand(1, 'name a command: synth, validate, params, diff or graph')
     .strict()
     .fail((msg, err) => {
       // throwing stops yargs here: a command line that does not parse never runs its command

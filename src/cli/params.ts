@@ -141,7 +141,7 @@ export interface ParamsArgs {
 }
 
 /** The manifest and files of a synth output directory, or of the program synthesized in memory (nothing written). */
-async function outputOf(args: ParamsArgs): Promise<{ manifest: Manifest; read: (file: string) => string }> {
+export async function outputOf(args: ParamsArgs): Promise<{ manifest: Manifest; read: (file: string) => string }> {
   if (args.app !== undefined && existsSync(args.app) && statSync(args.app).isDirectory()) {
     const manifestFile = join(args.app, 'manifest.json');
     if (!existsSync(manifestFile)) throw new HotError(args.app, 'a directory must be a synth output (it holds no manifest.json)');
