@@ -7,6 +7,7 @@ import type { IConstruct } from 'constructs';
 import { App } from '../core/app.js';
 import { HotError, isHotError } from '../core/errors.js';
 import { isHeatStack } from '../core/element.js';
+import { shownPath } from './report.js';
 
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
 
@@ -36,6 +37,8 @@ export async function loadApp(file: string, options: LoadAppOptions = {}): Promi
     }
   } catch (e) {
     if (isHotError(e)) throw e;
+    const located = compileErrorOf(e, dirname(path));
+    if (located) throw located;
     throw new HotError(file, `could not load the program: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
   }
   let exported = mod.default;
@@ -74,7 +77,9 @@ async function importTypeScript(path: string, url: string, cacheDir: string | un
   let text: string | undefined;
   try {
     text = (await compileTypeScript(path, cacheDir)).text;
-  } catch {
+  } catch (e) {
+    // a syntax error (or a relative import of a missing file) has a place in the program: tsx would fail on it too
+    if (compileErrorOf(e, dirname(path))) throw e;
     text = undefined;
   }
   if (text !== undefined) {
@@ -92,6 +97,27 @@ async function importTypeScript(path: string, url: string, cacheDir: string | un
   }
   const { tsImport } = await import('tsx/esm/api');
   return (await tsImport(url, import.meta.url)) as { default?: unknown };
+}
+
+interface EsbuildMessage {
+  readonly text?: unknown;
+  readonly location?: { readonly file?: unknown; readonly line?: unknown; readonly column?: unknown } | null;
+}
+
+/**
+ * A compile error of esbuild (or of tsx, which runs esbuild) as a HotError naming the file, line and column, e.g.
+ * `app.ts:3:14: Expected ")" but found ";"`; undefined for an error without a place in the program.
+ */
+export function compileErrorOf(e: unknown, baseDir: string): HotError | undefined {
+  const messages = (e as { errors?: unknown } | null)?.errors;
+  if (!Array.isArray(messages)) return undefined;
+  const first = (messages as EsbuildMessage[]).find((m) => m?.location && typeof m.location.file === 'string');
+  if (!first?.location) return undefined;
+  const { file, line, column } = first.location;
+  // esbuild counts columns from 0, editors from 1
+  const where = `${shownPath(resolve(baseDir, file as string))}:${String(line)}:${typeof column === 'number' ? column + 1 : String(column)}`;
+  const more = messages.length > 1 ? ` (and ${messages.length - 1} more error${messages.length > 2 ? 's' : ''})` : '';
+  return new HotError(where, `${String(first.text)}${more}`);
 }
 
 /** A compiled program: its text, and whether it was compiled now or taken from the cache. */

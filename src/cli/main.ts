@@ -1,6 +1,6 @@
 import yargs from 'yargs';
 import { packageRoot } from '../private/package-root.js';
-import type { Io } from './synth.js';
+import type { Io } from './report.js';
 
 const consoleIo: Io = { out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'), err: (t) => process.stderr.write(t + '\n') };
 
@@ -9,6 +9,7 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
   let code = 0;
   const parser = yargs(argv)
     .scriptName('hotk8s')
+    .option('debug', { type: 'boolean', default: false, describe: 'print the stack trace of an error' })
     .command(
       'synth [app]',
       'Synthesize Heat templates (default: the ready-made default stack)',
@@ -24,7 +25,7 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
           .option('stdout', { type: 'boolean', default: false, describe: 'print a single-file stack to standard output' }),
       async (a) => {
         const { runSynth } = await import('./synth.js');
-        code = await runSynth({ app: a.app, stack: a.stack, out: a.out, state: a.state, stdout: a.stdout }, io);
+        code = await runSynth({ app: a.app, stack: a.stack, out: a.out, state: a.state, stdout: a.stdout, debug: a.debug }, io);
       },
     )
     .command(
@@ -38,10 +39,74 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
         }),
       async (a) => {
         const { runValidate } = await import('./validate.js');
-        code = await runValidate({ paths: a.paths as string[], engine: a.engine }, io);
+        code = await runValidate({ paths: a.paths as string[], engine: a.engine, debug: a.debug }, io);
       },
     )
-    .demandCommand(1, 'name a command: synth or validate')
+    .command(
+      'params [app]',
+      'Print an environment-file skeleton of every parameter a site must or may set',
+      (y) =>
+        y
+          .positional('app', { type: 'string', describe: 'a program (as for synth) or a synth output directory' })
+          .option('stack', { type: 'string', describe: 'ready-made stack from stacks/ when no app is given', default: 'default' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the parameters as JSON' })
+          .example('$0 params app.ts > site.env.yaml', 'a skeleton to fill in')
+          .example('$0 params hotk8s.out', 'the parameters of a synth output'),
+      async (a) => {
+        const { runParams } = await import('./params.js');
+        code = await runParams({ app: a.app, stack: a.stack, json: a.json, debug: a.debug }, io);
+      },
+    )
+    .command(
+      'diff [old] [new]',
+      'What updating the stack from OLD to NEW does, resource by resource (default: the last synth output against the current program)',
+      (y) =>
+        y
+          .positional('old', { type: 'string', describe: 'synth output directory of the running stack (default: --out)' })
+          .positional('new', { type: 'string', describe: 'synth output directory to update to (default: synth of the program)' })
+          .option('app', { type: 'string', describe: 'the program for NEW (as for synth)' })
+          .option('stack', { type: 'string', describe: 'ready-made stack from stacks/ when no app is given', default: 'default' })
+          .option('out', { alias: 'o', type: 'string', default: 'hotk8s.out', describe: 'the last synth output (OLD by default)' })
+          .option('fail-on-replace', {
+            choices: ['stateful', 'any'] as const,
+            describe: 'exit 3 when a stateful resource (or any) would be replaced or removed',
+          })
+          .option('json', { type: 'boolean', default: false, describe: 'print the changes as JSON' })
+          .example('$0 diff --app cluster.ts --fail-on-replace=stateful', 'in CI: refuse a change that replaces an etcd server or a volume')
+          .example('$0 diff old.out new.out', 'two synth outputs'),
+      async (a) => {
+        const { runDiff } = await import('./diff.js');
+        code = await runDiff(
+          {
+            old: a.old,
+            new: a.new,
+            app: a.app,
+            stack: a.stack,
+            out: a.out,
+            failOnReplace: a['fail-on-replace'],
+            json: a.json,
+            debug: a.debug,
+          },
+          io,
+        );
+      },
+    )
+    .command(
+      'graph [app]',
+      'The dependency graph of the stack (nested templates included) with the creation critical path',
+      (y) =>
+        y
+          .positional('app', { type: 'string', describe: 'a program (as for synth) or a synth output directory' })
+          .option('stack', { type: 'string', describe: 'ready-made stack from stacks/ when no app is given', default: 'default' })
+          .option('format', { choices: ['mermaid', 'dot', 'json'] as const, default: 'mermaid' as const, describe: 'output format' })
+          .option('json', { type: 'boolean', default: false, describe: 'the same as --format json' })
+          .example('$0 graph app.ts --format dot | dot -Tsvg > graph.svg', 'an SVG with Graphviz'),
+      async (a) => {
+        const { runGraph } = await import('./graph.js');
+        code = await runGraph({ app: a.app, stack: a.stack, format: a.json ? 'json' : a.format, debug: a.debug }, io);
+      },
+    )
+    .demandCommand(1, 'name a command: synth, validate, params, diff or graph')
     .strict()
     .fail((msg, err) => {
       // throwing stops yargs here: a command line that does not parse never runs its command

@@ -1,10 +1,12 @@
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import { HotError, isHotError, isHotValidationError } from '../core/errors.js';
+import { HotError } from '../core/errors.js';
 import { rootStacks, synthesize } from '../core/synthesis.js';
 import { loadApp } from './load-app.js';
 import { packageRoot } from '../private/package-root.js';
+import { reportError, type Io } from './report.js';
+import { createCommandWithParameters, siteParameters } from './params.js';
 
 export interface SynthArgs {
   readonly app?: string;
@@ -12,18 +14,18 @@ export interface SynthArgs {
   readonly out: string;
   readonly state?: string;
   readonly stdout?: boolean;
+  /** Print stack traces of errors. */
+  readonly debug?: boolean;
 }
 
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
+export type { Io } from './report.js';
+export { reportError } from './report.js';
 
 /**
  * A ready-made stack: when the CLI runs from the built package (`dist/`), the bundled `dist/lib/stacks/<name>.js`,
  * which shares the CLI's own copy of the library; from the sources, `stacks/<name>.ts`.
  */
-function readyMadeStack(name: string): string {
+export function readyMadeStack(name: string): string {
   const root = packageRoot()?.dir;
   if (!root) throw new HotError(`stacks/${name}`, 'the ready-made stacks are not found: this code runs outside the hotk8s package');
   const fromDist = fileURLToPath(import.meta.url).startsWith(join(root, 'dist'));
@@ -59,7 +61,10 @@ export async function runSynth(args: SynthArgs, io: Io): Promise<number> {
       io.out(
         `${s.name}: wrote ${[s.template, ...s.files, s.environment, ...(s.secretEnvironment ? [s.secretEnvironment] : []), ...s.artifacts].join(', ')}`,
       );
-      io.out(`  create with: (cd ${rel} && ${s.createCommand})`);
+      const params = siteParameters(s, (f) => result.files.get(f) ?? '');
+      io.out(`  create with: (cd ${rel} && ${createCommandWithParameters(s, params)})`);
+      const required = params.filter((p) => p.required).length;
+      if (required > 0) io.out(`  ${required} required parameter(s): \`hotk8s params\` prints an environment file to fill in`);
       const bytes = result.requestBytes.get(s.name);
       const limit = rootStacks(root).find((r) => r.node.id === s.name)?.maxJsonBodySize;
       if (bytes !== undefined && limit !== undefined) {
@@ -68,24 +73,10 @@ export async function runSynth(args: SynthArgs, io: Io): Promise<number> {
     }
     return 0;
   } catch (e) {
-    return reportError(e, io);
+    return reportError(e, io, { debug: args.debug, paths: { '--out': args.out, '--state': stateDir } });
   }
 }
 
 function kb(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KiB`;
-}
-
-export function reportError(e: unknown, io: Io): number {
-  if (isHotValidationError(e)) {
-    io.err(`hotk8s: ${e.errors.length} error${e.errors.length === 1 ? '' : 's'}:`);
-    for (const x of e.errors) io.err(`  - ${x.message}`);
-    return 1;
-  }
-  if (isHotError(e)) {
-    io.err(`hotk8s: ${e.message}`);
-    return 1;
-  }
-  io.err(`hotk8s: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  return 2;
 }

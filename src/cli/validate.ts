@@ -2,11 +2,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { HotError } from '../core/errors.js';
 import type { Manifest } from '../core/synthesis.js';
-import { reportError, type Io } from './synth.js';
+import { reportError, type Io } from './report.js';
 
 export interface ValidateArgs {
   readonly paths: string[];
   readonly engine: 'schema' | 'heat';
+  /** Print stack traces of errors. */
+  readonly debug?: boolean;
 }
 
 /** The manifest of a synth output directory; undefined for a file or a directory without one. */
@@ -73,6 +75,6 @@ export async function runValidate(args: ValidateArgs, io: Io): Promise<number> {
     for (const i of errors) io.err(line(i));
     return 1;
   } catch (e) {
-    return reportError(e, io);
+    return reportError(e, io, { debug: args.debug });
   }
 }

@@ -128,6 +128,9 @@ export interface ClusterProps {
   readonly autoHealing?: AutoHealingOptions;
 }
 
+/** The Cluster a root stack holds, by stack. */
+const CLUSTER_OF_STACK = new WeakMap<HeatStack, string>();
+
 /**
  * A Kubernetes cluster: network, per-role security groups, flannel, a static etcd cluster, masters behind an Octavia
  * API load balancer and any number of worker groups, with safe defaults (3 etcd, 3 masters, a load balancer, one
@@ -180,6 +183,15 @@ export class Cluster extends Construct {
     if (stack.isNested) throw new HotError(path, 'a Cluster belongs in a root stack');
     // every prop's shape and type, by one declared spec (src/k8s/private/props-spec.ts); semantic rules follow
     checkProps(path, 'props', CLUSTER_PROPS_SPEC, props);
+    // its parameters, outputs, secrets and bom.json artifact have fixed names in the stack: one cluster per stack
+    const other = CLUSTER_OF_STACK.get(stack);
+    if (other) {
+      throw new HotError(
+        path,
+        `one Cluster per stack: stack ${stack.node.path} already holds the Cluster ${other}; put each cluster in its own HeatStack`,
+      );
+    }
+    CLUSTER_OF_STACK.set(stack, path);
     this.name = checkDnsLabel(path, 'name', props.name ?? stack.stackName, 40);
     try {
       this.kubernetesVersion = resolveKubernetesVersion(props.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION).version;
