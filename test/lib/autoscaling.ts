@@ -505,7 +505,8 @@ export class RecordingProxy {
     for await (const c of req) chunks.push(c as Buffer);
     const body = chunks.length ? Buffer.concat(chunks) : undefined;
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'content-length', 'connection'].includes(k)) headers[k] = v;
+    for (const [k, v] of Object.entries(req.headers))
+      if (typeof v === 'string' && !['host', 'content-length', 'connection'].includes(k)) headers[k] = v;
     const upstream = await fetch(origin + m[2], { method: req.method, headers, body });
     let text = await upstream.text();
     if (req.method === 'POST' && /\/auth\/tokens$/.test(m[2]!) && upstream.status === 201) {

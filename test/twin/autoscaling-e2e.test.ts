@@ -112,10 +112,10 @@ function writeTranscript(): void {
       '',
       'Written by `test/twin/autoscaling-e2e.test.ts` (`HOTK8S_TRANSCRIPT=<file> npx vitest run --project twin',
       'test/twin/autoscaling-e2e.test.ts`); not edited by hand. Columns: time since the agent started; `in` a call of',
-      'the cluster-autoscaler\'s protocol (a gRPC client built from src/autoscaling/externalgrpc.proto), `out` a call',
-      'the agent made to Keystone, Heat or Nova (through a recording proxy), `cloud` an action the twin\'s fake cloud',
-      'recorded (Heat 19\'s heat-engine creating and deleting servers, ports, pool members; the nodes\' signals),',
-      '`agent` the agent\'s own log line (each is also a Kubernetes Event).',
+      "the cluster-autoscaler's protocol (a gRPC client built from src/autoscaling/externalgrpc.proto), `out` a call",
+      "the agent made to Keystone, Heat or Nova (through a recording proxy), `cloud` an action the twin's fake cloud",
+      "recorded (Heat 19's heat-engine creating and deleting servers, ports, pool members; the nodes' signals),",
+      "`agent` the agent's own log line (each is also a Kubernetes Event).",
       '',
       '```text',
       ...lines,
@@ -136,7 +136,10 @@ async function servers(): Promise<Map<string, string>> {
 }
 
 async function stackParams(): Promise<Record<string, string>> {
-  const { body } = await twin.heat<{ stack: { parameters: Record<string, string> } }>('GET', `/stacks/${STACK}/${stackId}?resolve_outputs=false`);
+  const { body } = await twin.heat<{ stack: { parameters: Record<string, string> } }>(
+    'GET',
+    `/stacks/${STACK}/${stackId}?resolve_outputs=false`,
+  );
   return body.stack.parameters;
 }
 
@@ -147,12 +150,30 @@ async function registerNodes(): Promise<void> {
 
 /** Waits until the agent logged the end of a stack update begun after log line `from`, then for Heat's own state. */
 async function updateDone(from: number): Promise<string> {
-  const line = await until(() => agent.lines.slice(from).some((l) => /StackUpdate(Complete|Failed)/.test(l)), 150_000, 'the update to end').then(
-    () => agent.lines.slice(from).find((l) => /StackUpdate(Complete|Failed)/.test(l))!,
-  );
+  const line = await until(
+    () => agent.lines.slice(from).some((l) => /StackUpdate(Complete|Failed)/.test(l)),
+    150_000,
+    'the update to end',
+  ).then(() => agent.lines.slice(from).find((l) => /StackUpdate(Complete|Failed)/.test(l))!);
   const state = await twin.waitForStack(STACK, { timeoutSec: 60 });
   expect(state.status).toBe('UPDATE_COMPLETE');
   return line;
+}
+
+/**
+ * While its update runs the agent polls the stack's status only: the output makes heat-engine resolve every group's
+ * members (0.3 to 6.5 s a read here, before the agent did so). Reads of the output in the window: the one after the
+ * update ended, and those of the healing rounds (every intervalSec, 30 s in the example).
+ */
+function expectStatusPolling(fromCall: number): void {
+  const calls = proxy.calls.slice(fromCall);
+  const patch = calls.find((c) => c.method === 'PATCH')!;
+  const doneLine = agent.lines.find((l) => /StackUpdate(Complete|Failed)/.test(l) && Date.parse(l.slice(0, 24)) >= patch.end)!;
+  const done = Date.parse(doneLine.slice(0, 24));
+  const during = calls.filter((c) => c.start >= patch.end && c.start <= done);
+  const outputs = during.filter((c) => c.path.endsWith('/outputs/hotk8s_autoscaling')).length;
+  expect(during.filter((c) => c.path.endsWith('?resolve_outputs=false')).length).toBeGreaterThan(outputs);
+  expect(outputs).toBeLessThanOrEqual(2 + Math.floor((done - patch.end) / 30_000));
 }
 
 const physicalServers = (actions: readonly TwinAction[], action: string): TwinAction[] =>
@@ -226,8 +247,8 @@ afterAll(async () => {
 });
 
 describe('the autoscaling agent against the real Heat engine (examples/autoscaling on the twin)', () => {
-  it('serves the node groups of the created stack and sets the nodes\' provider ids from Nova\'s servers', async () => {
-    note('the cluster-autoscaler\'s first loop: Refresh, NodeGroups, NodeGroupForNode, NodeGroupTargetSize, NodeGroupNodes');
+  it("serves the node groups of the created stack and sets the nodes' provider ids from Nova's servers", async () => {
+    note("the cluster-autoscaler's first loop: Refresh, NodeGroups, NodeGroupForNode, NodeGroupTargetSize, NodeGroupNodes");
     await call('Refresh');
     const groups = (await call('NodeGroups')).nodeGroups as { id: string; minSize: number; maxSize: number }[];
     expect(groups.map((g) => [g.id, g.minSize ?? 0, g.maxSize]).sort()).toEqual([
@@ -245,7 +266,9 @@ describe('the autoscaling agent against the real Heat engine (examples/autoscali
     expect((await call('NodeGroupForNode', { node: { name: 'prod-master-0', providerID: '' } })).nodeGroup.id ?? '').toBe('');
     expect((await call('NodeGroupTargetSize', { id: GROUP })).targetSize).toBe(3);
     const instances = (await call('NodeGroupNodes', { id: GROUP })).instances as { id: string; status: { instanceState: string } }[];
-    expect(instances.map((i) => [i.id, i.status.instanceState])).toEqual([...members.values()].map((id) => [`openstack:///${id}`, 'instanceRunning']));
+    expect(instances.map((i) => [i.id, i.status.instanceState])).toEqual(
+      [...members.values()].map((id) => [`openstack:///${id}`, 'instanceRunning']),
+    );
     // scale from zero: the gpu group's template node from the twin Nova's flavor
     const info = await call('NodeGroupTemplateNodeInfo', { id: 'gpu' });
     expect(info.nodeInfo ?? info.nodeBytes).toBeTruthy();
@@ -255,10 +278,12 @@ describe('the autoscaling agent against the real Heat engine (examples/autoscali
     const since = await twin.mark();
     const before = await servers();
     const from = agent.lines.length;
+    const fromCall = proxy.calls.length;
     note('the cluster-autoscaler asks for 2 more nodes of general (NodeGroupIncreaseSize)');
     await call('NodeGroupIncreaseSize', { id: GROUP, delta: 2 });
     expect((await call('NodeGroupTargetSize', { id: GROUP })).targetSize).toBe(5);
     expect(await updateDone(from)).toMatch(/StackUpdateComplete.*workers_general_count=5/);
+    expectStatusPolling(fromCall);
     await call('Refresh');
 
     const all = await twin.actions();
@@ -266,7 +291,12 @@ describe('the autoscaling agent against the real Heat engine (examples/autoscali
     const created = s.created.filter((p) => /\/Server$/.test(p));
     expect(created).toHaveLength(2);
     expect(created.every((p) => serverPath('[34]').test(p))).toBe(true);
-    expect(physicalServers(all.filter((a) => a.seq > since), 'delete')).toEqual([]);
+    expect(
+      physicalServers(
+        all.filter((a) => a.seq > since),
+        'delete',
+      ),
+    ).toEqual([]);
     expect(s.maxOutOfService).toEqual({ etcd: 0, master: 0, worker: 0 });
     const after = await servers();
     expect([...after.keys()]).toEqual(['prod-general-0', 'prod-general-1', 'prod-general-2', 'prod-general-3', 'prod-general-4']);
@@ -282,12 +312,14 @@ describe('the autoscaling agent against the real Heat engine (examples/autoscali
     const since = await twin.mark();
     const before = await servers();
     const from = agent.lines.length;
+    const fromCall = proxy.calls.length;
     note(`the cluster-autoscaler deletes the drained node ${victim} (NodeGroupDeleteNodes)`);
     await call('NodeGroupDeleteNodes', {
       id: GROUP,
       nodes: [{ name: victim, providerID: `openstack:///${before.get(victim)}`, labels: { 'hotk8s.io/worker-group': GROUP } }],
     });
     expect(await updateDone(from)).toMatch(/StackUpdateComplete.*workers_general_count=4 workers_general_remove=prod-general-1/);
+    expectStatusPolling(fromCall);
 
     const all = await twin.actions();
     const s = summarize(all, { since });
@@ -312,10 +344,14 @@ describe('the autoscaling agent against the real Heat engine (examples/autoscali
     const since = await twin.mark();
     const before = await servers();
     const from = agent.lines.length;
+    const fromCall = proxy.calls.length;
     // NotReady for 6 minutes already (the example's notReadySec is 300): the next healing round acts
     note(`${sick} has been NotReady for 6 minutes (notReadySec 300); the next healing round replaces it`);
     kube.setNode(sick, { ready: 'False', since: Date.now() - 360_000 });
-    expect(await updateDone(from)).toMatch(/StackUpdateComplete.*workers_general_count=4 workers_general_remove=prod-general-1,prod-general-3/);
+    expect(await updateDone(from)).toMatch(
+      /StackUpdateComplete.*workers_general_count=4 workers_general_remove=prod-general-1,prod-general-3/,
+    );
+    expectStatusPolling(fromCall);
     expect(agent.lines.slice(from).filter((l) => /NodeRepair /.test(l))).toHaveLength(1);
     expect(kube.nodes.get(sick)?.spec.unschedulable ?? !kube.nodes.has(sick)).toBe(true); // cordoned first
     // the round before the repair deleted the Node object of the server removed by the scale-down (no cloud-controller-manager)
