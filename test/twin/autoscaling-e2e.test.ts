@@ -61,8 +61,9 @@ async function call(method: string, req: Record<string, unknown> = {}): Promise<
   }
 }
 
+/** A section of the transcript, with the CPU time heat-all (heat-api and heat-engine) has used so far. */
 function note(text: string): void {
-  notes.push({ at: Date.now(), text });
+  notes.push({ at: Date.now(), text: `${text} [heat-all CPU so far ${twin.engineCpuSeconds().toFixed(1)} s]` });
 }
 
 const clock = (ms: number): string => `+${((ms - t0) / 1000).toFixed(1).padStart(6)} s`;
@@ -231,6 +232,7 @@ beforeAll(async () => {
 afterAll(async () => {
   try {
     if (twin && proxy && agent) {
+      note('end of the session');
       actionsSeen = (await twin.actions()).filter((a) => a.start * 1000 >= t0);
       writeTranscript();
       console.log(`transcript: ${transcriptFile}`);
