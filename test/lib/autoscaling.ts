@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -507,8 +507,16 @@ export class RecordingProxy {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers))
       if (typeof v === 'string' && !['host', 'content-length', 'connection'].includes(k)) headers[k] = v;
-    const upstream = await fetch(origin + m[2], { method: req.method, headers, body });
-    let text = await upstream.text();
+    let upstream: { status: number; headers: Headers };
+    let text: string;
+    try {
+      ({ upstream, text } = await forward(origin + m[2], req.method ?? 'GET', headers, body));
+    } catch (e) {
+      // the service went away (the twin stopping): the agent sees what it would see, a failed connection
+      this.calls.push({ start, end: Date.now(), service: this.serviceOf(origin, m[2]!), method: req.method ?? '', path: m[2]!, status: 0 });
+      res.destroy(e as Error);
+      return;
+    }
     if (req.method === 'POST' && /\/auth\/tokens$/.test(m[2]!) && upstream.status === 201) {
       const doc = JSON.parse(text) as { token: { catalog?: { type: string; endpoints: { url: string }[] }[] } };
       for (const entry of doc.token.catalog ?? []) {
@@ -541,4 +549,27 @@ export class RecordingProxy {
     res.writeHead(upstream.status, out);
     res.end(text);
   }
+}
+
+/** One HTTP request on a connection of its own (no keep-alive: a socket the server closed is never reused). */
+function forward(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+): Promise<{ upstream: { status: number; headers: Headers }; text: string }> {
+  return new Promise((resolve, reject) => {
+    const r = httpRequest(url, { method, headers: { ...headers, connection: 'close' }, agent: false }, (resp) => {
+      const chunks: Buffer[] = [];
+      resp.on('data', (c: Buffer) => chunks.push(c));
+      resp.on('error', reject);
+      resp.on('end', () => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(resp.headers)) if (typeof v === 'string') h.set(k, v);
+        resolve({ upstream: { status: resp.statusCode ?? 0, headers: h }, text: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    r.on('error', reject);
+    r.end(body);
+  });
 }
