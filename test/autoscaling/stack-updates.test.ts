@@ -169,4 +169,22 @@ describe('stack updates (fake Heat API)', () => {
       await other.stop();
     }
   });
+
+  it('watches its update by the stack status alone: the output (resolved by heat-engine) is read once it ended', async () => {
+    // on the Heat twin each read of the output took 0.3 to 6.5 s of heat-engine while the update ran
+    os.updateMs = 1500;
+    const output = (r: { path: string }) => r.path.endsWith('/outputs/hotk8s_autoscaling');
+    const status = (r: { path: string }) => r.path.endsWith('?resolve_outputs=false');
+    const from = os.requests.length;
+    await call(client, 'NodeGroupIncreaseSize', { id: 'default', delta: 1 });
+    const patchAt = os.patches()[0]!.at;
+    await agent.waitFor(/StackUpdateComplete/);
+    const during = os.requests.slice(from).filter((r) => r.at > patchAt);
+    const done = during.findIndex((r) => status(r) && r.at >= patchAt + os.updateMs);
+    expect(during.slice(0, done).filter(status).length).toBeGreaterThanOrEqual(5); // polled every 100 ms
+    expect(during.slice(0, done).filter(output)).toEqual([]);
+    expect(during.slice(done).filter(output)).toHaveLength(1); // the new members, for the autoscaler's next calls
+    expect((await call(client, 'NodeGroupTargetSize', { id: 'default' })).targetSize).toBe(4);
+    expect(during.slice(done).filter(output)).toHaveLength(1);
+  });
 });

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -435,4 +435,141 @@ export async function until(check: () => boolean, ms = 10_000, what = 'condition
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** One request that went through a RecordingProxy. */
+export interface ProxiedCall {
+  readonly start: number;
+  readonly end: number;
+  /** Service type from the catalog (orchestration, compute) or identity. */
+  readonly service: string;
+  readonly method: string;
+  /** The upstream path (with query). */
+  readonly path: string;
+  readonly status: number;
+  readonly requestBody?: unknown;
+}
+
+/**
+ * A recording HTTP proxy in front of a Keystone and the services of its catalog: the agent is given
+ * `authUrl` (this proxy's address for Keystone) and the catalog in every token it receives is rewritten to point at the
+ * proxy too, so every call the agent makes to Keystone, Heat and Nova passes here and is recorded, unchanged otherwise.
+ */
+export class RecordingProxy {
+  url = '';
+  readonly calls: ProxiedCall[] = [];
+  private readonly origins: string[] = [];
+  private readonly services = new Map<string, string>(); // origin + path prefix -> service type
+  private server?: Server;
+
+  constructor(private readonly keystone: string) {}
+
+  /** OS_AUTH_URL for the agent. */
+  get authUrl(): string {
+    return this.rewrite(this.keystone);
+  }
+
+  private rewrite(upstream: string): string {
+    const u = new URL(upstream);
+    let i = this.origins.indexOf(u.origin);
+    if (i < 0) i = this.origins.push(u.origin) - 1;
+    return `${this.url}/o${i}${u.pathname.replace(/\/+$/, '')}`;
+  }
+
+  private serviceOf(origin: string, path: string): string {
+    let best = '';
+    let type = 'identity';
+    for (const [prefix, t] of this.services) {
+      if ((origin + path).startsWith(prefix) && prefix.length > best.length) [best, type] = [prefix, t];
+    }
+    return type;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.url = await listen(this.server);
+    this.rewrite(this.keystone);
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise((r) => this.server?.close(r));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const start = Date.now();
+    const m = /^\/o(\d+)(\/.*)$/.exec(req.url ?? '');
+    const origin = m ? this.origins[Number(m[1])] : undefined;
+    if (!m || !origin) return send(res, 404, { error: { message: `not proxied: ${req.url}` } });
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = chunks.length ? Buffer.concat(chunks) : undefined;
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers))
+      if (typeof v === 'string' && !['host', 'content-length', 'connection'].includes(k)) headers[k] = v;
+    let upstream: { status: number; headers: Headers };
+    let text: string;
+    try {
+      ({ upstream, text } = await forward(origin + m[2], req.method ?? 'GET', headers, body));
+    } catch (e) {
+      // the service went away (the twin stopping): the agent sees what it would see, a failed connection
+      this.calls.push({ start, end: Date.now(), service: this.serviceOf(origin, m[2]!), method: req.method ?? '', path: m[2]!, status: 0 });
+      res.destroy(e as Error);
+      return;
+    }
+    if (req.method === 'POST' && /\/auth\/tokens$/.test(m[2]!) && upstream.status === 201) {
+      const doc = JSON.parse(text) as { token: { catalog?: { type: string; endpoints: { url: string }[] }[] } };
+      for (const entry of doc.token.catalog ?? []) {
+        for (const e of entry.endpoints) {
+          const u = new URL(e.url);
+          this.services.set(u.origin + u.pathname, entry.type);
+          e.url = this.rewrite(e.url);
+        }
+      }
+      text = JSON.stringify(doc);
+    }
+    let requestBody: unknown;
+    try {
+      requestBody = body ? JSON.parse(body.toString('utf8')) : undefined;
+    } catch {
+      requestBody = body?.toString('utf8');
+    }
+    this.calls.push({
+      start,
+      end: Date.now(),
+      service: this.serviceOf(origin, m[2]!),
+      method: req.method ?? '',
+      path: m[2]!,
+      status: upstream.status,
+      requestBody,
+    });
+    const out: Record<string, string> = {};
+    for (const k of ['content-type', 'x-subject-token', 'location', 'openstack-api-version', 'x-openstack-nova-api-version'])
+      if (upstream.headers.get(k)) out[k] = upstream.headers.get(k)!;
+    res.writeHead(upstream.status, out);
+    res.end(text);
+  }
+}
+
+/** One HTTP request on a connection of its own (no keep-alive: a socket the server closed is never reused). */
+function forward(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+): Promise<{ upstream: { status: number; headers: Headers }; text: string }> {
+  return new Promise((resolve, reject) => {
+    const r = httpRequest(url, { method, headers: { ...headers, connection: 'close' }, agent: false }, (resp) => {
+      const chunks: Buffer[] = [];
+      resp.on('data', (c: Buffer) => chunks.push(c));
+      resp.on('error', reject);
+      resp.on('end', () => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(resp.headers)) if (typeof v === 'string') h.set(k, v);
+        resolve({ upstream: { status: resp.statusCode ?? 0, headers: h }, text: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    r.on('error', reject);
+    r.end(body);
+  });
 }

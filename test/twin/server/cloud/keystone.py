@@ -1,7 +1,9 @@
 """Fake Keystone (identity v3): what Heat, its clients and the openstack CLI call.
 
-Tokens (password, token and trust authentication; project, domain, trust or no scope) with the
-service catalogue of the twin, users, projects, roles and grants, trusts. Heat's real keystone
+Tokens (password, token, trust and application credential authentication; project, domain, trust or no
+scope) with the service catalogue of the twin, users, projects, roles and grants, trusts, application
+credentials (the openstack CLI's `application credential create`; a token from one is scoped to its project
+with its roles, and asks for no scope). Heat's real keystone
 client (heat_keystoneclient) runs against it: stack domain projects and users, trusts for deferred
 authentication, and the stack domain user tokens that TOKEN_SIGNAL wait-condition handles carry.
 Tokens expire after ``tokenLifetimeSec`` (Keystone's default, 3600 s).
@@ -43,6 +45,7 @@ class Keystone(object):
         self.trusts = {}
         self.tokens = {}
         self.credentials = {}
+        self.app_creds = {}
         creds = cloud.credentials
         self._domain(DEFAULT_DOMAIN, "Default")
         self._domain(creds["stackDomainId"], "heat")
@@ -148,6 +151,8 @@ class Keystone(object):
                 raise _err(403, "A trust-scoped token cannot be used to get another token.", "Forbidden")
             user = self.users.get(t["user"])
             trust_from_token = None
+        elif "application_credential" in methods:
+            return self._issue_app_cred(req, ident.get("application_credential") or {}, auth)
         else:
             raise unauthorized("no supported authentication method in %s" % methods)
         scope = auth.get("scope")
@@ -188,6 +193,35 @@ class Keystone(object):
         self.tokens[token_id] = token
         nocatalog = "nocatalog" in req.query
         return 201, {"token": self.render(token, catalog=not nocatalog)}, {"X-Subject-Token": token_id}
+
+    def _issue_app_cred(self, req, spec, auth):
+        if "id" in spec:
+            cred = self.app_creds.get(spec["id"])
+        else:
+            user = self._find_user(spec.get("user") or {})
+            cred = next((c for c in self.app_creds.values()
+                         if user is not None and c["user_id"] == user["id"] and c["name"] == spec.get("name")), None)
+        if cred is None or cred["secret"] != spec.get("secret"):
+            raise unauthorized("The request you have made requires authentication.")
+        if cred["expires_at"] and cred["expires_at"] <= iso_us(time.time()):
+            raise unauthorized("The application credential has expired.")
+        if auth.get("scope"):
+            raise unauthorized("Application credentials cannot request a scope.")
+        user = self.users.get(cred["user_id"])
+        if user is None or not user["enabled"]:
+            raise unauthorized("The request you have made requires authentication.")
+        held = self._role_names(user["id"], "project", cred["project_id"])
+        roles = [r["name"] for r in cred["roles"] if r["name"] in held]
+        if not roles:
+            raise unauthorized("user %s has no role of the credential on project %s" % (user["id"], cred["project_id"]))
+        token = {"user": user["id"], "methods": ["application_credential"], "issued": time.time(),
+                 "expires": time.time() + self.lifetime, "project": cred["project_id"], "domain": None,
+                 "trust": None, "roles": roles, "app_cred": cred["id"]}
+        token_id = "gAAAAA" + secrets.token_urlsafe(133)
+        self.tokens[token_id] = token
+        body = self.render(token, catalog="nocatalog" not in req.query)
+        body["application_credential"] = {"id": cred["id"], "name": cred["name"], "restricted": not cred["unrestricted"]}
+        return 201, {"token": body}, {"X-Subject-Token": token_id}
 
     def render(self, t, catalog=True):
         user = self.users[t["user"]]
@@ -250,6 +284,10 @@ class Keystone(object):
         r.add("POST", "/identity/v3/OS-TRUST/trusts", self.create_trust)
         r.add("GET", "/identity/v3/OS-TRUST/trusts/(?P<id>[^/]+)", self.get_trust)
         r.add("DELETE", "/identity/v3/OS-TRUST/trusts/(?P<id>[^/]+)", self.delete_trust)
+        r.add("POST", "/identity/v3/users/(?P<u>[^/]+)/application_credentials", self.create_app_cred)
+        r.add("GET", "/identity/v3/users/(?P<u>[^/]+)/application_credentials", self.list_app_creds)
+        r.add("GET", "/identity/v3/users/(?P<u>[^/]+)/application_credentials/(?P<id>[^/]+)", self.get_app_cred)
+        r.add("DELETE", "/identity/v3/users/(?P<u>[^/]+)/application_credentials/(?P<id>[^/]+)", self.delete_app_cred)
         r.add("POST", "/identity/v3/credentials", self.create_credential)
         r.add("GET", "/identity/v3/credentials", self.list_credentials)
         r.add("GET", "/identity/v3/credentials/(?P<id>[^/]+)", self.get_credential)
@@ -460,4 +498,65 @@ class Keystone(object):
         self.caller(req)
         if self.credentials.pop(req.params["id"], None) is None:
             raise not_found("credential", req.params["id"])
+        return 204, None
+
+    # ---- application credentials (of the calling user, for the project its token is scoped to) ----
+
+    def _public_app_cred(self, c):
+        out = {k: v for k, v in c.items() if k != "secret"}
+        out["links"] = {"self": self.url("/v3/users/%s/application_credentials/%s" % (c["user_id"], c["id"]))}
+        return out
+
+    def _own(self, req):
+        caller = self.caller(req)
+        if caller["user"] != req.params["u"]:
+            raise _err(403, "You are not authorized to perform the requested action.", "Forbidden")
+        if caller.get("app_cred") or caller.get("trust"):
+            raise _err(403, "Using method 'application_credential' is not allowed for managing additional "
+                            "application credentials.", "Forbidden")
+        return caller
+
+    def create_app_cred(self, req):
+        caller = self._own(req)
+        spec = (req.json or {}).get("application_credential") or {}
+        if not caller["project"]:
+            raise _err(401, "An application credential needs a project-scoped token.", "Unauthorized")
+        if any(c["name"] == spec.get("name") and c["user_id"] == caller["user"] for c in self.app_creds.values()):
+            raise _err(409, "Conflict occurred attempting to store application_credential - Duplicate entry.",
+                       "Conflict")
+        wanted = [r.get("name") or self.roles.get(r.get("id"), {}).get("name") for r in spec.get("roles") or []]
+        roles = [{"id": n + "-role", "name": n, "domain_id": None} for n in (wanted or caller["roles"])]
+        if any(r["name"] not in caller["roles"] for r in roles):
+            raise _err(404, "Could not find role: %s." % wanted, "Not Found")
+        c = {"id": uuid.uuid4().hex, "name": spec.get("name"), "description": spec.get("description"),
+             "user_id": caller["user"], "project_id": caller["project"], "roles": roles,
+             "expires_at": spec.get("expires_at"), "unrestricted": bool(spec.get("unrestricted")),
+             "access_rules": spec.get("access_rules") or [],
+             "secret": spec.get("secret") or secrets.token_urlsafe(64)}
+        self.app_creds[c["id"]] = c
+        return 201, {"application_credential": dict(self._public_app_cred(c), secret=c["secret"])}
+
+    def list_app_creds(self, req):
+        self._own(req)
+        name = req.arg("name")
+        cs = [self._public_app_cred(c) for c in self.app_creds.values()
+              if c["user_id"] == req.params["u"] and (name is None or c["name"] == name)]
+        return 200, {"application_credentials": cs, "links": {"self": None, "next": None, "previous": None}}
+
+    def get_app_cred(self, req):
+        self._own(req)
+        c = self.app_creds.get(req.params["id"])
+        if c is None or c["user_id"] != req.params["u"]:
+            raise not_found("application credential", req.params["id"])
+        return 200, {"application_credential": self._public_app_cred(c)}
+
+    def delete_app_cred(self, req):
+        self._own(req)
+        c = self.app_creds.get(req.params["id"])
+        if c is None or c["user_id"] != req.params["u"]:
+            raise not_found("application credential", req.params["id"])
+        del self.app_creds[c["id"]]
+        for tid, t in list(self.tokens.items()):
+            if t.get("app_cred") == c["id"]:
+                del self.tokens[tid]
         return 204, None
