@@ -10,7 +10,7 @@
 import { compareStrings } from '../private/compare.js';
 import { cidrsOverlap, parseCidr as parseIpv4Cidr, type Ipv4Cidr } from '../private/cidr.js';
 import { BootstrapRenderError, renderTemplate } from './render.js';
-import { resolveKubernetesVersion, type KubernetesMinorInfo } from './kubernetes-versions.js';
+import { DEFAULT_KUBERNETES_VERSION, resolveKubernetesVersion, type KubernetesMinorInfo } from './kubernetes-versions.js';
 import { mirrorImage } from './addons.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ export function resolveKubeNode(ctx: KubeNodeContext): ResolvedKubeNode {
       `clusterName must be a DNS label (lower case letters, digits, '-', at most 63); got ${JSON.stringify(ctx.clusterName)}`,
     );
   }
-  const { version, info } = resolveKubernetesVersion(ctx.kubernetesVersion ?? '1.32');
+  const { version, info } = resolveKubernetesVersion(ctx.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION);
   const pod = parseCidr(ctx.podCidr, 'podCidr');
   const svc = parseCidr(ctx.serviceCidr, 'serviceCidr');
   if (cidrsOverlap(pod, svc)) {

@@ -6,7 +6,12 @@ import { HeatOutput } from '../core/output.js';
 import { HeatParameter } from '../core/parameter.js';
 import { HeatStack } from '../core/stack.js';
 import type { IResolvable, Input } from '../core/tokens.js';
-import { DEFAULT_KUBERNETES_VERSION, resolveKubernetesVersion } from '../bootstrap/kubernetes-versions.js';
+import {
+  DEFAULT_KUBERNETES_VERSION,
+  KUBERNETES_MINORS,
+  pastEndOfLife,
+  resolveKubernetesVersion,
+} from '../bootstrap/kubernetes-versions.js';
 import { resolveEtcdContext, type EtcdInstall } from '../bootstrap/etcd.js';
 import { billOfMaterials, type BillOfMaterials } from '../bootstrap/bom.js';
 import type { KubeNodeContext, KubeNodeBounds, PackageSource } from '../bootstrap/kubeadm.js';
@@ -178,7 +183,18 @@ export class Cluster extends Construct {
     if (stack.isNested) throw new HotError(path, 'a Cluster belongs in a root stack');
     this.name = checkDnsLabel(path, 'name', props.name ?? stack.stackName, 40);
     try {
-      this.kubernetesVersion = resolveKubernetesVersion(props.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION).version;
+      const resolved = resolveKubernetesVersion(props.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION);
+      this.kubernetesVersion = resolved.version;
+      const eol = pastEndOfLife(resolved.info);
+      if (eol) {
+        Annotations.of(this).addWarning(
+          `Kubernetes ${resolved.info.minor} reached its end of life on ${eol} and gets no more fixes; choose a maintained minor (${
+            KUBERNETES_MINORS.filter((r) => !pastEndOfLife(r))
+              .map((r) => r.minor)
+              .join(', ') || 'update hotk8s'
+          })`,
+        );
+      }
     } catch (e) {
       throw wrap(path, e);
     }

@@ -173,7 +173,7 @@ describe('Cluster validation', () => {
   it('fails when several masters have no load balancer', () =>
     fails(() => cluster({ loadBalancer: false, masters: { count: 3 } }), /several masters \(3\) need the API load balancer/));
   it('fails when the Kubernetes version is malformed', () =>
-    fails(() => cluster({ kubernetesVersion: 'latest' }), /must look like 1.32.*"latest"/));
+    fails(() => cluster({ kubernetesVersion: 'latest' }), /must look like 1.36.*"latest"/));
   it('fails when the Kubernetes minor is unsupported', () => fails(() => cluster({ kubernetesVersion: '1.20.1' }), /not supported/));
   it('fails when the name is not a DNS label', () =>
     fails(() => cluster({ name: 'My_Cluster' }), /name must be a DNS label.*"My_Cluster"/));
