@@ -18,7 +18,7 @@ import { ensureRootfs, orderProblem, simulateBoot, simulationPrerequisites, type
 
 // Small bounds so that an injected failure ends the boot within seconds.
 const BOUNDS = { packagesSec: 3, containerdSec: 2, etcdWaitSec: 2, initSec: 10, apiWaitSec: 2, joinSec: 3, addonsSec: 3 };
-const BASE = { clusterName: 'demo', podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12', kubernetesVersion: '1.32.5', bounds: BOUNDS };
+const BASE = { clusterName: 'demo', podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12', kubernetesVersion: '1.36.4', bounds: BOUNDS };
 const CLOUD = {
   authUrl: 'https://keystone.example.test:5000/v3',
   region: 'RegionOne',
@@ -143,9 +143,9 @@ describe('boot simulation', () => {
         'modprobe br_netfilter',
         'sysctl --system',
         'swapoff -a',
-        'curl --fail --silent --show-error --location --max-time 60 --output /etc/apt/keyrings/hotk8s-kubernetes.asc.tmp https://pkgs.k8s.io/core:/stable:/v1.32/deb/Release.key',
+        'curl --fail --silent --show-error --location --max-time 60 --output /etc/apt/keyrings/hotk8s-kubernetes.asc.tmp https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key',
         'apt-get -q -y',
-        'apt-get -q -y -o Dpkg::Options::=--force-confold -o Acquire::Retries=3 -o Acquire::http::Timeout=30 install --no-install-recommends kubelet=1.32.5-1.1 kubeadm=1.32.5-1.1 kubectl=1.32.5-1.1',
+        'apt-get -q -y -o Dpkg::Options::=--force-confold -o Acquire::Retries=3 -o Acquire::http::Timeout=30 install --no-install-recommends kubelet=1.36.4-1.1 kubeadm=1.36.4-1.1 kubectl=1.36.4-1.1',
         'apt-mark hold kubelet kubeadm kubectl',
         'systemctl restart containerd',
         'systemctl enable kubelet',
@@ -208,7 +208,7 @@ describe('boot simulation', () => {
       expect(deferred).toBeGreaterThan(pkg);
       expect(expectFile(r, '/usr/local/lib/hotk8s/kube-node.sh', 0o644)).toMatch(/^#!\/bin\/bash/);
       expect(expectFile(r, '/etc/apt/sources.list.d/hotk8s-kubernetes.list', 0o644)).toBe(
-        'deb [signed-by=/etc/apt/keyrings/hotk8s-kubernetes.asc] https://pkgs.k8s.io/core:/stable:/v1.32/deb/ /\n',
+        'deb [signed-by=/etc/apt/keyrings/hotk8s-kubernetes.asc] https://pkgs.k8s.io/core:/stable:/v1.36/deb/ /\n',
       );
     });
   });
@@ -311,7 +311,7 @@ describe('boot simulation', () => {
       expect(r.signals.map((s) => s.body.status)).toEqual(['SUCCESS']);
       expect(
         orderProblem(r.calls, [
-          'apt-get -q -y -o Dpkg::Options::=--force-confold -o Acquire::Retries=3 -o Acquire::http::Timeout=30 install --no-install-recommends kubelet=1.32.5-1.1 kubeadm=1.32.5-1.1',
+          'apt-get -q -y -o Dpkg::Options::=--force-confold -o Acquire::Retries=3 -o Acquire::http::Timeout=30 install --no-install-recommends kubelet=1.36.4-1.1 kubeadm=1.36.4-1.1',
           'systemctl restart containerd',
           'curl --silent --fail --insecure --max-time 10 --output /dev/null https://10.0.0.100:6443/readyz',
           'kubeadm join --config /etc/kubernetes/hotk8s/kubeadm-join.yaml',
