@@ -339,7 +339,7 @@ export class Cluster extends Construct {
     this.securityGroups = new ClusterSecurityGroups(this, 'SecurityGroups', { namePrefix: this.name, sshCidrs: sshAllowed.value });
     this.flannel = new FlannelNetwork(this, 'Flannel', { ...props.flannel, securityGroups: this.securityGroups });
     this.checkCidrs();
-    this.secrets = new ClusterSecrets(this, 'Secrets', this.name);
+    this.secrets = new ClusterSecrets(this, 'Secrets', this.name, this.kubernetesVersion);
     const tokenId = new OsHeatRandomString(this, 'BootstrapTokenId', {
       length: 6,
       characterClasses: [
