@@ -397,7 +397,13 @@ export class Cluster extends Construct {
         protocol: 'TCP',
         allowedCidrs: provider === 'amphora' ? apiAllowed.value : undefined,
       });
-      this.apiPool = listener.addPool({ healthMonitor: { type: 'TCP', delaySec: 5, timeoutSec: 5, maxRetries: 3 } });
+      // amphora probes the apiserver's readiness over HTTPS (anonymous /readyz); ovn monitors only TCP
+      this.apiPool = listener.addPool({
+        healthMonitor:
+          provider === 'ovn'
+            ? { type: 'TCP', delaySec: 5, timeoutSec: 5, maxRetries: 3 }
+            : { type: 'HTTPS', urlPath: '/readyz', expectedCodes: '200', delaySec: 5, timeoutSec: 5, maxRetries: 3 },
+      });
       const sources = listener.trafficSources(this.network.cidr.text, apiAllowed.value);
       for (const c of sources.cidrs)
         this.securityGroups.allowFromCidr(

@@ -165,7 +165,8 @@ describe('bootstrap budgets', () => {
         b.initSec +
         b.apiWaitSec +
         b.addonsSec +
-        6 * ATTEMPT_OVERSHOOT_SEC +
+        b.nodeReadySec +
+        7 * ATTEMPT_OVERSHOOT_SEC +
         b.signalSec,
     );
     expect(kubeNodeBudgetSec(undefined, 'worker')).toBe(kubeNodeBudgetSec(undefined, 'master'));

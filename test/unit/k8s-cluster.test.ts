@@ -40,7 +40,14 @@ describe('Cluster defaults', () => {
       allowed_cidrs: { get_param: 'api_allowed_cidrs' },
     });
     t.hasResourceProperties('OS::Octavia::Pool', { lb_algorithm: 'ROUND_ROBIN', protocol: 'TCP' });
-    t.hasResourceProperties('OS::Octavia::HealthMonitor', { type: 'TCP', delay: 5, timeout: 5, max_retries: 3 });
+    t.hasResourceProperties('OS::Octavia::HealthMonitor', {
+      type: 'HTTPS',
+      url_path: '/readyz',
+      expected_codes: '200',
+      delay: 5,
+      timeout: 5,
+      max_retries: 3,
+    });
   });
 
   it('has site parameters with custom constraints and parameter groups', () => {
