@@ -139,7 +139,7 @@ describe('boot simulation', () => {
     it('installs, configures and initialises in order', () => {
       const problem = orderProblem(r.calls, [
         'apt-get --option=Dpkg::Options::=--force-confold --option=Dpkg::options::=--force-unsafe-io --assume-yes --quiet update',
-        'apt-get --option=Dpkg::Options::=--force-confold --option=Dpkg::options::=--force-unsafe-io --assume-yes --quiet install ca-certificates containerd curl',
+        'apt-get --option=Dpkg::Options::=--force-confold --option=Dpkg::options::=--force-unsafe-io --assume-yes --quiet install ca-certificates conntrack containerd curl',
         'modprobe br_netfilter',
         'sysctl --system',
         'swapoff -a',
