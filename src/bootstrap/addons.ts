@@ -211,19 +211,26 @@ export interface AddonImages {
   readonly csiNodeDriverRegistrar: string;
 }
 
-/** Default flannel release (flannel and its CNI plugin image are released together). */
+/**
+ * Default flannel release (flannel and its CNI plugin image are released together): v0.28.4 with the CNI plugin
+ * v1.9.1-flannel1, as of 2026-12-04 (source: flannel's kube-flannel.yml as bumped in lima-vm/lima#4843, 2026-04-24).
+ */
 export const FLANNEL_IMAGES = {
-  flannel: 'ghcr.io/flannel-io/flannel:v0.26.7',
-  flannelCniPlugin: 'ghcr.io/flannel-io/flannel-cni-plugin:v1.7.1-flannel1',
+  flannel: 'ghcr.io/flannel-io/flannel:v0.28.4',
+  flannelCniPlugin: 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel1',
 } as const;
 
-/** Default CSI sidecar images (kubernetes-csi releases, compatible with Kubernetes 1.31-1.33). */
+/**
+ * Default CSI sidecar images (kubernetes-csi releases; none has a maximum Kubernetes version). Checked 2026-12-04:
+ * node-driver-registrar v2.16.0 (2026-02-12, endoflife.date), livenessprobe v2.15.0 (kubernetes-csi.github.io); no
+ * stored source named newer attacher, provisioner or resizer releases than those below.
+ */
 export const CSI_SIDECAR_IMAGES = {
   csiAttacher: 'registry.k8s.io/sig-storage/csi-attacher:v4.8.1',
   csiProvisioner: 'registry.k8s.io/sig-storage/csi-provisioner:v5.2.0',
   csiResizer: 'registry.k8s.io/sig-storage/csi-resizer:v1.13.2',
   csiLivenessProbe: 'registry.k8s.io/sig-storage/livenessprobe:v2.15.0',
-  csiNodeDriverRegistrar: 'registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.13.0',
+  csiNodeDriverRegistrar: 'registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.16.0',
 } as const;
 
 /** The registry host of an image reference ('docker.io' when the reference names none). */

@@ -10,7 +10,7 @@
 import { compareStrings } from '../private/compare.js';
 import { cidrsOverlap, parseCidr as parseIpv4Cidr, type Ipv4Cidr } from '../private/cidr.js';
 import { BootstrapRenderError, renderTemplate } from './render.js';
-import { resolveKubernetesVersion, type KubernetesMinorInfo } from './kubernetes-versions.js';
+import { DEFAULT_KUBERNETES_VERSION, resolveKubernetesVersion, type KubernetesMinorInfo } from './kubernetes-versions.js';
 import { mirrorImage } from './addons.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -38,7 +38,7 @@ export function upstreamAptRepository(minor: string): { repositoryUrl: string; k
 }
 
 /** Distribution packages every Kubernetes node installs through cloud-config `packages:`. */
-export const DISTRO_PACKAGES = ['ca-certificates', 'containerd', 'curl'] as const;
+export const DISTRO_PACKAGES = ['ca-certificates', 'conntrack', 'containerd', 'curl'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Bounds
@@ -51,7 +51,7 @@ export interface KubeNodeBounds {
   readonly containerdSec: number;
   /** First master: etcd answering its health endpoint with the client certificate. @default 900 */
   readonly etcdWaitSec: number;
-  /** First master: `kubeadm init`. @default 600 */
+  /** First master: `kubeadm init` attempts (each failed attempt reset and retried within this bound). @default 600 */
   readonly initSec: number;
   /** The API answering through the control-plane endpoint (first master after init; joiners before joining). @default 1800 */
   readonly apiWaitSec: number;
@@ -59,6 +59,8 @@ export interface KubeNodeBounds {
   readonly joinSec: number;
   /** First master: applying add-ons. @default 600 */
   readonly addonsSec: number;
+  /** Every node: its Node object Ready (and no longer tainted uninitialised by the cloud provider) before SUCCESS. @default 600 */
+  readonly nodeReadySec: number;
   /** Signalling Heat (fixed by the common library). */
   readonly signalSec: number;
 }
@@ -71,6 +73,7 @@ export const DEFAULT_KUBE_NODE_BOUNDS: KubeNodeBounds = {
   apiWaitSec: 1800,
   joinSec: 900,
   addonsSec: 600,
+  nodeReadySec: 600,
   signalSec: 120,
 };
 
@@ -91,8 +94,8 @@ export function kubeNodeBudgetSec(bounds: Partial<KubeNodeBounds> | undefined, r
   const b = resolveBounds(bounds);
   const phases =
     role === 'first-master'
-      ? [b.packagesSec, b.containerdSec, b.etcdWaitSec, b.initSec, b.apiWaitSec, b.addonsSec]
-      : [b.packagesSec, b.containerdSec, b.apiWaitSec, b.joinSec];
+      ? [b.packagesSec, b.containerdSec, b.etcdWaitSec, b.initSec, b.apiWaitSec, b.addonsSec, b.nodeReadySec]
+      : [b.packagesSec, b.containerdSec, b.apiWaitSec, b.joinSec, b.nodeReadySec];
   const prepareHostSec = 60;
   return CLOUD_INIT_ALLOWANCE_SEC + prepareHostSec + phases.reduce((sum, s) => sum + s + ATTEMPT_OVERSHOOT_SEC, 0) + b.signalSec;
 }
@@ -188,7 +191,7 @@ export function resolveKubeNode(ctx: KubeNodeContext): ResolvedKubeNode {
       `clusterName must be a DNS label (lower case letters, digits, '-', at most 63); got ${JSON.stringify(ctx.clusterName)}`,
     );
   }
-  const { version, info } = resolveKubernetesVersion(ctx.kubernetesVersion ?? '1.32');
+  const { version, info } = resolveKubernetesVersion(ctx.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION);
   const pod = parseCidr(ctx.podCidr, 'podCidr');
   const svc = parseCidr(ctx.serviceCidr, 'serviceCidr');
   if (cidrsOverlap(pod, svc)) {

@@ -1,9 +1,11 @@
 /**
  * Versions the node bootstrap installs, in one place.
  *
- * etcd: the version kubeadm pins for each Kubernetes minor (kubeadm's `SupportedEtcdVersion`
- * constant on the release branches): 3.5.x up to 1.33, 3.6.x from 1.34 (etcd's own policy: "v3.5.x
- * for K8s release-1.33 and lower, v3.6.x for K8s release-1.34 and higher").
+ * etcd: 3.5.x up to Kubernetes 1.33, 3.6.x from 1.34 (etcd's own policy: "v3.5.x for K8s release-1.33 and lower,
+ * v3.6.x for K8s release-1.34 and higher"). The etcd here is external to kubeadm, which only requires a minimum version
+ * of it, so every 3.6 minor uses 3.6.5: the newest 3.6 patch whose release checksums were found in several independent
+ * stored copies of its SHA256SUMS on 2026-12-04 (the date of the table in kubernetes-versions.ts). A newer 3.6 patch
+ * can be used by giving its version and checksums in the etcd install settings.
  */
 export class VersionError extends Error {
   constructor(message: string) {
@@ -22,7 +24,10 @@ export const ETCD_FOR_KUBERNETES_MINOR: Readonly<Record<string, string>> = {
   '1.31': '3.5.21',
   '1.32': '3.5.21',
   '1.33': '3.5.21',
-  '1.34': '3.6.4',
+  '1.34': '3.6.5',
+  '1.35': '3.6.5',
+  '1.36': '3.6.5',
+  '1.37': '3.6.5',
 };
 
 /**
@@ -42,6 +47,10 @@ export const ETCD_TARBALL_SHA256: Readonly<Record<string, Readonly<Partial<Recor
   '3.5.21': {
     amd64: 'adddda4b06718e68671ffabff2f8cee48488ba61ad82900e639d108f2148501c',
     arm64: '95bf6918623a097c0385b96f139d90248614485e781ec9bee4768dbb6c79c53f',
+  },
+  '3.6.5': {
+    amd64: '66bad39ed920f6fc15fd74adcb8bfd38ba9a6412f8c7852d09eb11670e88cac3',
+    arm64: '7010161787077b07de29b15b76825ceacbbcedcb77fe2e6832f509be102cab6b',
   },
 };
 

@@ -6,7 +6,12 @@ import { HeatOutput } from '../core/output.js';
 import { HeatParameter } from '../core/parameter.js';
 import { HeatStack } from '../core/stack.js';
 import type { IResolvable, Input } from '../core/tokens.js';
-import { DEFAULT_KUBERNETES_VERSION, resolveKubernetesVersion } from '../bootstrap/kubernetes-versions.js';
+import {
+  DEFAULT_KUBERNETES_VERSION,
+  KUBERNETES_MINORS,
+  pastEndOfLife,
+  resolveKubernetesVersion,
+} from '../bootstrap/kubernetes-versions.js';
 import { resolveEtcdContext, type EtcdInstall } from '../bootstrap/etcd.js';
 import { billOfMaterials, type BillOfMaterials } from '../bootstrap/bom.js';
 import type { KubeNodeContext, KubeNodeBounds, PackageSource } from '../bootstrap/kubeadm.js';
@@ -194,7 +199,18 @@ export class Cluster extends Construct {
     CLUSTER_OF_STACK.set(stack, path);
     this.name = checkDnsLabel(path, 'name', props.name ?? stack.stackName, 40);
     try {
-      this.kubernetesVersion = resolveKubernetesVersion(props.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION).version;
+      const resolved = resolveKubernetesVersion(props.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION);
+      this.kubernetesVersion = resolved.version;
+      const eol = pastEndOfLife(resolved.info);
+      if (eol) {
+        Annotations.of(this).addWarning(
+          `Kubernetes ${resolved.info.minor} reached its end of life on ${eol} and gets no more fixes; choose a maintained minor (${
+            KUBERNETES_MINORS.filter((r) => !pastEndOfLife(r))
+              .map((r) => r.minor)
+              .join(', ') || 'update hotk8s'
+          })`,
+        );
+      }
     } catch (e) {
       throw wrap(path, e);
     }
@@ -339,7 +355,7 @@ export class Cluster extends Construct {
     this.securityGroups = new ClusterSecurityGroups(this, 'SecurityGroups', { namePrefix: this.name, sshCidrs: sshAllowed.value });
     this.flannel = new FlannelNetwork(this, 'Flannel', { ...props.flannel, securityGroups: this.securityGroups });
     this.checkCidrs();
-    this.secrets = new ClusterSecrets(this, 'Secrets', this.name);
+    this.secrets = new ClusterSecrets(this, 'Secrets', this.name, this.kubernetesVersion);
     const tokenId = new OsHeatRandomString(this, 'BootstrapTokenId', {
       length: 6,
       characterClasses: [
@@ -397,7 +413,13 @@ export class Cluster extends Construct {
         protocol: 'TCP',
         allowedCidrs: provider === 'amphora' ? apiAllowed.value : undefined,
       });
-      this.apiPool = listener.addPool({ healthMonitor: { type: 'TCP', delaySec: 5, timeoutSec: 5, maxRetries: 3 } });
+      // amphora probes the apiserver's readiness over HTTPS (anonymous /readyz); ovn monitors only TCP
+      this.apiPool = listener.addPool({
+        healthMonitor:
+          provider === 'ovn'
+            ? { type: 'TCP', delaySec: 5, timeoutSec: 5, maxRetries: 3 }
+            : { type: 'HTTPS', urlPath: '/readyz', expectedCodes: '200', delaySec: 5, timeoutSec: 5, maxRetries: 3 },
+      });
       const sources = listener.trafficSources(this.network.cidr.text, apiAllowed.value);
       for (const c of sources.cidrs)
         this.securityGroups.allowFromCidr(

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { HotError } from '../core/errors.js';
 import { Fn } from '../core/intrinsics.js';
 import { Lazy, type IResolvable, type Input } from '../core/tokens.js';
-import { DEFAULT_KUBE_NODE_BOUNDS } from '../bootstrap/kubeadm.js';
+import { kubeNodeBudgetSec } from '../bootstrap/kubeadm.js';
 import { renderMasterUserData, type MasterUserDataContext } from '../bootstrap/master.js';
 import type { DeployTimeValue } from './cloud-provider.js';
 import type { ClusterNetwork } from './cluster-network.js';
@@ -80,17 +80,9 @@ export class MasterGroup extends Construct {
     } catch (e) {
       throw wrap(path, e);
     }
-    const b = DEFAULT_KUBE_NODE_BOUNDS;
-    const bounds = { ...b, ...(props.bootstrap.bounds ?? {}) };
-    const firstMaster =
-      bounds.packagesSec +
-      bounds.containerdSec +
-      bounds.etcdWaitSec +
-      bounds.initSec +
-      bounds.apiWaitSec +
-      bounds.addonsSec +
-      bounds.signalSec;
-    const joiner = bounds.packagesSec + bounds.containerdSec + bounds.apiWaitSec + bounds.joinSec + bounds.signalSec;
+    // the WaitCondition outlasts the node's own bootstrap budget (every bounded phase, its overshoot, cloud-init)
+    const firstMaster = kubeNodeBudgetSec(props.bootstrap.bounds, 'first-master');
+    const joiner = kubeNodeBudgetSec(props.bootstrap.bounds, 'master');
     let nodes!: NodeGroup;
     const firstAddress = () => Fn.getAttr(nodes.ports.group, 'resource.0', 'address');
     this.nodes = nodes = new NodeGroup(this, 'Masters', {

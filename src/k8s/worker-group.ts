@@ -3,7 +3,7 @@ import { HotError, describeValue } from '../core/errors.js';
 import { HeatParameter } from '../core/parameter.js';
 import { Fn } from '../core/intrinsics.js';
 import type { IResolvable, Input } from '../core/tokens.js';
-import { DEFAULT_KUBE_NODE_BOUNDS, checkNodeLabels, type KubeNodeContext } from '../bootstrap/kubeadm.js';
+import { checkNodeLabels, kubeNodeBudgetSec, type KubeNodeContext } from '../bootstrap/kubeadm.js';
 import { renderWorkerUserData, workerDeployValues, type WorkerUserDataContext } from '../bootstrap/worker.js';
 import type { OsNeutronSecurityGroup } from '../heat/generated/neutron.generated.js';
 import type { ClusterNetwork } from './cluster-network.js';
@@ -155,8 +155,8 @@ export class WorkerGroup extends Construct {
     } catch (e) {
       throw wrap(path, e);
     }
-    const bounds = { ...DEFAULT_KUBE_NODE_BOUNDS, ...(props.bootstrap.bounds ?? {}) };
-    const budget = bounds.packagesSec + bounds.containerdSec + bounds.apiWaitSec + bounds.joinSec + bounds.signalSec;
+    // the WaitCondition outlasts the node's own bootstrap budget (every bounded phase, its overshoot, cloud-init)
+    const budget = kubeNodeBudgetSec(props.bootstrap.bounds, 'worker');
     this.nodes = new NodeGroup(this, 'Workers', {
       role: 'worker',
       namePrefix,

@@ -17,8 +17,8 @@ import type { RenderedUserData } from '../../src/bootstrap/render.js';
 import { ensureRootfs, orderProblem, simulateBoot, simulationPrerequisites, type BootResult } from './sim/boot-sim.js';
 
 // Small bounds so that an injected failure ends the boot within seconds.
-const BOUNDS = { packagesSec: 3, containerdSec: 2, etcdWaitSec: 2, initSec: 10, apiWaitSec: 2, joinSec: 3, addonsSec: 3 };
-const BASE = { clusterName: 'demo', podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12', kubernetesVersion: '1.32.5', bounds: BOUNDS };
+const BOUNDS = { packagesSec: 3, containerdSec: 2, etcdWaitSec: 2, initSec: 10, apiWaitSec: 2, joinSec: 3, addonsSec: 3, nodeReadySec: 2 };
+const BASE = { clusterName: 'demo', podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12', kubernetesVersion: '1.36.4', bounds: BOUNDS };
 const CLOUD = {
   authUrl: 'https://keystone.example.test:5000/v3',
   region: 'RegionOne',
@@ -139,13 +139,13 @@ describe('boot simulation', () => {
     it('installs, configures and initialises in order', () => {
       const problem = orderProblem(r.calls, [
         'apt-get --option=Dpkg::Options::=--force-confold --option=Dpkg::options::=--force-unsafe-io --assume-yes --quiet update',
-        'apt-get --option=Dpkg::Options::=--force-confold --option=Dpkg::options::=--force-unsafe-io --assume-yes --quiet install ca-certificates containerd curl',
+        'apt-get --option=Dpkg::Options::=--force-confold --option=Dpkg::options::=--force-unsafe-io --assume-yes --quiet install ca-certificates conntrack containerd curl',
         'modprobe br_netfilter',
         'sysctl --system',
         'swapoff -a',
-        'curl --fail --silent --show-error --location --max-time 60 --output /etc/apt/keyrings/hotk8s-kubernetes.asc.tmp https://pkgs.k8s.io/core:/stable:/v1.32/deb/Release.key',
+        'curl --fail --silent --show-error --location --max-time 60 --output /etc/apt/keyrings/hotk8s-kubernetes.asc.tmp https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key',
         'apt-get -q -y',
-        'apt-get -q -y -o Dpkg::Options::=--force-confold -o Acquire::Retries=3 -o Acquire::http::Timeout=30 install --no-install-recommends kubelet=1.32.5-1.1 kubeadm=1.32.5-1.1 kubectl=1.32.5-1.1',
+        'apt-get -q -y -o Dpkg::Options::=--force-confold -o Acquire::Retries=3 -o Acquire::http::Timeout=30 install --no-install-recommends kubelet=1.36.4-1.1 kubeadm=1.36.4-1.1 kubectl=1.36.4-1.1',
         'apt-mark hold kubelet kubeadm kubectl',
         'systemctl restart containerd',
         'systemctl enable kubelet',
@@ -153,6 +153,7 @@ describe('boot simulation', () => {
         'kubeadm init --config /etc/kubernetes/hotk8s/kubeadm-init.yaml',
         'kubectl --kubeconfig=/etc/kubernetes/admin.conf --request-timeout=30s get --raw=/readyz',
         'kubectl --kubeconfig=/etc/kubernetes/admin.conf --request-timeout=30s apply -f /etc/kubernetes/hotk8s/addons/10-flannel.yaml',
+        'kubectl --kubeconfig=/etc/kubernetes/kubelet.conf --request-timeout=20s get node ',
         'curl -i -X POST',
       ]);
       expect(problem).toBeUndefined();
@@ -208,7 +209,7 @@ describe('boot simulation', () => {
       expect(deferred).toBeGreaterThan(pkg);
       expect(expectFile(r, '/usr/local/lib/hotk8s/kube-node.sh', 0o644)).toMatch(/^#!\/bin\/bash/);
       expect(expectFile(r, '/etc/apt/sources.list.d/hotk8s-kubernetes.list', 0o644)).toBe(
-        'deb [signed-by=/etc/apt/keyrings/hotk8s-kubernetes.asc] https://pkgs.k8s.io/core:/stable:/v1.32/deb/ /\n',
+        'deb [signed-by=/etc/apt/keyrings/hotk8s-kubernetes.asc] https://pkgs.k8s.io/core:/stable:/v1.36/deb/ /\n',
       );
     });
   });
@@ -278,10 +279,11 @@ describe('boot simulation', () => {
           'systemctl restart containerd',
           'curl --silent --fail --insecure --max-time 10 --output /dev/null https://10.0.0.100:6443/readyz',
           'kubeadm join --config /etc/kubernetes/hotk8s/kubeadm-join.yaml',
+          'kubectl --kubeconfig=/etc/kubernetes/kubelet.conf --request-timeout=20s get node ',
           'curl -i -X POST',
         ]),
       ).toBeUndefined();
-      expect(r.calls.filter((c) => c.startsWith('kubeadm init') || c.startsWith('kubectl'))).toEqual([]);
+      expect(r.calls.filter((c) => c.startsWith('kubeadm init') || (c.startsWith('kubectl') && !c.includes(' get node ')))).toEqual([]);
       const [join] = docs(expectFile(r, '/etc/kubernetes/hotk8s/kubeadm-join.yaml', 0o600));
       expect(join!.discovery.bootstrapToken).toEqual({
         apiServerEndpoint: '10.0.0.100:6443',
@@ -311,7 +313,7 @@ describe('boot simulation', () => {
       expect(r.signals.map((s) => s.body.status)).toEqual(['SUCCESS']);
       expect(
         orderProblem(r.calls, [
-          'apt-get -q -y -o Dpkg::Options::=--force-confold -o Acquire::Retries=3 -o Acquire::http::Timeout=30 install --no-install-recommends kubelet=1.32.5-1.1 kubeadm=1.32.5-1.1',
+          'apt-get -q -y -o Dpkg::Options::=--force-confold -o Acquire::Retries=3 -o Acquire::http::Timeout=30 install --no-install-recommends kubelet=1.36.4-1.1 kubeadm=1.36.4-1.1',
           'systemctl restart containerd',
           'curl --silent --fail --insecure --max-time 10 --output /dev/null https://10.0.0.100:6443/readyz',
           'kubeadm join --config /etc/kubernetes/hotk8s/kubeadm-join.yaml',
@@ -353,7 +355,14 @@ describe('boot simulation', () => {
 
   describe('injected failures signal FAILURE naming the phase', () => {
     const masterUd = (): RenderedUserData => renderMasterUserData({ ...BASE, cloudProvider: CLOUD });
-    const cases: Array<{ role: 'master-0' | 'master-1' | 'worker'; fail: string; phase: string; reason: RegExp; notCalled?: string }> = [
+    const cases: Array<{
+      role: 'master-0' | 'master-1' | 'worker';
+      fail: string;
+      phase: string;
+      reason: RegExp;
+      notCalled?: string;
+      alsoCalled?: string;
+    }> = [
       { role: 'master-0', fail: 'modprobe br_netfilter', phase: 'prepare-host', reason: /cannot load kernel module br_netfilter/ },
       {
         role: 'master-0',
@@ -366,7 +375,7 @@ describe('boot simulation', () => {
         role: 'master-0',
         fail: 'install --no-install-recommends kubelet',
         phase: 'packages',
-        reason: /cannot install kubelet=1\.32\.5-1\.1 .* after \d+ s/,
+        reason: /cannot install kubelet=1\.36\.4-1\.1 .* after \d+ s/,
       },
       { role: 'master-0', fail: 'systemctl restart containerd', phase: 'containerd', reason: /systemctl restart containerd failed/ },
       {
@@ -376,7 +385,17 @@ describe('boot simulation', () => {
         reason: /etcd did not report healthy .* after 2 s/,
         notCalled: 'kubeadm init',
       },
-      { role: 'master-0', fail: 'kubeadm init', phase: 'kubeadm-init', reason: /kubeadm init failed/, notCalled: 'kubectl' },
+      {
+        role: 'master-0',
+        fail: 'kubeadm init',
+        phase: 'kubeadm-init',
+        reason: /kubeadm init did not succeed .* after 10 s/,
+        notCalled: 'kubectl',
+        alsoCalled: 'kubeadm reset --force',
+      },
+      { role: 'master-0', fail: 'get node ', phase: 'node-ready', reason: /node \S+ not Ready after 2 s: the API did not return node/ },
+      { role: 'master-1', fail: 'get node ', phase: 'node-ready', reason: /node \S+ not Ready after 2 s/ },
+      { role: 'worker', fail: 'get node ', phase: 'node-ready', reason: /node \S+ not Ready after 2 s/ },
       {
         role: 'master-0',
         fail: 'get --raw=/readyz',
@@ -405,7 +424,7 @@ describe('boot simulation', () => {
       },
       { role: 'worker', fail: 'kubeadm join', phase: 'kubeadm-join', reason: /kubeadm join .* did not succeed after 3 s/ },
     ];
-    it.each(cases)('$role: "$fail" fails -> FAILURE in $phase', ({ role, fail, phase, reason, notCalled }) => {
+    it.each(cases)('$role: "$fail" fails -> FAILURE in $phase', ({ role, fail, phase, reason, notCalled, alsoCalled }) => {
       const node =
         role === 'worker'
           ? { name: 'demo-general-0', address: '10.0.0.20', values: workerDeployValues(BASE) }
@@ -426,6 +445,7 @@ describe('boot simulation', () => {
         // The secrets never appear in the reason.
         expect(s.reason).not.toContain(TOKEN);
         if (notCalled) expect(r.calls.filter((c) => c.startsWith(notCalled))).toEqual([]);
+        if (alsoCalled) expect(r.calls.filter((c) => c.startsWith(alsoCalled)).length).toBeGreaterThan(0);
       } finally {
         r.cleanup();
       }

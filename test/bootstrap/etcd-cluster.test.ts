@@ -104,7 +104,7 @@ class TestCluster {
     writeFileSync(this.record, '');
     this.ud = renderEtcdUserData({
       clusterName: 'etcdtest',
-      kubernetesVersion: '1.33',
+      kubernetesVersion: '1.36',
       podCidr: POD_CIDR,
       install: { mode: 'preinstalled', etcdPath: '/usr/bin/etcd', etcdctlPath: '/usr/bin/etcdctl' },
       bounds: { healthSeconds: 90 },

@@ -21,7 +21,7 @@ import {
 
 const base = {
   clusterName: 'prod-cluster-01',
-  kubernetesVersion: '1.33.1',
+  kubernetesVersion: '1.36.1',
   podCidr: '10.244.0.0/16',
   serviceCidr: '10.96.0.0/12',
 } as const;
@@ -45,8 +45,8 @@ const masters: Record<string, MasterUserDataContext> = {
     cloudProvider: { ...cloudProvider, octaviaProvider: 'ovn' },
     packageSource: {
       mode: 'mirror',
-      aptRepositoryUrl: 'https://mirror.example.org/k8s/v1.33/deb/',
-      aptKeyUrl: 'https://mirror.example.org/k8s/v1.33/deb/Release.key',
+      aptRepositoryUrl: 'https://mirror.example.org/k8s/v1.36/deb/',
+      aptKeyUrl: 'https://mirror.example.org/k8s/v1.36/deb/Release.key',
     },
     imageRegistry: 'registry.example.org:5000/k8s',
   },
@@ -57,8 +57,8 @@ const masters: Record<string, MasterUserDataContext> = {
     cloudProvider: { ...cloudProvider, octaviaProvider: 'ovn' },
     packageSource: {
       mode: 'mirror',
-      aptRepositoryUrl: 'https://mirror.example.org/k8s/v1.33/deb/',
-      aptKeyUrl: 'https://mirror.example.org/k8s/v1.33/deb/Release.key',
+      aptRepositoryUrl: 'https://mirror.example.org/k8s/v1.36/deb/',
+      aptKeyUrl: 'https://mirror.example.org/k8s/v1.36/deb/Release.key',
     },
     imageRegistry: 'registry.example.org:5000/k8s',
     extraAddons: [
@@ -71,7 +71,7 @@ const masters: Record<string, MasterUserDataContext> = {
         file: '41-hotk8s-autoscaler.yaml',
         text: renderAgentManifest({
           autoscaler: {
-            image: 'registry.example.org:5000/k8s/autoscaling/cluster-autoscaler:v1.33.5',
+            image: 'registry.example.org:5000/k8s/autoscaling/cluster-autoscaler:v1.36.1',
             args: ['--cloud-provider=externalgrpc'],
           },
           healing: true,

@@ -21,7 +21,7 @@ import {
   throwawayPki,
 } from './lib/index.js';
 
-const base = { clusterName: 'prod-cluster-01', kubernetesVersion: '1.33.2', podCidr: '10.244.0.0/16' } as const;
+const base = { clusterName: 'prod-cluster-01', kubernetesVersion: '1.36.2', podCidr: '10.244.0.0/16' } as const;
 const variants: Record<string, EtcdUserDataContext> = {
   'download + data volume': { ...base, dataVolume: true },
   'data volume + backups on their own volume': { ...base, dataVolume: true, backup: { schedule: '*-*-* 00/6:00:00', retain: 12 } },
@@ -32,7 +32,7 @@ const variants: Record<string, EtcdUserDataContext> = {
   },
   'etcd 3.6 with given checksums': {
     ...base,
-    kubernetesVersion: '1.34.0',
+    kubernetesVersion: '1.37.0',
     dataVolume: { label: 'etcd' },
     install: { mode: 'download', sha256: { amd64: 'a'.repeat(64), arm64: 'b'.repeat(64) } },
   },

@@ -110,7 +110,7 @@ describe('add-on manifests', () => {
   });
 
   it('takes per-image overrides verbatim and rejects unknown or malformed ones', () => {
-    const info = resolveKubernetesVersion('1.33').info;
+    const info = resolveKubernetesVersion('1.36').info;
     expect(resolveAddonImages(info, 'm.example', { flannel: 'other.example/f:1' }).flannel).toBe('other.example/f:1');
     expect(() => resolveAddonImages(info, undefined, { flanel: 'x/y:1' } as never)).toThrow(/images.flanel is not a known image/);
     expect(() => resolveAddonImages(info, undefined, { flannel: 'Not An Image' })).toThrow(
@@ -155,16 +155,16 @@ describe('cloud provider configuration', () => {
 
 describe('bill of materials', () => {
   it('lists the upstream repository, the pinned packages and every image', () => {
-    const bom = billOfMaterials({ ...base, kubernetesVersion: '1.33.1', cloudProvider: cloud });
-    expect(bom.urls).toEqual(['https://pkgs.k8s.io/core:/stable:/v1.33/deb/Release.key', 'https://pkgs.k8s.io/core:/stable:/v1.33/deb/']);
-    expect(bom.packages.find((p) => p.name === 'kubeadm')).toMatchObject({ version: '1.33.1-1.1', origin: 'kubernetes' });
+    const bom = billOfMaterials({ ...base, kubernetesVersion: '1.36.1', cloudProvider: cloud });
+    expect(bom.urls).toEqual(['https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key', 'https://pkgs.k8s.io/core:/stable:/v1.36/deb/']);
+    expect(bom.packages.find((p) => p.name === 'kubeadm')).toMatchObject({ version: '1.36.1-1.1', origin: 'kubernetes' });
     expect(bom.packages.find((p) => p.name === 'kubectl')!.roles).toEqual(['master']);
     const images = bom.images.map((i) => i.image);
-    expect(images).toContain('registry.k8s.io/kube-apiserver:v1.33.1');
-    expect(images).toContain('registry.k8s.io/coredns/coredns:v1.12.0');
-    expect(images).toContain('registry.k8s.io/provider-os/openstack-cloud-controller-manager:v1.33.0');
+    expect(images).toContain('registry.k8s.io/kube-apiserver:v1.36.1');
+    expect(images).toContain('registry.k8s.io/coredns/coredns:v1.12.1');
+    expect(images).toContain('registry.k8s.io/provider-os/openstack-cloud-controller-manager:v1.36.0');
     // Every image a manifest names is in the list.
-    for (const m of masterAddonManifests({ ...base, kubernetesVersion: '1.33.1', cloudProvider: cloud })) {
+    for (const m of masterAddonManifests({ ...base, kubernetesVersion: '1.36.1', cloudProvider: cloud })) {
       for (const ref of m.text.match(/image: (\S+)/g) ?? []) expect(images).toContain(ref.slice('image: '.length));
     }
   });
@@ -204,8 +204,8 @@ describe('bill of materials', () => {
   });
 
   it('fails when a worker group disagrees with the masters on the source', () => {
-    expect(() => billOfMaterials(base, [{ ...base, kubernetesVersion: '1.31' }])).toThrow(
-      /worker group 0: kubernetesVersion must match the masters' \("1.32.5"\); got "1.31.9"/,
+    expect(() => billOfMaterials(base, [{ ...base, kubernetesVersion: '1.35' }])).toThrow(
+      /worker group 0: kubernetesVersion must match the masters' \("1.36.4"\); got "1.35.9"/,
     );
   });
 });

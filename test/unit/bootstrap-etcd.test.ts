@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { KUBERNETES_MINORS } from '../../src/bootstrap/kubernetes-versions.js';
 import { describe, expect, it } from 'vitest';
 import { ETCD_PLACEHOLDERS, etcdBootstrapBudgetSeconds, renderEtcdUserData, resolveEtcdContext } from '../../src/bootstrap/etcd.js';
 import {
@@ -9,7 +10,7 @@ import {
   kubernetesMinor,
 } from '../../src/bootstrap/versions.js';
 
-const base = { clusterName: 'demo', kubernetesVersion: '1.33.1', podCidr: '10.244.0.0/16' } as const;
+const base = { clusterName: 'demo', kubernetesVersion: '1.36.1', podCidr: '10.244.0.0/16' } as const;
 
 describe('versions', () => {
   it('derives etcd from the Kubernetes minor: 3.5 up to 1.33, 3.6 from 1.34', () => {
@@ -103,7 +104,15 @@ describe('renderEtcdUserData', () => {
   });
 
   it('fails when a version has no known checksum and none is given', () => {
-    expect(() => renderEtcdUserData({ ...base, kubernetesVersion: '1.34' })).toThrow(/install\.sha256 must be given for etcd 3\.6\.4/);
+    expect(() => renderEtcdUserData({ ...base, etcdVersion: '3.6.99' })).toThrow(/install\.sha256 must be given for etcd 3\.6\.99/);
+  });
+
+  it('knows the checksums of the etcd of every supported Kubernetes minor (no minor needs a user-given checksum)', () => {
+    for (const m of KUBERNETES_MINORS) {
+      const v = etcdVersionFor(m.minor);
+      expect(Object.keys(ETCD_TARBALL_SHA256[v] ?? {}).sort(), `etcd ${v} for Kubernetes ${m.minor}`).toEqual(['amd64', 'arm64']);
+      expect(() => renderEtcdUserData({ ...base, kubernetesVersion: m.minor })).not.toThrow();
+    }
   });
 
   it('fails on bad settings, naming field and value', () => {

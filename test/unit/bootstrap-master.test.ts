@@ -61,7 +61,7 @@ describe('master user-data', () => {
       gracefulShutdown: { totalSec: 120, criticalPodsSec: 30 },
     });
     expect(init.bootstrapTokens[0]).toMatchObject({ token: '__BOOTSTRAP_TOKEN__', ttl: '0s' });
-    expect(cluster.kubernetesVersion).toBe('v1.32.5');
+    expect(cluster.kubernetesVersion).toBe('v1.36.4');
     expect(cluster.encryptionAlgorithm).toBe('ECDSA-P256');
     expect(cluster.controlPlaneEndpoint).toBe('__API_ADDRESS__:6443');
     expect(cluster.etcd.external.endpoints).toEqual(['https://10.0.0.5:2379', 'https://10.0.0.6:2379']);
@@ -93,7 +93,7 @@ describe('master user-data', () => {
     expect(init.nodeRegistration.kubeletExtraArgs).toContainEqual({ name: 'cloud-provider', value: 'external' });
     expect(init.nodeRegistration.taints).toEqual([]);
     expect(renderMasterUserData({ ...base, imageRegistry: 'registry.example.org/k8s' }).text).toContain(
-      'sandbox_image = "registry.example.org/k8s/pause:3.10"',
+      'sandbox_image = "registry.example.org/k8s/pause:3.10.1"',
     );
   });
 
@@ -123,7 +123,13 @@ describe('master user-data', () => {
     );
     expect(() => renderMasterUserData({ ...base, podCidr: '10.244.0.1/16' })).toThrow(/podCidr has host bits set .*; got "10.244.0.1\/16"/);
     expect(() => renderMasterUserData({ ...base, kubernetesVersion: '1.25.3' })).toThrow(
-      /Kubernetes 1.25 is not supported \(supported minors: 1.31, 1.32, 1.33, 1.34\); got "1.25.3"/,
+      /Kubernetes 1.25 is not supported \(supported minors, maintained on 2026-12-04: 1.35, 1.36, 1.37\); got "1.25.3"/,
+    );
+    expect(() => renderMasterUserData({ ...base, kubernetesVersion: '1.36.999' })).toThrow(
+      /1.36.999 is not a known patch release of Kubernetes 1.36 \(known on 2026-12-04: 1.36.0, 1.36.1, 1.36.2, 1.36.3, 1.36.4\); got "1.36.999"/,
+    );
+    expect(() => renderMasterUserData({ ...base, kubernetesVersion: 1.36 as unknown as string })).toThrow(
+      /kubernetesVersion must be a string like '1.36' or '1.36.4' .*; got number 1.36/,
     );
     expect(() => renderMasterUserData({ ...base, externalCloudProvider: true })).toThrow(
       /externalCloudProvider \(true\) contradicts cloudProvider \(not set\)/,
@@ -159,7 +165,8 @@ describe('bootstrap budgets', () => {
         b.initSec +
         b.apiWaitSec +
         b.addonsSec +
-        6 * ATTEMPT_OVERSHOOT_SEC +
+        b.nodeReadySec +
+        7 * ATTEMPT_OVERSHOOT_SEC +
         b.signalSec,
     );
     expect(kubeNodeBudgetSec(undefined, 'worker')).toBe(kubeNodeBudgetSec(undefined, 'master'));

@@ -94,17 +94,17 @@ const mirror = {
 } as const;
 
 const etcdVariants: Record<string, EtcdUserDataContext> = {
-  default: { clusterName: 'demo', kubernetesVersion: '1.33.1', podCidr: '10.244.0.0/16' },
-  'k8s 1.34 (etcd 3.6), data volume': {
+  default: { clusterName: 'demo', kubernetesVersion: '1.36.1', podCidr: '10.244.0.0/16' },
+  'k8s 1.37 (etcd 3.6), data volume': {
     clusterName: 'demo',
-    kubernetesVersion: '1.34',
+    kubernetesVersion: '1.37',
     podCidr: '10.244.0.0/16',
     dataVolume: true,
     install: { mode: 'download', sha256: { amd64: 'a'.repeat(64), arm64: 'b'.repeat(64) } },
   },
   'labelled volume, bounds, tuning': {
     clusterName: 'prod-a',
-    kubernetesVersion: '1.32',
+    kubernetesVersion: '1.36',
     podCidr: '10.100.0.0/16',
     dataVolume: { label: 'etcd-data' },
     bounds: { downloadSeconds: 60, healthSeconds: 900 },
@@ -114,13 +114,13 @@ const etcdVariants: Record<string, EtcdUserDataContext> = {
   },
   'mirror download': {
     clusterName: 'demo',
-    kubernetesVersion: '1.31',
+    kubernetesVersion: '1.35',
     podCidr: '10.244.0.0/16',
     install: { mode: 'download', baseUrl: 'https://mirror.example/etcd' },
   },
   preinstalled: {
     clusterName: 'demo',
-    kubernetesVersion: '1.33',
+    kubernetesVersion: '1.36',
     podCidr: '10.244.0.0/16',
     install: { mode: 'preinstalled', etcdPath: '/usr/bin/etcd', etcdctlPath: '/usr/bin/etcdctl' },
   },
@@ -131,7 +131,7 @@ const masterVariants: Record<string, MasterUserDataContext> = {
   'cloud provider amphora': { ...kube, cloudProvider: cloud },
   'cloud provider ovn, region, CA file, monitor off, mirror registry': {
     ...kube,
-    kubernetesVersion: '1.34',
+    kubernetesVersion: '1.37',
     imageRegistry: 'mirror.example.com:5000/k8s',
     cloudProvider: {
       ...cloud,
@@ -152,9 +152,9 @@ const masterVariants: Record<string, MasterUserDataContext> = {
     labels: { 'example.org/tier': 'control' },
     taints: [{ key: 'example.org/dedicated', value: 'cp', effect: 'NoExecute' }],
   },
-  'schedulable masters, host-gw, mirror packages, 1.31': {
+  'schedulable masters, host-gw, mirror packages, 1.35': {
     ...kube,
-    kubernetesVersion: '1.31',
+    kubernetesVersion: '1.35',
     taints: [],
     flannel: { backend: 'host-gw' },
     packageSource: mirror,
@@ -184,9 +184,9 @@ const workerVariants: Record<string, WorkerUserDataContext> = {
       { key: 'example.org/spot', value: 'yes', effect: 'PreferNoSchedule' },
     ],
   },
-  'mirror registry and packages, 1.34': {
+  'mirror registry and packages, 1.37': {
     ...kube,
-    kubernetesVersion: '1.34.1',
+    kubernetesVersion: '1.37.1',
     imageRegistry: 'mirror.example.com/k8s',
     packageSource: mirror,
     packageRevision: '2.1',

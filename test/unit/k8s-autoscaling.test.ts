@@ -9,7 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { AUTOSCALER_AGENT, AUTOSCALER_LOADER } from '../../src/autoscaling/agent.generated.js';
 import { AGENT_IMAGE, type AutoHealingOptions, type AutoscalingOptions } from '../../src/autoscaling/cluster-autoscaling.js';
 import { ACCESS_PLACEHOLDERS } from '../../src/autoscaling/manifests.js';
-import { CLUSTER_AUTOSCALER_TAGS, KUBERNETES_MINORS } from '../../src/bootstrap/kubernetes-versions.js';
+import {
+  CLUSTER_AUTOSCALER_TAGS,
+  DEFAULT_KUBERNETES_VERSION,
+  KUBERNETES_MINORS,
+  resolveKubernetesVersion,
+} from '../../src/bootstrap/kubernetes-versions.js';
 import { placeholder } from '../../src/bootstrap/render.js';
 import { HeatStack, HotError, type ClusterProps } from '../../src/index.js';
 import { autoscalerAgentDifference } from '../../scripts/gen-autoscaler-agent.mjs';
@@ -184,7 +189,7 @@ describe('autoscaling: the add-on files', () => {
       expect(pod.nodeSelector).toEqual({ 'node-role.kubernetes.io/control-plane': '' });
       expect(pod.tolerations).toContainEqual({ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' });
       const images = pod.containers.map((c: Doc) => c.image);
-      expect(images).toEqual([...(as ? ['registry.k8s.io/autoscaling/cluster-autoscaler:v1.32.7'] : []), AGENT_IMAGE]);
+      expect(images).toEqual([...(as ? ['registry.k8s.io/autoscaling/cluster-autoscaler:v1.36.1'] : []), AGENT_IMAGE]);
       const agent = pod.containers.find((c: Doc) => c.name === 'agent');
       expect(agent.env.find((e: Doc) => e.name === 'HOTK8S_HEAL').value).toBe(String(heal !== undefined));
       expect(agent.env.some((e: Doc) => e.name === 'HOTK8S_GRPC_LISTEN')).toBe(as !== null);
@@ -209,17 +214,18 @@ describe('autoscaling: the add-on files', () => {
       docsOf(written(masterUserData(withAs(as, {}, props).stack).text, '/etc/kubernetes/hotk8s/addons/41-hotk8s-autoscaler.yaml').content);
     const images = (d: Doc[]) => d.find((x) => x.kind === 'Deployment')!.spec.template.spec.containers.map((c: Doc) => c.image);
     expect(images(docs({ imageRegistry: 'mirror.example.org:5000/k8s' }))).toEqual([
-      'mirror.example.org:5000/k8s/autoscaling/cluster-autoscaler:v1.32.7',
+      'mirror.example.org:5000/k8s/autoscaling/cluster-autoscaler:v1.36.1',
       'mirror.example.org:5000/k8s/library/node:22-alpine',
     ]);
-    expect(images(docs({ kubernetesVersion: '1.33' }, { image: 'ca.example.org/ca:1', agentImage: 'node.example.org/node:22' }))).toEqual([
+    expect(images(docs({ kubernetesVersion: '1.35' }, { image: 'ca.example.org/ca:1', agentImage: 'node.example.org/node:22' }))).toEqual([
       'ca.example.org/ca:1',
       'node.example.org/node:22',
     ]);
   });
 
-  it('has a cluster-autoscaler release for every supported Kubernetes minor', () => {
-    expect(Object.keys(CLUSTER_AUTOSCALER_TAGS)).toEqual(KUBERNETES_MINORS.map((m) => m.minor));
+  it('has a cluster-autoscaler release for the default minor, and for no minor outside the table', () => {
+    expect(Object.keys(CLUSTER_AUTOSCALER_TAGS)).toContain(resolveKubernetesVersion(DEFAULT_KUBERNETES_VERSION).info.minor);
+    for (const minor of Object.keys(CLUSTER_AUTOSCALER_TAGS)) expect(KUBERNETES_MINORS.map((m) => m.minor)).toContain(minor);
     for (const [minor, tag] of Object.entries(CLUSTER_AUTOSCALER_TAGS))
       expect(tag).toMatch(new RegExp(`^v${minor.replace('.', '\\.')}\\.\\d+$`));
   });
@@ -258,17 +264,17 @@ describe('autoscaling: bad input is our error', () => {
 
   it('names a minor it has no autoscaler release for', () => {
     const tags = CLUSTER_AUTOSCALER_TAGS as Record<string, string>;
-    const saved = tags['1.33'];
-    delete tags['1.33'];
+    const saved = tags['1.35'];
+    delete tags['1.35'];
     try {
       failsWith(
-        () => withAs({}, undefined, { kubernetesVersion: '1.33' }),
+        () => withAs({}, undefined, { kubernetesVersion: '1.35' }),
         P,
-        /no cluster-autoscaler release is known for Kubernetes 1.33; give autoscaling.image/,
+        /no cluster-autoscaler release is known for Kubernetes 1.35; give autoscaling.image/,
       );
-      expect(() => withAs({ image: 'ca.example.org/ca:1' }, undefined, { kubernetesVersion: '1.33' })).not.toThrow();
+      expect(() => withAs({ image: 'ca.example.org/ca:1' }, undefined, { kubernetesVersion: '1.35' })).not.toThrow();
     } finally {
-      tags['1.33'] = saved!;
+      tags['1.35'] = saved!;
     }
   });
 

@@ -40,7 +40,14 @@ describe('Cluster defaults', () => {
       allowed_cidrs: { get_param: 'api_allowed_cidrs' },
     });
     t.hasResourceProperties('OS::Octavia::Pool', { lb_algorithm: 'ROUND_ROBIN', protocol: 'TCP' });
-    t.hasResourceProperties('OS::Octavia::HealthMonitor', { type: 'TCP', delay: 5, timeout: 5, max_retries: 3 });
+    t.hasResourceProperties('OS::Octavia::HealthMonitor', {
+      type: 'HTTPS',
+      url_path: '/readyz',
+      expected_codes: '200',
+      delay: 5,
+      timeout: 5,
+      max_retries: 3,
+    });
   });
 
   it('has site parameters with custom constraints and parameter groups', () => {
@@ -173,7 +180,7 @@ describe('Cluster validation', () => {
   it('fails when several masters have no load balancer', () =>
     fails(() => cluster({ loadBalancer: false, masters: { count: 3 } }), /several masters \(3\) need the API load balancer/));
   it('fails when the Kubernetes version is malformed', () =>
-    fails(() => cluster({ kubernetesVersion: 'latest' }), /must look like 1.32.*"latest"/));
+    fails(() => cluster({ kubernetesVersion: 'latest' }), /must look like 1.36.*"latest"/));
   it('fails when the Kubernetes minor is unsupported', () => fails(() => cluster({ kubernetesVersion: '1.20.1' }), /not supported/));
   it('fails when the name is not a DNS label', () =>
     fails(() => cluster({ name: 'My_Cluster' }), /name must be a DNS label.*"My_Cluster"/));

@@ -2,6 +2,8 @@
 import { Construct } from 'constructs';
 import { HeatParameter } from '../../core/parameter.js';
 import { loadOrCreateClusterPki, type ClusterPki } from '../../bootstrap/pki.js';
+import { checkAndRecordKubernetesVersion } from '../../bootstrap/version-state.js';
+import { HotError } from '../../core/errors.js';
 
 export type PkiField = (pki: ClusterPki) => string;
 
@@ -37,8 +39,20 @@ export class ClusterSecrets extends Construct {
     scope: Construct,
     id: string,
     private readonly clusterName: string,
+    /** Checked against, then recorded in, the state directory at synth (see src/bootstrap/version-state.ts). */
+    private readonly kubernetesVersion?: string,
   ) {
     super(scope, id);
+  }
+
+  /** Refuses a skipped minor or a downgrade against the previous synth's record, then records this version. */
+  private checkVersion(stateDir: string): void {
+    if (this.kubernetesVersion === undefined) return;
+    try {
+      checkAndRecordKubernetesVersion(stateDir, this.clusterName, this.kubernetesVersion);
+    } catch (e) {
+      throw new HotError(this.node.scope!.node.path, e instanceof Error ? e.message : String(e));
+    }
   }
 
   /** The hidden root parameter named `name` (a key of PKI_SECRETS). */
@@ -54,8 +68,11 @@ export class ClusterSecrets extends Construct {
       hidden: true,
       label: spec.description,
       description: `${spec.description}; made by hotk8s synth and kept in its state directory`,
-      secretValue: (session) =>
-        session.memo('pki', () => loadOrCreateClusterPki(session.stateDir, clusterName)).then((pki) => spec.value(pki as ClusterPki)),
+      secretValue: async (session) => {
+        await session.memo(`kubernetes-version:${clusterName}`, async () => this.checkVersion(session.stateDir));
+        const pki = await session.memo('pki', () => loadOrCreateClusterPki(session.stateDir, clusterName));
+        return spec.value(pki as ClusterPki);
+      },
     });
     this.params.set(name, p);
     return p;

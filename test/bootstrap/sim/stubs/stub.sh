@@ -36,6 +36,7 @@ case "$name" in
     case "$*" in
       *"create secret"*) printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: cloud-config\n' ;;
       *"apply -f -"*) cat >/var/log/hotk8s-sim/applied-stdin.yaml ;;
+      *"get node "*) cat /etc/hotk8s-sim/node-state 2>/dev/null || printf 'True|kubelet is posting ready status|' ;;
     esac
     ;;
 esac
