@@ -88,14 +88,14 @@ describe('re-synth', () => {
     await loadOrCreateClusterPki(s, 'demo');
     const again = inFreshProcess(s);
     expect(again).toEqual({ created: [], x509Requested: false, reflectMetadata: 'undefined' });
-  });
+  }, 60_000);
 
   it('a first synth loads the library to issue certificates (so the check above can fail)', () => {
     const first = inFreshProcess(stateDir());
     expect(first.created).toContain('clusterCa');
     expect(first.x509Requested).toBe(true);
     expect(first.reflectMetadata).toBe('function');
-  });
+  }, 60_000);
 });
 
 describe('material on disk', () => {

@@ -44,7 +44,7 @@ describe('the Kubernetes versions table', () => {
 
   it('a Cluster refuses an unknown patch and a number, naming its path', () => {
     failsWith(() => cluster({ kubernetesVersion: '1.36.999' }), 'test/Cluster', /1.36.999 is not a known patch release .*; got "1.36.999"/);
-    failsWith(() => cluster({ kubernetesVersion: 1.36 as unknown as string }), 'test/Cluster', /must be a string .*got number 1.36/);
+    failsWith(() => cluster({ kubernetesVersion: 1.36 as unknown as string }), 'test/Cluster', /must be a string.*got 1\.36/);
   });
 
   it('warns at synth when the chosen minor is past its end of life, and not before', () => {

@@ -128,6 +128,7 @@ const BOUNDS_SPEC = shape<Partial<KubeNodeBounds>>({
   apiWaitSec: num,
   joinSec: num,
   addonsSec: num,
+  nodeReadySec: num,
   signalSec: num,
 });
 
