@@ -12,6 +12,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/golden/**/*.test.ts', 'test/property/**/*.test.ts'],
+          // a limit against hangs, not a speed check: tests that start child processes (the CLI's bin, a fresh Node
+          // for the PKI load check, the Heat validators) took over 5 s on a loaded 2-core machine
+          testTimeout: 60_000,
         },
       },
       {
