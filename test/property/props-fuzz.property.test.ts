@@ -52,4 +52,31 @@ describe('props fuzz', () => {
       { numRuns: VALID_RUNS },
     );
   }, 600_000);
+
+  it('gives our error or a cluster, never another error, for anything as props, worker group or application options', () => {
+    let i = 0;
+    fc.assert(
+      fc.property(fc.anything({ withNullPrototype: true, withBoxedValues: true, maxDepth: 3 }), (junk) => {
+        i++;
+        const cluster = new Cluster(new HeatStack(new App(), 'any'), 'Cluster', {});
+        for (const f of [
+          () => construct(junk),
+          () => cluster.addWorkerGroup(junk as never),
+          () => cluster.addWorkerGroup({ name: `g${i}`, ...(junk as object) } as never),
+          () => cluster.exposeNodePort(`a${i}`, junk as never),
+          () => cluster.exposeNodePort(`b${i}`, { port: 80, nodePort: 30000 + (i % 2000), ...(junk as object) } as never),
+        ]) {
+          let err: unknown;
+          try {
+            err = f();
+          } catch (e) {
+            err = e;
+          }
+          if (err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err))
+            expect(isHotError(err), `not our error: ${String(err)}`).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  }, 600_000);
 });

@@ -187,15 +187,13 @@ export const junkProps: fc.Arbitrary<JunkCase> = validProps.chain((valid) => {
   // labels are a map of any names: a new key there is a new label, not junk
   const objectPaths: PathPart[][] = [[], ...paths.filter((p) => kindOf(get(valid, p)) === 'object' && p[p.length - 1] !== 'labels')];
   return fc.oneof(
-    fc
-      .constantFrom(...paths)
-      .chain((p) =>
-        junkFor(get(valid, p)).map((v): JunkCase => ({
-          props: withChange(valid, p, { value: v }),
-          path: formatPath(p),
-          kind: 'wrong-type',
-        })),
-      ),
+    fc.constantFrom(...paths).chain((p) =>
+      junkFor(get(valid, p)).map((v): JunkCase => ({
+        props: withChange(valid, p, { value: v }),
+        path: formatPath(p),
+        kind: 'wrong-type',
+      })),
+    ),
     fc.constantFrom(...paths).map((p): JunkCase => ({ props: withChange(valid, p, { value: null }), path: formatPath(p), kind: 'null' })),
     fc
       .tuple(

@@ -98,7 +98,7 @@ describe('FlannelNetwork validation', () => {
     failsWith(
       () => flannel({ backend: 'wireguard' as never }),
       's/Flannel',
-      /^backend must be one of "vxlan", "host-gw", "udp"; got "wireguard"$/
+      /^backend must be one of "vxlan", "host-gw", "udp"; got "wireguard"$/,
     ));
   it('fails when subnetLength is 0', () =>
     failsWith(() => flannel({ subnetLength: 0 }), 's/Flannel', /^subnetLength must be a whole number 1..30; got 0$/));

@@ -1,5 +1,8 @@
 // Strict props (issue 13 items 1-2): every public prop is checked by one declared spec (src/k8s/private/props-spec.ts).
 // Each case below gave a raw TypeError or was accepted silently before the spec existed.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { App, Cluster, FlannelNetwork, Fn, HeatStack, HotError, LoadBalancer } from '../../src/index.js';
 import { editDistance, nearest } from '../../src/k8s/private/check.js';
@@ -141,5 +144,26 @@ describe('props of the general constructs', () => {
   it('FlannelNetwork refuses junk props', () => {
     expect(() => new FlannelNetwork(scope(), 'F', { podCidr: 10 } as never)).toThrow(/^s\/F: podCidr must be a string; got 10$/);
     expect(() => new FlannelNetwork(scope(), 'F', null as never)).toThrow(/^s\/F: props must be an object .*; got null$/);
+  });
+});
+
+describe('typed boot volumes synthesize (synth refused them before: volume_type is no key of block_device_mapping_v2)', () => {
+  it('masters and a worker group with bootVolume.volumeType pass the synth-time Heat schema check', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'hotk8s-props-'));
+    try {
+      const app = new App();
+      const stack = new HeatStack(app, 'typed');
+      new Cluster(stack, 'Cluster', {
+        ...BASE,
+        masters: { bootVolume: { sizeGiB: 40, volumeType: 'ssd' } },
+        workerGroups: [{ name: 'a', bootVolume: { sizeGiB: 50, volumeType: 'ssd' } }],
+      });
+      const result = await app.synth({ write: false, stateDir });
+      const text = [...result.files.values()].join('\n');
+      expect(text).toContain('volume_type: ssd');
+      expect(text).not.toMatch(/block_device_mapping_v2:[^\n]*\n(\s+[-\w][^\n]*\n)*?\s+volume_type:/);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 });
