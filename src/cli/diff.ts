@@ -128,7 +128,7 @@ class Differ {
     const names = [...new Set([...Object.keys(oldRes), ...Object.keys(newRes)])].sort();
     for (const n of names) {
       if (!(n in newRes)) this.push(`${prefix}/${n}`, oldRes[n]!.type, 'removed', []);
-      else if (!(n in oldRes)) this.collectAdded(`${prefix}/${n}`, newRes[n]!, newParams);
+      else if (!(n in oldRes)) this.push(`${prefix}/${n}`, newRes[n]!.type, 'added', []);
     }
     // a replaced resource changes the id and attributes its dependents see: repeat until nothing more is replaced
     const replaced = new Set<string>();
@@ -136,7 +136,7 @@ class Differ {
     for (;;) {
       decided = new Map();
       for (const n of names.filter((x) => x in oldRes && x in newRes)) {
-        decided.set(n, this.decide(n, oldRes[n]!, newRes[n]!, oldParams, newParams, replaced));
+        decided.set(n, this.decide(oldRes[n]!, newRes[n]!, oldParams, newParams, replaced));
       }
       const more = [...decided].filter(([n, d]) => d.kind === 'replaced' && !replaced.has(n));
       if (more.length === 0) break;
@@ -181,7 +181,6 @@ class Differ {
   }
 
   private decide(
-    name: string,
     a: HotResource,
     b: HotResource,
     oldParams: Env,
@@ -234,13 +233,7 @@ class Differ {
       }
     }
     if (reasons.length === 0) return { kind: undefined, reasons: [] };
-    void name;
     return { kind, reasons };
-  }
-
-  private collectAdded(path: string, r: HotResource, params: Env): void {
-    this.push(path, r.type, 'added', []);
-    void params;
   }
 
   private push(path: string, type: string, kind: ChangeKind, reasons: string[]): void {

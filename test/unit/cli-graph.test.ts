@@ -39,7 +39,7 @@ const files = new Map<string, unknown>([
   ],
 ]);
 
-describe('hotk8s graph', () => {
+describe('hotk8s graph', { timeout: 60_000 }, () => {
   const g = stackGraph('s', 's.yaml', files);
 
   it('has every resource of every template, the dependency edges and the member edges', () => {

@@ -42,7 +42,7 @@ describe('hotk8s synth', () => {
     expect(await main(['synth', L1, '--stdout', '--out', join(dir, 'out')], s)).toBe(0);
     expect(out.join('')).toMatch(/^heat_template_version: '2018-08-31'\n/);
     await expect(readdir(join(dir, 'out'))).rejects.toThrow();
-  });
+  }, 60_000);
 
   it('lists every validation error and exits 1', async () => {
     // inside the repository, so that the program can import 'constructs' like a user's project would
