@@ -16,12 +16,12 @@ import { ClusterAutoscaling, type AutoHealingOptions, type AutoscalingOptions } 
 import { ClusterCloudProvider, type ClusterCloudProviderOptions } from './cloud-provider.js';
 import { ClusterNetwork, type ExistingNetwork } from './cluster-network.js';
 import { ClusterSecurityGroups } from './cluster-security-groups.js';
-import { EtcdCluster, SERVER_BOOT_ALLOWANCE_SEC, wrap, type EtcdClusterBackup } from './etcd-cluster.js';
+import { DEFAULT_ETCD_UPDATE_PAUSE_SEC, EtcdCluster, SERVER_BOOT_ALLOWANCE_SEC, wrap, type EtcdClusterBackup } from './etcd-cluster.js';
 import { ExposedApplication, type ExposeNodePortOptions } from './exposed-application.js';
 import { FlannelNetwork, type FlannelBackend } from './flannel-network.js';
 import { LoadBalancer, type OctaviaProvider } from './load-balancer.js';
 import type { LoadBalancerPool } from './load-balancer-pool.js';
-import { MasterGroup } from './master-group.js';
+import { DEFAULT_MASTER_UPDATE_PAUSE_SEC, MasterGroup } from './master-group.js';
 import type { BootVolume, DataVolume, ServerGroupPolicy } from './node-group.js';
 import { countResourcesAtMax } from './private/capacity.js';
 import { cidrContains, cidrsOverlap, formatIpv4, nthAddress, parseCidr, parseIpv4, type Ipv4Cidr } from '../private/cidr.js';
@@ -79,6 +79,8 @@ export interface ClusterProps {
     readonly install?: EtcdInstall;
     /** Scheduled snapshots on every member, to a backup volume each (README "etcd backups"). @default - none */
     readonly backup?: EtcdClusterBackup;
+    /** Seconds between two members of a rolling update (parameter `etcd_update_pause`). @default 300 */
+    readonly updatePauseSeconds?: number;
   };
   /** Masters: @default { count: 3 } */
   readonly masters?: {
@@ -88,6 +90,8 @@ export interface ClusterProps {
     readonly serverGroupPolicy?: ServerGroupPolicy | false;
     /** Single-master mode only: a floating IP on the master. @default true when there is no load balancer */
     readonly floatingIp?: boolean;
+    /** Seconds between two masters of a rolling update (parameter `master_update_pause`). @default 300 */
+    readonly updatePauseSeconds?: number;
   };
   /** The API load balancer, or false for the single-master mode. @default {} (amphora, new floating IP) */
   readonly loadBalancer?: ApiLoadBalancerOptions | false;
@@ -271,6 +275,22 @@ export class Cluster extends Construct {
       constraints: [{ customConstraint: 'nova.flavor' }],
       value: props.masters?.flavor,
     });
+    const pauseParameter = (id: string, role: string, what: string, value: number) =>
+      new HeatParameter(this, id, {
+        name: `${role}_update_pause`,
+        type: 'number',
+        label: `${what} rolling update pause`,
+        description: `Seconds between two ${what} members of a rolling update (a new image or flavor updates them one at a time)`,
+        constraints: [{ range: { min: 0, max: 3600 } }],
+        default: checkInt(path, `${role === 'etcd' ? 'etcd' : 'masters'}.updatePauseSeconds`, value, 0, 3600),
+      });
+    const etcdPause = pauseParameter('EtcdUpdatePause', 'etcd', 'etcd', props.etcd?.updatePauseSeconds ?? DEFAULT_ETCD_UPDATE_PAUSE_SEC);
+    const masterPause = pauseParameter(
+      'MasterUpdatePause',
+      'master',
+      'master',
+      props.masters?.updatePauseSeconds ?? DEFAULT_MASTER_UPDATE_PAUSE_SEC,
+    );
     if (props.apiAllowedCidrs !== undefined && props.apiAllowedCidrs.length === 0) {
       // Octavia reads an empty allowed_cidrs as "no restriction": an empty list would open the API to everyone
       throw new HotError(path, `apiAllowedCidrs must name at least one CIDR (Octavia treats an empty list as allow-all); got []`);
@@ -470,6 +490,7 @@ export class Cluster extends Construct {
       dataVolume: props.etcd?.dataVolume,
       install: props.etcd?.install,
       backup: props.etcd?.backup,
+      updatePauseSeconds: etcdPause.value as unknown as number,
     });
     let masterFip: OsNeutronFloatingIP | undefined;
     if (lbOptions === false && props.masters?.floatingIp !== false) {
@@ -488,6 +509,7 @@ export class Cluster extends Construct {
       keyName: keyName?.value,
       serverGroupPolicy: props.masters?.serverGroupPolicy,
       bootVolume: props.masters?.bootVolume,
+      updatePauseSeconds: masterPause.value as unknown as number,
       allowedAddressPairs: this.flannel.allowedAddressPairs,
       apiEndpoint: apiAddress === undefined ? 'first-master' : { address: apiAddress },
       extraCertSans: publicSan ? [publicSan] : [],
@@ -535,6 +557,11 @@ export class Cluster extends Construct {
       label: 'Images and flavors',
       description: 'What the nodes run on',
       parameters: [image, etcdFlavor, masterFlavor],
+    });
+    stack.addParameterGroup({
+      label: 'Rolling updates',
+      description: 'Pauses between members when an update changes an image or a flavor',
+      parameters: [etcdPause, masterPause],
     });
     stack.addParameterGroup({
       label: 'Access',
@@ -611,7 +638,13 @@ export class Cluster extends Construct {
     for (const app of this.applicationsOnAllGroups) app.addWorkerGroup(g);
     HeatStack.of(this).addParameterGroup({
       label: `Worker group ${g.name}`,
-      parameters: [g.countParameter, g.flavorParameter, ...(g.imageParameter ? [g.imageParameter] : []), g.removeParameter],
+      parameters: [
+        g.countParameter,
+        g.flavorParameter,
+        ...(g.imageParameter ? [g.imageParameter] : []),
+        g.removeParameter,
+        g.updatePauseParameter,
+      ],
     });
     new HeatOutput(this, `Workers-${g.name}-Addresses`, {
       name: `workers_${g.name.replace(/-/g, '_')}_addresses`,

@@ -14,6 +14,9 @@ import { kubeNodeValues } from './private/kube-values.js';
 import { checkDnsLabel, checkInt, checkLabelKey, checkLabelValue, checkTaint, type Taint } from './private/names.js';
 import type { ClusterSecrets } from './private/secrets.js';
 
+/** Default seconds between two batches of a worker group's rolling update. */
+export const DEFAULT_WORKER_UPDATE_PAUSE_SEC = 60;
+
 /** What a user chooses for a worker group (the Cluster adds the wiring). */
 export interface WorkerGroupOptions {
   /** The group's name (DNS label): servers are `<cluster>-<name>-<i>`, parameters `workers_<name>_*`. */
@@ -38,6 +41,21 @@ export interface WorkerGroupOptions {
   readonly taints?: readonly Taint[];
   /** @default 'soft-anti-affinity' */
   readonly serverGroupPolicy?: ServerGroupPolicy | false;
+  /**
+   * How a stack update that changes the workers' definition (a new image or flavor) rolls through the group:
+   * `maxBatchSize` workers at a time (highest names first), `pauseSeconds` between batches (the default of the
+   * `workers_<name>_update_pause` parameter, which can be changed at update time). New members are created in parallel.
+   * @default { maxBatchSize: 1, pauseSeconds: 60 }
+   */
+  readonly rollingUpdate?: WorkerRollingUpdate;
+}
+
+/** A worker group's rolling update. */
+export interface WorkerRollingUpdate {
+  /** @default 1 */
+  readonly maxBatchSize?: number;
+  /** @default 60 */
+  readonly pauseSeconds?: number;
 }
 
 export interface WorkerGroupProps extends WorkerGroupOptions {
@@ -75,6 +93,10 @@ export class WorkerGroup extends Construct {
    * by as many to remove them, keep it to have them replaced by new members; a removed number is never used again.
    */
   public readonly removeParameter: HeatParameter;
+  /** `workers_<name>_update_pause`: seconds between two batches of a rolling update. */
+  public readonly updatePauseParameter: HeatParameter;
+  /** Workers updated at a time by a rolling update. */
+  public readonly maxBatchSize: number;
   public readonly nodes: NodeGroup;
   private readonly extraSecurityGroups: OsNeutronSecurityGroup[] = [];
 
@@ -146,6 +168,20 @@ export class WorkerGroup extends Construct {
       description: `Numbers (2 for ${namePrefix}-2) or names of workers to delete on the next update; lower the count to remove them, keep it to replace them`,
       default: [],
     });
+    const rolling = props.rollingUpdate ?? {};
+    if (typeof rolling !== 'object' || rolling === null || Array.isArray(rolling)) {
+      throw new HotError(path, `rollingUpdate must be { maxBatchSize?, pauseSeconds? }; got ${describeValue(rolling)}`);
+    }
+    this.maxBatchSize = checkInt(path, 'rollingUpdate.maxBatchSize', rolling.maxBatchSize ?? 1, 1, Math.max(1, this.maxSize));
+    const pause = checkInt(path, 'rollingUpdate.pauseSeconds', rolling.pauseSeconds ?? DEFAULT_WORKER_UPDATE_PAUSE_SEC, 0, 3600);
+    this.updatePauseParameter = new HeatParameter(this, 'UpdatePause', {
+      name: `${p}_update_pause`,
+      type: 'number',
+      label: `Rolling update pause of group ${this.name}`,
+      description: `Seconds between two batches of ${this.maxBatchSize} when an update changes the image or flavor of group ${this.name}`,
+      constraints: [{ range: { min: 0, max: 3600 } }],
+      default: pause,
+    });
     this.userDataContext = { ...props.bootstrap, group: this.name, labels, taints: props.taints ?? [] };
     let rendered;
     let deployValues;
@@ -174,6 +210,7 @@ export class WorkerGroup extends Construct {
       bootVolume: props.bootVolume,
       waitTimeoutSec: SERVER_BOOT_ALLOWANCE_SEC + budget,
       removalList: memberNames(this.removeParameter, `${namePrefix}-`),
+      rollingUpdate: { maxBatchSize: this.maxBatchSize, pauseSeconds: this.updatePauseParameter.value as unknown as number },
       // labels and taints come in as member-template parameters: groups of one shape share the member template
       userData: (m) => ({
         rendered,

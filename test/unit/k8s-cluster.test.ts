@@ -50,7 +50,7 @@ describe('Cluster defaults', () => {
     t.hasParameter('external_network', { constraints: [{ custom_constraint: 'neutron.network' }] });
     t.hasParameter('workers_default_count', { type: 'number', constraints: [Match.objectLike({ range: { min: 0, max: 10 } })] });
     const groups = (t.document.parameter_groups as { label: string }[]).map((g) => g.label);
-    expect(groups).toEqual(['Worker group default', 'Images and flavors', 'Access']);
+    expect(groups).toEqual(['Worker group default', 'Images and flavors', 'Rolling updates', 'Access']);
   });
 
   it('hides every secret parameter and gives it a secret value', () => {

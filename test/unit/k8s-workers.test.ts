@@ -206,8 +206,8 @@ describe('WorkerGroup', () => {
     expect(
       (t.document.parameter_groups as { label: string; parameters: string[] }[]).filter((g) => g.label.startsWith('Worker group')),
     ).toEqual([
-      { label: 'Worker group a', parameters: ['workers_a_count', 'workers_a_flavor', 'workers_a_remove'] },
-      { label: 'Worker group b', parameters: ['workers_b_count', 'workers_b_flavor', 'workers_b_remove'] },
+      { label: 'Worker group a', parameters: ['workers_a_count', 'workers_a_flavor', 'workers_a_remove', 'workers_a_update_pause'] },
+      { label: 'Worker group b', parameters: ['workers_b_count', 'workers_b_flavor', 'workers_b_remove', 'workers_b_update_pause'] },
     ]);
     t.hasOutput('workers_a_addresses');
     t.hasOutput('workers_b_addresses');

@@ -1,0 +1,79 @@
+/**
+ * Day-2 safety in the synthesized template (issue 12): rolling update policies per role. The behaviour under Heat
+ * itself is test/twin/day2.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { HotTemplate } from '../../src/assertions/index.js';
+import { cluster, failsWith } from './k8s-helpers.js';
+
+type Doc = Record<string, unknown>;
+type Res = { type: string; properties: Record<string, unknown>; update_policy?: Record<string, unknown> };
+
+const resources = (doc: Doc) => doc.resources as Record<string, Res>;
+function group(doc: Doc, prefix: string): Res {
+  const found = Object.entries(resources(doc)).filter(([id]) => id.startsWith(prefix));
+  expect(found, prefix).toHaveLength(1);
+  return found[0]![1];
+}
+const rootDoc = (props: Parameters<typeof cluster>[0] = {}) => {
+  const { stack } = cluster(props);
+  return HotTemplate.fromStack(stack).document as Doc;
+};
+
+describe('rolling update policies', () => {
+  it('etcd and masters: one member at a time, never an extra member, the pause a parameter (300 s by default)', () => {
+    const doc = rootDoc();
+    expect(group(doc, 'ClusterEtcdMembersNodesGroup').update_policy).toEqual({
+      rolling_update: { max_batch_size: 1, min_in_service: 0, pause_time: { get_param: 'etcd_update_pause' } },
+    });
+    expect(group(doc, 'ClusterControlMastersNodesGroup').update_policy).toEqual({
+      rolling_update: { max_batch_size: 1, min_in_service: 0, pause_time: { get_param: 'master_update_pause' } },
+    });
+    const params = doc.parameters as Record<string, { type: string; default: unknown; constraints: unknown[] }>;
+    expect(params.etcd_update_pause).toMatchObject({ type: 'number', default: 300, constraints: [{ range: { min: 0, max: 3600 } }] });
+    expect(params.master_update_pause).toMatchObject({ type: 'number', default: 300 });
+  });
+
+  it('worker groups: batches of maxBatchSize with a pause parameter; defaults 1 and 60 s', () => {
+    const doc = rootDoc({
+      workerGroups: [{ name: 'a' }, { name: 'b', maxSize: 20, rollingUpdate: { maxBatchSize: 4, pauseSeconds: 15 } }],
+    });
+    expect(group(doc, 'ClusterWorkersaWorkersNodesGroup').update_policy).toEqual({
+      rolling_update: { max_batch_size: 1, min_in_service: 0, pause_time: { get_param: 'workers_a_update_pause' } },
+    });
+    expect(group(doc, 'ClusterWorkersbWorkersNodesGroup').update_policy).toEqual({
+      rolling_update: { max_batch_size: 4, min_in_service: 0, pause_time: { get_param: 'workers_b_update_pause' } },
+    });
+    const params = doc.parameters as Record<string, { default: unknown }>;
+    expect(params.workers_a_update_pause!.default).toBe(60);
+    expect(params.workers_b_update_pause!.default).toBe(15);
+  });
+
+  it('creation stays parallel: no batch_create, and the ports and pool-membership groups have no policy', () => {
+    const doc = rootDoc();
+    const policies = Object.entries(resources(doc))
+      .filter(([, r]) => r.update_policy !== undefined)
+      .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))
+      .sort();
+    expect(policies).toEqual(['ClusterControlMastersNodesGroup', 'ClusterEtcdMembersNodesGroup', 'ClusterWorkersdefaultWorkersNodesGroup']);
+    expect(JSON.stringify(doc)).not.toContain('batch_create');
+  });
+
+  it('refuses a batch larger than the group or a pause outside 0..3600, naming the construct', () => {
+    failsWith(
+      () => cluster({ workerGroups: [{ name: 'a', maxSize: 5, rollingUpdate: { maxBatchSize: 6 } }] }),
+      'test/Cluster/Workers-a',
+      /rollingUpdate.maxBatchSize must be a whole number 1..5; got 6/,
+    );
+    failsWith(
+      () => cluster({ workerGroups: [{ name: 'a', rollingUpdate: { pauseSeconds: -1 } }] }),
+      'test/Cluster/Workers-a',
+      /rollingUpdate.pauseSeconds must be a whole number 0..3600; got -1/,
+    );
+    failsWith(
+      () => cluster({ etcd: { updatePauseSeconds: 4000 } }),
+      'test/Cluster',
+      /etcd.updatePauseSeconds must be a whole number 0..3600; got 4000/,
+    );
+  });
+});
