@@ -26,6 +26,7 @@ import type { BootVolume, DataVolume, ServerGroupPolicy } from './node-group.js'
 import { countResourcesAtMax } from './private/capacity.js';
 import { cidrContains, cidrsOverlap, formatIpv4, nthAddress, parseCidr, parseIpv4, type Ipv4Cidr } from '../private/cidr.js';
 import { checkDnsLabel, checkInt } from './private/names.js';
+import { roleImage } from './private/role-image.js';
 import { ClusterSecrets } from './private/secrets.js';
 import { WorkerGroup, type WorkerGroupOptions } from './worker-group.js';
 
@@ -81,6 +82,8 @@ export interface ClusterProps {
     readonly backup?: EtcdClusterBackup;
     /** Seconds between two members of a rolling update (parameter `etcd_update_pause`). @default 300 */
     readonly updatePauseSeconds?: number;
+    /** Glance image of the etcd members (parameter `etcd_image`, empty: the `image` parameter). @default - `image` */
+    readonly image?: string;
   };
   /** Masters: @default { count: 3 } */
   readonly masters?: {
@@ -92,6 +95,8 @@ export interface ClusterProps {
     readonly floatingIp?: boolean;
     /** Seconds between two masters of a rolling update (parameter `master_update_pause`). @default 300 */
     readonly updatePauseSeconds?: number;
+    /** Glance image of the masters (parameter `master_image`, empty: the `image` parameter). @default - `image` */
+    readonly image?: string;
   };
   /** The API load balancer, or false for the single-master mode. @default {} (amphora, new floating IP) */
   readonly loadBalancer?: ApiLoadBalancerOptions | false;
@@ -228,10 +233,13 @@ export class Cluster extends Construct {
       name: 'image',
       type: 'string',
       label: 'Image',
-      description: 'Glance image of every node (Ubuntu LTS or Debian with cloud-init)',
+      description:
+        'Glance image of every node without an image of its own (etcd_image, master_image, workers_<group>_image): Ubuntu LTS or Debian with cloud-init',
       constraints: [{ customConstraint: 'glance.image' }],
       value: props.image,
     });
+    const etcdImage = roleImage(this, 'EtcdImage', 'etcd_image', 'the etcd members', image, props.etcd?.image);
+    const masterImage = roleImage(this, 'MasterImage', 'master_image', 'the masters', image, props.masters?.image);
     const keyName =
       props.keyName === false
         ? undefined
@@ -484,7 +492,7 @@ export class Cluster extends Construct {
       securityGroups: this.securityGroups,
       secrets: this.secrets,
       flavor: etcdFlavor.value,
-      image: image.value,
+      image: etcdImage.value,
       keyName: keyName?.value,
       serverGroupPolicy: props.etcd?.serverGroupPolicy,
       dataVolume: props.etcd?.dataVolume,
@@ -505,7 +513,7 @@ export class Cluster extends Construct {
       securityGroups: this.securityGroups,
       secrets: this.secrets,
       flavor: masterFlavor.value,
-      image: image.value,
+      image: masterImage.value,
       keyName: keyName?.value,
       serverGroupPolicy: props.masters?.serverGroupPolicy,
       bootVolume: props.masters?.bootVolume,
@@ -556,7 +564,7 @@ export class Cluster extends Construct {
     stack.addParameterGroup({
       label: 'Images and flavors',
       description: 'What the nodes run on',
-      parameters: [image, etcdFlavor, masterFlavor],
+      parameters: [image, etcdImage.parameter, masterImage.parameter, etcdFlavor, masterFlavor],
     });
     stack.addParameterGroup({
       label: 'Rolling updates',
@@ -627,7 +635,7 @@ export class Cluster extends Construct {
       network: this.network,
       securityGroups: this.securityGroups,
       secrets: this.secrets,
-      clusterImage: this.parameters.image.value,
+      clusterImage: this.parameters.image,
       keyName: this.parameters.keyName?.value,
       allowedAddressPairs: this.flannel.allowedAddressPairs,
       apiAddress: this.apiAddress,
@@ -638,13 +646,7 @@ export class Cluster extends Construct {
     for (const app of this.applicationsOnAllGroups) app.addWorkerGroup(g);
     HeatStack.of(this).addParameterGroup({
       label: `Worker group ${g.name}`,
-      parameters: [
-        g.countParameter,
-        g.flavorParameter,
-        ...(g.imageParameter ? [g.imageParameter] : []),
-        g.removeParameter,
-        g.updatePauseParameter,
-      ],
+      parameters: [g.countParameter, g.flavorParameter, g.imageParameter, g.removeParameter, g.updatePauseParameter],
     });
     new HeatOutput(this, `Workers-${g.name}-Addresses`, {
       name: `workers_${g.name.replace(/-/g, '_')}_addresses`,

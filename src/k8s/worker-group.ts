@@ -11,6 +11,7 @@ import type { ClusterSecurityGroups } from './cluster-security-groups.js';
 import { SERVER_BOOT_ALLOWANCE_SEC, wrap } from './etcd-cluster.js';
 import { NodeGroup, type BootVolume, type ServerGroupPolicy } from './node-group.js';
 import { kubeNodeValues } from './private/kube-values.js';
+import { roleImage } from './private/role-image.js';
 import { checkDnsLabel, checkInt, checkLabelKey, checkLabelValue, checkTaint, type Taint } from './private/names.js';
 import type { ClusterSecrets } from './private/secrets.js';
 
@@ -29,7 +30,7 @@ export interface WorkerGroupOptions {
   readonly maxSize?: number;
   /** Nova flavor (the flavor parameter's value). @default - a required parameter */
   readonly flavor?: string;
-  /** Glance image. @default - the cluster's image parameter */
+  /** Glance image (parameter `workers_<name>_image`, empty: the cluster's `image`). @default - the cluster's image parameter */
   readonly image?: string;
   /** @default - the cloud's default */
   readonly availabilityZone?: string;
@@ -63,8 +64,8 @@ export interface WorkerGroupProps extends WorkerGroupOptions {
   readonly network: ClusterNetwork;
   readonly securityGroups: ClusterSecurityGroups;
   readonly secrets: ClusterSecrets;
-  /** The cluster's image (used when the group names none). */
-  readonly clusterImage: Input<string>;
+  /** The cluster's image parameter (used when the group's own image parameter is empty). */
+  readonly clusterImage: HeatParameter;
   readonly keyName?: Input<string>;
   readonly allowedAddressPairs?: readonly { readonly ipAddress: string }[];
   readonly apiAddress: Input<string>;
@@ -87,7 +88,8 @@ export class WorkerGroup extends Construct {
   /** What the group's user-data was rendered from (for the bill of materials). */
   public readonly userDataContext: WorkerUserDataContext;
   public readonly flavorParameter: HeatParameter;
-  public readonly imageParameter?: HeatParameter;
+  /** `workers_<name>_image`: the group's own image; empty means the cluster's `image`. */
+  public readonly imageParameter: HeatParameter;
   /**
    * `workers_<name>_remove`: the workers to delete on the next stack update, by number or server name. Lower the count
    * by as many to remove them, keep it to have them replaced by new members; a removed number is never used again.
@@ -150,16 +152,8 @@ export class WorkerGroup extends Construct {
       constraints: [{ customConstraint: 'nova.flavor' }],
       value: props.flavor,
     });
-    if (props.image !== undefined) {
-      this.imageParameter = new HeatParameter(this, 'Image', {
-        name: `${p}_image`,
-        type: 'string',
-        label: `Image of group ${this.name}`,
-        description: `Glance image of the workers in group ${this.name}`,
-        constraints: [{ customConstraint: 'glance.image' }],
-        value: props.image,
-      });
-    }
+    const image = roleImage(this, 'Image', `${p}_image`, `the workers of group ${this.name}`, props.clusterImage, props.image);
+    this.imageParameter = image.parameter;
     const namePrefix = `${props.clusterName}-${this.name}`;
     this.removeParameter = new HeatParameter(this, 'Remove', {
       name: `${p}_remove`,
@@ -203,7 +197,7 @@ export class WorkerGroup extends Construct {
       securityGroupIds: () => [...props.securityGroups.groupIdsFor('worker'), ...this.extraSecurityGroups.map((g) => g.ref())],
       allowedAddressPairs: props.allowedAddressPairs,
       flavor: this.flavorParameter.value,
-      image: this.imageParameter?.value ?? props.clusterImage,
+      image: image.value,
       keyName: props.keyName,
       availabilityZone: props.availabilityZone,
       serverGroupPolicy: props.serverGroupPolicy,

@@ -244,8 +244,8 @@ describe('stacks/default', () => {
     expect(countAtMax(files, 'default.yaml')).toBeLessThanOrEqual(1000);
   });
 
-  it('reports: 41 root resources, one to three per member, 26 root parameters', () => {
+  it('reports: 41 root resources, one to three per member, 29 root parameters', () => {
     expect(Object.keys(root.resources as object)).toHaveLength(41);
-    expect(Object.keys(root.parameters as object)).toHaveLength(26);
+    expect(Object.keys(root.parameters as object)).toHaveLength(29);
   });
 });

@@ -1,9 +1,10 @@
 /**
- * Day-2 safety in the synthesized template (issue 12): rolling update policies per role. The behaviour under Heat
+ * Day-2 safety in the synthesized template (issue 12): rolling update policies per role, per-role images. The behaviour under Heat
  * itself is test/twin/day2.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { HotTemplate } from '../../src/assertions/index.js';
+import type { HeatParameter } from '../../src/index.js';
 import { cluster, failsWith } from './k8s-helpers.js';
 
 type Doc = Record<string, unknown>;
@@ -74,6 +75,47 @@ describe('rolling update policies', () => {
       () => cluster({ etcd: { updatePauseSeconds: 4000 } }),
       'test/Cluster',
       /etcd.updatePauseSeconds must be a whole number 0..3600; got 4000/,
+    );
+  });
+});
+
+describe('per-role images', () => {
+  const imageOf = (doc: Doc, prefix: string) =>
+    (group(doc, prefix).properties.resource_def as { properties: { image: unknown } }).properties.image;
+
+  it('etcd, masters and every worker group take their own image parameter, empty by default, falling back to image', () => {
+    const doc = rootDoc({ workerGroups: [{ name: 'a' }, { name: 'b' }] });
+    const params = doc.parameters as Record<string, { type: string; default?: unknown }>;
+    const conditions = doc.conditions as Record<string, unknown>;
+    for (const [prefix, param] of [
+      ['ClusterEtcdMembersNodesGroup', 'etcd_image'],
+      ['ClusterControlMastersNodesGroup', 'master_image'],
+      ['ClusterWorkersaWorkersNodesGroup', 'workers_a_image'],
+      ['ClusterWorkersbWorkersNodesGroup', 'workers_b_image'],
+    ] as const) {
+      expect(params[param], param).toMatchObject({ type: 'string', default: '' });
+      const value = imageOf(doc, prefix) as { if: [string, unknown, unknown] };
+      expect(value.if.slice(1)).toEqual([{ get_param: param }, { get_param: 'image' }]);
+      expect(conditions[value.if[0]]).toEqual({ not: { equals: [{ get_param: param }, ''] } });
+    }
+    // the shared image stays a required site parameter: existing create commands and environments keep working
+    expect(params.image).not.toHaveProperty('default');
+  });
+
+  it('props give the per-role values in the environment file, never in the template', () => {
+    const { stack, cluster: c } = cluster({ etcd: { image: 'debian-12-etcd' }, masters: { image: 'debian-12-cp' } });
+    const doc = HotTemplate.fromStack(stack).document as Doc;
+    expect((doc.parameters as Record<string, { default: unknown }>).etcd_image!.default).toBe('');
+    const valueOf = (id: string) => (c.node.findChild(id) as HeatParameter).props.value;
+    expect(valueOf('EtcdImage')).toBe('debian-12-etcd');
+    expect(valueOf('MasterImage')).toBe('debian-12-cp');
+  });
+
+  it('refuses an empty role image (it would silently mean the shared image)', () => {
+    failsWith(
+      () => cluster({ etcd: { image: '' } }),
+      'test/Cluster',
+      /the image of the etcd members must be a non-empty image name or id; got ""/,
     );
   });
 });
