@@ -307,7 +307,7 @@ export class Cluster extends Construct {
       name: 'api_allowed_cidrs',
       type: 'comma_delimited_list',
       label: 'API clients',
-      description: 'CIDRs allowed to reach the Kubernetes API',
+      description: "CIDRs allowed to reach the Kubernetes API (the nodes' subnet is always admitted)",
       value: props.apiAllowedCidrs ?? ['0.0.0.0/0'],
       constraints: [{ length: { min: 1 }, description: 'name at least one CIDR: an empty list would allow everyone' }],
     });
@@ -407,7 +407,11 @@ export class Cluster extends Construct {
       const listener = this.loadBalancer.addListener('Api', {
         port: 6443,
         protocol: 'TCP',
-        allowedCidrs: provider === 'amphora' ? apiAllowed.value : undefined,
+        // every node reaches the API through the VIP from its own address in the node subnet (an existing subnet
+        // included): that subnet is always admitted, whatever api_allowed_cidrs says (ovn keeps client addresses and
+        // the masters' security group admits the subnet; see trafficSources below)
+        allowedCidrs:
+          provider === 'amphora' ? (Fn.listConcatUnique(apiAllowed.value, [this.network.cidr.text]) as unknown as string[]) : undefined,
       });
       this.apiPool = listener.addPool({ healthMonitor: { type: 'TCP', delaySec: 5, timeoutSec: 5, maxRetries: 3 } });
       const sources = listener.trafficSources(this.network.cidr.text, apiAllowed.value);

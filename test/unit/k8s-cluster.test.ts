@@ -37,7 +37,7 @@ describe('Cluster defaults', () => {
     t.hasResourceProperties('OS::Octavia::Listener', {
       protocol: 'TCP',
       protocol_port: 6443,
-      allowed_cidrs: { get_param: 'api_allowed_cidrs' },
+      allowed_cidrs: { list_concat_unique: [{ get_param: 'api_allowed_cidrs' }, ['10.0.0.0/24']] },
     });
     t.hasResourceProperties('OS::Octavia::Pool', { lb_algorithm: 'ROUND_ROBIN', protocol: 'TCP' });
     t.hasResourceProperties('OS::Octavia::HealthMonitor', { type: 'TCP', delay: 5, timeout: 5, max_retries: 3 });

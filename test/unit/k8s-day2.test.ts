@@ -1,5 +1,6 @@
 /**
- * Day-2 safety in the synthesized template (issue 12): rolling update policies per role, per-role images. The behaviour under Heat
+ * Day-2 safety in the synthesized template (issue 12): rolling update policies per role, per-role images,
+ * the API listener admitting the nodes whatever api_allowed_cidrs says. The behaviour under Heat
  * itself is test/twin/day2.test.ts.
  */
 import { describe, expect, it } from 'vitest';
@@ -117,5 +118,40 @@ describe('per-role images', () => {
       'test/Cluster',
       /the image of the etcd members must be a non-empty image name or id; got ""/,
     );
+  });
+});
+
+describe('the API stays reachable by the nodes (issue 12 item 9)', () => {
+  const listener = (doc: Doc) => {
+    const found = Object.values(resources(doc)).filter((r) => r.type === 'OS::Octavia::Listener');
+    expect(found).toHaveLength(1);
+    return found[0]!.properties;
+  };
+
+  it('amphora: the listener admits the node subnet beside api_allowed_cidrs (an office range cannot lock the nodes out)', () => {
+    const doc = rootDoc({ apiAllowedCidrs: ['198.51.100.0/24'], nodeCidr: '10.20.0.0/24' });
+    expect(listener(doc).allowed_cidrs).toEqual({ list_concat_unique: [{ get_param: 'api_allowed_cidrs' }, ['10.20.0.0/24']] });
+  });
+
+  it('an existing network: its subnet CIDR is the one admitted', () => {
+    const doc = rootDoc({
+      apiAllowedCidrs: ['198.51.100.0/24'],
+      existingNetwork: { networkId: 'n', subnetId: 's', subnetCidr: '192.168.10.0/24' },
+      loadBalancer: { vipAddress: '192.168.10.5' },
+    });
+    expect(listener(doc).allowed_cidrs).toEqual({ list_concat_unique: [{ get_param: 'api_allowed_cidrs' }, ['192.168.10.0/24']] });
+  });
+
+  it("ovn: no listener restriction; the masters' security group admits the node subnet on 6443 beside the client CIDRs", () => {
+    const { stack } = cluster({ apiAllowedCidrs: ['198.51.100.0/24'], loadBalancer: { provider: 'ovn' } });
+    const doc = HotTemplate.fromStack(stack).document as Doc;
+    expect(listener(doc).allowed_cidrs).toBeUndefined();
+    const rules = Object.values(resources(doc)).filter(
+      (r) =>
+        r.type === 'OS::Neutron::SecurityGroupRule' &&
+        r.properties.port_range_min === 6443 &&
+        r.properties.remote_ip_prefix === '10.0.0.0/24',
+    );
+    expect(rules).toHaveLength(1);
   });
 });
