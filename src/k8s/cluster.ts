@@ -21,18 +21,19 @@ import { ClusterAutoscaling, type AutoHealingOptions, type AutoscalingOptions } 
 import { ClusterCloudProvider, type ClusterCloudProviderOptions } from './cloud-provider.js';
 import { ClusterNetwork, type ExistingNetwork } from './cluster-network.js';
 import { ClusterSecurityGroups } from './cluster-security-groups.js';
-import { EtcdCluster, SERVER_BOOT_ALLOWANCE_SEC, wrap, type EtcdClusterBackup } from './etcd-cluster.js';
+import { DEFAULT_ETCD_UPDATE_PAUSE_SEC, EtcdCluster, SERVER_BOOT_ALLOWANCE_SEC, wrap, type EtcdClusterBackup } from './etcd-cluster.js';
 import { ExposedApplication, type ExposeNodePortOptions } from './exposed-application.js';
 import { FlannelNetwork, type FlannelBackend } from './flannel-network.js';
 import { LoadBalancer, type OctaviaProvider } from './load-balancer.js';
 import type { LoadBalancerPool } from './load-balancer-pool.js';
-import { MasterGroup } from './master-group.js';
+import { DEFAULT_MASTER_UPDATE_PAUSE_SEC, MasterGroup } from './master-group.js';
 import type { BootVolume, DataVolume, ServerGroupPolicy } from './node-group.js';
 import { countResourcesAtMax } from './private/capacity.js';
 import { cidrContains, cidrsOverlap, formatIpv4, nthAddress, parseCidr, parseIpv4, type Ipv4Cidr } from '../private/cidr.js';
 import { checkProps } from './private/check.js';
 import { checkDnsLabel, checkInt } from './private/names.js';
 import { CLUSTER_PROPS_SPEC, EXPOSE_NODE_PORT_SPEC, WORKER_GROUP_SPEC } from './private/props-spec.js';
+import { roleImage } from './private/role-image.js';
 import { ClusterSecrets } from './private/secrets.js';
 import { WorkerGroup, type WorkerGroupOptions } from './worker-group.js';
 
@@ -86,6 +87,10 @@ export interface ClusterProps {
     readonly install?: EtcdInstall;
     /** Scheduled snapshots on every member, to a backup volume each (README "etcd backups"). @default - none */
     readonly backup?: EtcdClusterBackup;
+    /** Seconds between two members of a rolling update (parameter `etcd_update_pause`). @default 300 */
+    readonly updatePauseSeconds?: number;
+    /** Glance image of the etcd members (parameter `etcd_image`, empty: the `image` parameter). @default - `image` */
+    readonly image?: string;
   };
   /** Masters: @default { count: 3 } */
   readonly masters?: {
@@ -95,6 +100,10 @@ export interface ClusterProps {
     readonly serverGroupPolicy?: ServerGroupPolicy | false;
     /** Single-master mode only: a floating IP on the master. @default true when there is no load balancer */
     readonly floatingIp?: boolean;
+    /** Seconds between two masters of a rolling update (parameter `master_update_pause`). @default 300 */
+    readonly updatePauseSeconds?: number;
+    /** Glance image of the masters (parameter `master_image`, empty: the `image` parameter). @default - `image` */
+    readonly image?: string;
   };
   /** The API load balancer, or false for the single-master mode. @default {} (amphora, new floating IP) */
   readonly loadBalancer?: ApiLoadBalancerOptions | false;
@@ -256,10 +265,13 @@ export class Cluster extends Construct {
       name: 'image',
       type: 'string',
       label: 'Image',
-      description: 'Glance image of every node (Ubuntu LTS or Debian with cloud-init)',
+      description:
+        'Glance image of every node without an image of its own (etcd_image, master_image, workers_<group>_image): Ubuntu LTS or Debian with cloud-init',
       constraints: [{ customConstraint: 'glance.image' }],
       value: props.image,
     });
+    const etcdImage = roleImage(this, 'EtcdImage', 'etcd_image', 'the etcd members', image, props.etcd?.image);
+    const masterImage = roleImage(this, 'MasterImage', 'master_image', 'the masters', image, props.masters?.image);
     const keyName =
       props.keyName === false
         ? undefined
@@ -303,6 +315,22 @@ export class Cluster extends Construct {
       constraints: [{ customConstraint: 'nova.flavor' }],
       value: props.masters?.flavor,
     });
+    const pauseParameter = (id: string, role: string, what: string, value: number) =>
+      new HeatParameter(this, id, {
+        name: `${role}_update_pause`,
+        type: 'number',
+        label: `${what} rolling update pause`,
+        description: `Seconds between two ${what} members of a rolling update (a new image or flavor updates them one at a time)`,
+        constraints: [{ range: { min: 0, max: 3600 } }],
+        default: checkInt(path, `${role === 'etcd' ? 'etcd' : 'masters'}.updatePauseSeconds`, value, 0, 3600),
+      });
+    const etcdPause = pauseParameter('EtcdUpdatePause', 'etcd', 'etcd', props.etcd?.updatePauseSeconds ?? DEFAULT_ETCD_UPDATE_PAUSE_SEC);
+    const masterPause = pauseParameter(
+      'MasterUpdatePause',
+      'master',
+      'master',
+      props.masters?.updatePauseSeconds ?? DEFAULT_MASTER_UPDATE_PAUSE_SEC,
+    );
     if (props.apiAllowedCidrs !== undefined && props.apiAllowedCidrs.length === 0) {
       // Octavia reads an empty allowed_cidrs as "no restriction": an empty list would open the API to everyone
       throw new HotError(path, `apiAllowedCidrs must name at least one CIDR (Octavia treats an empty list as allow-all); got []`);
@@ -311,7 +339,7 @@ export class Cluster extends Construct {
       name: 'api_allowed_cidrs',
       type: 'comma_delimited_list',
       label: 'API clients',
-      description: 'CIDRs allowed to reach the Kubernetes API',
+      description: "CIDRs allowed to reach the Kubernetes API (the nodes' subnet is always admitted)",
       value: props.apiAllowedCidrs ?? ['0.0.0.0/0'],
       constraints: [{ length: { min: 1 }, description: 'name at least one CIDR: an empty list would allow everyone' }],
     });
@@ -411,7 +439,11 @@ export class Cluster extends Construct {
       const listener = this.loadBalancer.addListener('Api', {
         port: 6443,
         protocol: 'TCP',
-        allowedCidrs: provider === 'amphora' ? apiAllowed.value : undefined,
+        // every node reaches the API through the VIP from its own address in the node subnet (an existing subnet
+        // included): that subnet is always admitted, whatever api_allowed_cidrs says (ovn keeps client addresses and
+        // the masters' security group admits the subnet; see trafficSources below)
+        allowedCidrs:
+          provider === 'amphora' ? (Fn.listConcatUnique(apiAllowed.value, [this.network.cidr.text]) as unknown as string[]) : undefined,
       });
       // amphora probes the apiserver's readiness over HTTPS (anonymous /readyz); ovn monitors only TCP
       this.apiPool = listener.addPool({
@@ -502,12 +534,13 @@ export class Cluster extends Construct {
       securityGroups: this.securityGroups,
       secrets: this.secrets,
       flavor: etcdFlavor.value,
-      image: image.value,
+      image: etcdImage.value,
       keyName: keyName?.value,
       serverGroupPolicy: props.etcd?.serverGroupPolicy,
       dataVolume: props.etcd?.dataVolume,
       install: props.etcd?.install,
       backup: props.etcd?.backup,
+      updatePauseSeconds: etcdPause.value as unknown as number,
     });
     let masterFip: OsNeutronFloatingIP | undefined;
     if (lbOptions === false && props.masters?.floatingIp !== false) {
@@ -522,10 +555,11 @@ export class Cluster extends Construct {
       securityGroups: this.securityGroups,
       secrets: this.secrets,
       flavor: masterFlavor.value,
-      image: image.value,
+      image: masterImage.value,
       keyName: keyName?.value,
       serverGroupPolicy: props.masters?.serverGroupPolicy,
       bootVolume: props.masters?.bootVolume,
+      updatePauseSeconds: masterPause.value as unknown as number,
       allowedAddressPairs: this.flannel.allowedAddressPairs,
       apiEndpoint: apiAddress === undefined ? 'first-master' : { address: apiAddress },
       extraCertSans: publicSan ? [publicSan] : [],
@@ -572,7 +606,12 @@ export class Cluster extends Construct {
     stack.addParameterGroup({
       label: 'Images and flavors',
       description: 'What the nodes run on',
-      parameters: [image, etcdFlavor, masterFlavor],
+      parameters: [image, etcdImage.parameter, masterImage.parameter, etcdFlavor, masterFlavor],
+    });
+    stack.addParameterGroup({
+      label: 'Rolling updates',
+      description: 'Pauses between members when an update changes an image or a flavor',
+      parameters: [etcdPause, masterPause],
     });
     stack.addParameterGroup({
       label: 'Access',
@@ -639,7 +678,7 @@ export class Cluster extends Construct {
       network: this.network,
       securityGroups: this.securityGroups,
       secrets: this.secrets,
-      clusterImage: this.parameters.image.value,
+      clusterImage: this.parameters.image,
       keyName: this.parameters.keyName?.value,
       allowedAddressPairs: this.flannel.allowedAddressPairs,
       apiAddress: this.apiAddress,
@@ -650,7 +689,7 @@ export class Cluster extends Construct {
     for (const app of this.applicationsOnAllGroups) app.addWorkerGroup(g);
     HeatStack.of(this).addParameterGroup({
       label: `Worker group ${g.name}`,
-      parameters: [g.countParameter, g.flavorParameter, ...(g.imageParameter ? [g.imageParameter] : []), g.removeParameter],
+      parameters: [g.countParameter, g.flavorParameter, g.imageParameter, g.removeParameter, g.updatePauseParameter],
     });
     new HeatOutput(this, `Workers-${g.name}-Addresses`, {
       name: `workers_${g.name.replace(/-/g, '_')}_addresses`,

@@ -20,6 +20,8 @@ import type { ClusterSecrets } from './private/secrets.js';
 export const ETCD_SIZES = [1, 3, 5, 7] as const;
 /** Seconds allowed from server creation to the start of its bootstrap script (boot and cloud-init). */
 export const SERVER_BOOT_ALLOWANCE_SEC = 600;
+/** Default seconds between two etcd members of a rolling update. */
+export const DEFAULT_ETCD_UPDATE_PAUSE_SEC = 300;
 
 export interface EtcdClusterProps {
   /** Cluster name (DNS label); servers are `<name>-etcd-<i>`. */
@@ -49,6 +51,13 @@ export interface EtcdClusterProps {
    * @default - no backups
    */
   readonly backup?: EtcdClusterBackup;
+  /**
+   * Seconds between two members of a rolling update (a new image or flavor): members are updated one at a time,
+   * highest name first, and the next waits this long after the previous one's server is back (ACTIVE), so that it
+   * has rejoined before another leaves. A number or a `get_param`.
+   * @default 300
+   */
+  readonly updatePauseSeconds?: Input<number>;
 }
 
 /** etcd snapshots: when, how many, and the volume they go to. */
@@ -136,6 +145,8 @@ export class EtcdCluster extends Construct {
         : undefined,
       waitTimeoutSec: SERVER_BOOT_ALLOWANCE_SEC + budget,
       userDataUpdatePolicy: 'IGNORE',
+      // one member at a time: a quorum of the others always runs
+      rollingUpdate: { maxBatchSize: 1, pauseSeconds: props.updatePauseSeconds ?? DEFAULT_ETCD_UPDATE_PAUSE_SEC },
       userData: (m) => {
         let rendered;
         try {

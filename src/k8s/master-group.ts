@@ -13,6 +13,9 @@ import { kubeNodeValues, secretInput } from './private/kube-values.js';
 import { checkInt } from './private/names.js';
 import type { ClusterSecrets } from './private/secrets.js';
 
+/** Default seconds between two masters of a rolling update. */
+export const DEFAULT_MASTER_UPDATE_PAUSE_SEC = 300;
+
 /** The API endpoint the nodes use: a fixed address (VIP, reserved or given), a deploy-time value, or the first master. */
 export type ApiEndpoint = { readonly address: Input<string> } | 'first-master';
 
@@ -45,6 +48,12 @@ export interface MasterGroupProps {
    * stack creates): each placeholder is fed from a member-template input of the given name. @default - none
    */
   readonly deployValues?: readonly DeployTimeValue[];
+  /**
+   * Seconds between two masters of a rolling update (a new image or flavor): masters are updated one at a time,
+   * highest name first, and the next waits this long after the previous one's server is back (ACTIVE). A number or a
+   * `get_param`. @default 300
+   */
+  readonly updatePauseSeconds?: Input<number>;
   /** Synth-time bootstrap settings (versions, CIDRs, flannel, add-ons, cloud provider). */
   readonly bootstrap: Omit<MasterUserDataContext, 'apiServerCertSans'>;
 }
@@ -101,6 +110,8 @@ export class MasterGroup extends Construct {
       bootVolume: props.bootVolume,
       waitTimeoutSec: SERVER_BOOT_ALLOWANCE_SEC + Math.max(firstMaster, joiner),
       userDataUpdatePolicy: 'IGNORE',
+      // one master at a time: the others keep the API and etcd's clients up
+      rollingUpdate: { maxBatchSize: 1, pauseSeconds: props.updatePauseSeconds ?? DEFAULT_MASTER_UPDATE_PAUSE_SEC },
       userData: (m) => {
         const apiAddress = props.apiEndpoint === 'first-master' ? Lazy.value(() => firstAddress()) : props.apiEndpoint.address;
         const values: Record<string, unknown> = {

@@ -115,6 +115,22 @@ export interface NodeGroupProps {
    * @default - scale-down removes the highest names
    */
   readonly removalList?: Input<string[]>;
+  /**
+   * How a stack update that changes the member definition (a new image or flavor) rolls through the nodes: Heat's
+   * ResourceGroup `rolling_update` with `min_in_service: 0` (never an extra member: an etcd cluster or a control plane
+   * must not grow during an update), `maxBatchSize` members at a time, highest member names first, a pause between
+   * batches. Creation is unaffected (all members in parallel).
+   * @default - every member at once (Heat's default)
+   */
+  readonly rollingUpdate?: RollingUpdate;
+}
+
+/** A rolling update of a node group (see {@link NodeGroupProps.rollingUpdate}). */
+export interface RollingUpdate {
+  /** Members updated at a time. */
+  readonly maxBatchSize: number;
+  /** Seconds between batches (a number, or a `get_param` of a number parameter). */
+  readonly pauseSeconds: Input<number>;
 }
 
 /**
@@ -198,6 +214,14 @@ export class NodeGroup extends Construct {
       removalList: this.removedNames,
     });
     const nt = this.nodes;
+    if (props.rollingUpdate) {
+      const r = props.rollingUpdate;
+      checkInt(path, 'rollingUpdate.maxBatchSize', r.maxBatchSize, 1, Math.max(1, props.maxCount));
+      if (typeof r.pauseSeconds === 'number') checkInt(path, 'rollingUpdate.pauseSeconds', r.pauseSeconds, 0, 3600);
+      nt.group.heatUpdatePolicy = {
+        rolling_update: { min_in_service: 0, max_batch_size: r.maxBatchSize, pause_time: r.pauseSeconds },
+      };
+    }
     const index = nt.index;
     const nodeName = Fn.join('-', [
       nt.input('name_prefix', { type: 'string' }, props.namePrefix).value,

@@ -11,8 +11,12 @@ import type { ClusterSecurityGroups } from './cluster-security-groups.js';
 import { SERVER_BOOT_ALLOWANCE_SEC, wrap } from './etcd-cluster.js';
 import { NodeGroup, type BootVolume, type ServerGroupPolicy } from './node-group.js';
 import { kubeNodeValues } from './private/kube-values.js';
+import { roleImage } from './private/role-image.js';
 import { checkDnsLabel, checkInt, checkLabelKey, checkLabelValue, checkTaint, type Taint } from './private/names.js';
 import type { ClusterSecrets } from './private/secrets.js';
+
+/** Default seconds between two batches of a worker group's rolling update. */
+export const DEFAULT_WORKER_UPDATE_PAUSE_SEC = 60;
 
 /** What a user chooses for a worker group (the Cluster adds the wiring). */
 export interface WorkerGroupOptions {
@@ -26,7 +30,7 @@ export interface WorkerGroupOptions {
   readonly maxSize?: number;
   /** Nova flavor (the flavor parameter's value). @default - a required parameter */
   readonly flavor?: string;
-  /** Glance image. @default - the cluster's image parameter */
+  /** Glance image (parameter `workers_<name>_image`, empty: the cluster's `image`). @default - the cluster's image parameter */
   readonly image?: string;
   /** @default - the cloud's default */
   readonly availabilityZone?: string;
@@ -38,6 +42,21 @@ export interface WorkerGroupOptions {
   readonly taints?: readonly Taint[];
   /** @default 'soft-anti-affinity' */
   readonly serverGroupPolicy?: ServerGroupPolicy | false;
+  /**
+   * How a stack update that changes the workers' definition (a new image or flavor) rolls through the group:
+   * `maxBatchSize` workers at a time (highest names first), `pauseSeconds` between batches (the default of the
+   * `workers_<name>_update_pause` parameter, which can be changed at update time). New members are created in parallel.
+   * @default { maxBatchSize: 1, pauseSeconds: 60 }
+   */
+  readonly rollingUpdate?: WorkerRollingUpdate;
+}
+
+/** A worker group's rolling update. */
+export interface WorkerRollingUpdate {
+  /** @default 1 */
+  readonly maxBatchSize?: number;
+  /** @default 60 */
+  readonly pauseSeconds?: number;
 }
 
 export interface WorkerGroupProps extends WorkerGroupOptions {
@@ -45,8 +64,8 @@ export interface WorkerGroupProps extends WorkerGroupOptions {
   readonly network: ClusterNetwork;
   readonly securityGroups: ClusterSecurityGroups;
   readonly secrets: ClusterSecrets;
-  /** The cluster's image (used when the group names none). */
-  readonly clusterImage: Input<string>;
+  /** The cluster's image parameter (used when the group's own image parameter is empty). */
+  readonly clusterImage: HeatParameter;
   readonly keyName?: Input<string>;
   readonly allowedAddressPairs?: readonly { readonly ipAddress: string }[];
   readonly apiAddress: Input<string>;
@@ -69,12 +88,17 @@ export class WorkerGroup extends Construct {
   /** What the group's user-data was rendered from (for the bill of materials). */
   public readonly userDataContext: WorkerUserDataContext;
   public readonly flavorParameter: HeatParameter;
-  public readonly imageParameter?: HeatParameter;
+  /** `workers_<name>_image`: the group's own image; empty means the cluster's `image`. */
+  public readonly imageParameter: HeatParameter;
   /**
    * `workers_<name>_remove`: the workers to delete on the next stack update, by number or server name. Lower the count
    * by as many to remove them, keep it to have them replaced by new members; a removed number is never used again.
    */
   public readonly removeParameter: HeatParameter;
+  /** `workers_<name>_update_pause`: seconds between two batches of a rolling update. */
+  public readonly updatePauseParameter: HeatParameter;
+  /** Workers updated at a time by a rolling update. */
+  public readonly maxBatchSize: number;
   public readonly nodes: NodeGroup;
   private readonly extraSecurityGroups: OsNeutronSecurityGroup[] = [];
 
@@ -128,16 +152,8 @@ export class WorkerGroup extends Construct {
       constraints: [{ customConstraint: 'nova.flavor' }],
       value: props.flavor,
     });
-    if (props.image !== undefined) {
-      this.imageParameter = new HeatParameter(this, 'Image', {
-        name: `${p}_image`,
-        type: 'string',
-        label: `Image of group ${this.name}`,
-        description: `Glance image of the workers in group ${this.name}`,
-        constraints: [{ customConstraint: 'glance.image' }],
-        value: props.image,
-      });
-    }
+    const image = roleImage(this, 'Image', `${p}_image`, `the workers of group ${this.name}`, props.clusterImage, props.image);
+    this.imageParameter = image.parameter;
     const namePrefix = `${props.clusterName}-${this.name}`;
     this.removeParameter = new HeatParameter(this, 'Remove', {
       name: `${p}_remove`,
@@ -145,6 +161,20 @@ export class WorkerGroup extends Construct {
       label: `Workers to remove from group ${this.name}`,
       description: `Numbers (2 for ${namePrefix}-2) or names of workers to delete on the next update; lower the count to remove them, keep it to replace them`,
       default: [],
+    });
+    const rolling = props.rollingUpdate ?? {};
+    if (typeof rolling !== 'object' || rolling === null || Array.isArray(rolling)) {
+      throw new HotError(path, `rollingUpdate must be { maxBatchSize?, pauseSeconds? }; got ${describeValue(rolling)}`);
+    }
+    this.maxBatchSize = checkInt(path, 'rollingUpdate.maxBatchSize', rolling.maxBatchSize ?? 1, 1, Math.max(1, this.maxSize));
+    const pause = checkInt(path, 'rollingUpdate.pauseSeconds', rolling.pauseSeconds ?? DEFAULT_WORKER_UPDATE_PAUSE_SEC, 0, 3600);
+    this.updatePauseParameter = new HeatParameter(this, 'UpdatePause', {
+      name: `${p}_update_pause`,
+      type: 'number',
+      label: `Rolling update pause of group ${this.name}`,
+      description: `Seconds between two batches of ${this.maxBatchSize} when an update changes the image or flavor of group ${this.name}`,
+      constraints: [{ range: { min: 0, max: 3600 } }],
+      default: pause,
     });
     this.userDataContext = { ...props.bootstrap, group: this.name, labels, taints: props.taints ?? [] };
     let rendered;
@@ -167,13 +197,14 @@ export class WorkerGroup extends Construct {
       securityGroupIds: () => [...props.securityGroups.groupIdsFor('worker'), ...this.extraSecurityGroups.map((g) => g.ref())],
       allowedAddressPairs: props.allowedAddressPairs,
       flavor: this.flavorParameter.value,
-      image: this.imageParameter?.value ?? props.clusterImage,
+      image: image.value,
       keyName: props.keyName,
       availabilityZone: props.availabilityZone,
       serverGroupPolicy: props.serverGroupPolicy,
       bootVolume: props.bootVolume,
       waitTimeoutSec: SERVER_BOOT_ALLOWANCE_SEC + budget,
       removalList: memberNames(this.removeParameter, `${namePrefix}-`),
+      rollingUpdate: { maxBatchSize: this.maxBatchSize, pauseSeconds: this.updatePauseParameter.value as unknown as number },
       // labels and taints come in as member-template parameters: groups of one shape share the member template
       userData: (m) => ({
         rendered,

@@ -37,7 +37,7 @@ describe('Cluster defaults', () => {
     t.hasResourceProperties('OS::Octavia::Listener', {
       protocol: 'TCP',
       protocol_port: 6443,
-      allowed_cidrs: { get_param: 'api_allowed_cidrs' },
+      allowed_cidrs: { list_concat_unique: [{ get_param: 'api_allowed_cidrs' }, ['10.0.0.0/24']] },
     });
     t.hasResourceProperties('OS::Octavia::Pool', { lb_algorithm: 'ROUND_ROBIN', protocol: 'TCP' });
     t.hasResourceProperties('OS::Octavia::HealthMonitor', {
@@ -57,7 +57,7 @@ describe('Cluster defaults', () => {
     t.hasParameter('external_network', { constraints: [{ custom_constraint: 'neutron.network' }] });
     t.hasParameter('workers_default_count', { type: 'number', constraints: [Match.objectLike({ range: { min: 0, max: 10 } })] });
     const groups = (t.document.parameter_groups as { label: string }[]).map((g) => g.label);
-    expect(groups).toEqual(['Worker group default', 'Images and flavors', 'Access']);
+    expect(groups).toEqual(['Worker group default', 'Images and flavors', 'Rolling updates', 'Access']);
   });
 
   it('hides every secret parameter and gives it a secret value', () => {

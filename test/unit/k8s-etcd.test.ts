@@ -268,7 +268,7 @@ describe('etcd in a Cluster', () => {
         type: Match.stringLikeRegexp('etcd-members-nodes'),
         properties: Match.objectLike({
           flavor: { get_param: 'etcd_flavor' },
-          image: { get_param: 'image' },
+          image: { if: [Match.stringLikeRegexp('^ClusterEtcdImageGiven'), { get_param: 'etcd_image' }, { get_param: 'image' }] },
           key_name: { get_param: 'key_name' },
         }),
       },

@@ -76,7 +76,9 @@ describe('MasterGroup in the default Cluster', () => {
   it('feeds the master_flavor parameter, the image and a soft anti-affinity server group', () => {
     const nodes = def(groupOf(doc, 'ClusterControlMastersNodesGroup')[1]);
     expect(nodes.flavor).toEqual({ get_param: 'master_flavor' });
-    expect(nodes.image).toEqual({ get_param: 'image' });
+    expect(nodes.image).toEqual({
+      if: [expect.stringMatching(/^ClusterMasterImageGiven/), { get_param: 'master_image' }, { get_param: 'image' }],
+    });
     expect(nodes.name_prefix).toBe('k8s-master');
     HotTemplate.fromStack(stack).hasResourceProperties('OS::Nova::ServerGroup', {
       name: 'k8s-master-group',

@@ -269,7 +269,8 @@ describe('security groups of the default Cluster (least privilege)', () => {
     expect(api.map((r) => r.remoteGroup ?? r.remote).sort()).toEqual(['10.0.0.0/24', master, worker].sort());
     HotTemplate.fromStack(stack).hasResourceProperties('OS::Octavia::Listener', {
       protocol_port: 6443,
-      allowed_cidrs: { get_param: 'api_allowed_cidrs' },
+      // the node subnet always, beside the client CIDRs (issue 12 item 9)
+      allowed_cidrs: { list_concat_unique: [{ get_param: 'api_allowed_cidrs' }, ['10.0.0.0/24']] },
     });
   });
 

@@ -29,7 +29,7 @@ describe('WorkerGroup', () => {
     const t = HotTemplate.fromStack(stack);
     t.hasParameter('workers_default_count', { type: 'number', constraints: [Match.objectLike({ range: { min: 0, max: 10 } })] });
     t.hasParameter('workers_default_flavor', { type: 'string', constraints: [{ custom_constraint: 'nova.flavor' }] });
-    expect(() => t.hasParameter('workers_default_image')).toThrow();
+    t.hasParameter('workers_default_image', { type: 'string', default: '' }); // empty: the cluster's image
     const doc = stack.toTemplate();
     for (const part of ['ClusterWorkersdefaultWorkersPortsGroup', 'ClusterWorkersdefaultWorkersNodesGroup']) {
       expect(groupOf(doc, part)![1].properties.count, part).toEqual({ get_param: 'workers_default_count' });
@@ -37,7 +37,9 @@ describe('WorkerGroup', () => {
     const nodes = def(groupOf(doc, 'ClusterWorkersdefaultWorkersNodesGroup')![1]);
     expect(nodes).toMatchObject({
       flavor: { get_param: 'workers_default_flavor' },
-      image: { get_param: 'image' },
+      image: {
+        if: [expect.stringMatching(/^ClusterWorkersdefaultImageGiven/), { get_param: 'workers_default_image' }, { get_param: 'image' }],
+      },
       name_prefix: 'k8s-default',
       api_address: '10.0.0.2',
     });
@@ -92,16 +94,15 @@ describe('WorkerGroup', () => {
     expect(def(groupOf(stack.toTemplate(), 'ClusterWorkersgpua100WorkersNodesGroup')![1]).name_prefix).toBe('k8s-gpu-a100');
   });
 
-  it('flavor and image: parameter values; image makes a parameter of the group', () => {
+  it('flavor and image: parameter values; the group image parameter falls back to the cluster image when empty', () => {
     const { stack, cluster: c } = withGroup({ name: 'gpu', flavor: 'g1.large', image: 'ubuntu-gpu' });
     const g = c.workerGroups[0]!;
     expect(g.flavorParameter.props.value).toBe('g1.large');
-    expect(g.imageParameter!.props.value).toBe('ubuntu-gpu');
-    HotTemplate.fromStack(stack).hasParameter('workers_gpu_image', {
-      type: 'string',
-      constraints: [{ custom_constraint: 'glance.image' }],
+    expect(g.imageParameter.props.value).toBe('ubuntu-gpu');
+    HotTemplate.fromStack(stack).hasParameter('workers_gpu_image', { type: 'string', default: '' });
+    expect(def(groupOf(stack.toTemplate(), 'ClusterWorkersgpuWorkersNodesGroup')![1]).image).toEqual({
+      if: [expect.stringMatching(/^ClusterWorkersgpuImageGiven/), { get_param: 'workers_gpu_image' }, { get_param: 'image' }],
     });
-    expect(def(groupOf(stack.toTemplate(), 'ClusterWorkersgpuWorkersNodesGroup')![1]).image).toEqual({ get_param: 'workers_gpu_image' });
   });
 
   it('availabilityZone: an input of the member template', () => {
@@ -206,8 +207,14 @@ describe('WorkerGroup', () => {
     expect(
       (t.document.parameter_groups as { label: string; parameters: string[] }[]).filter((g) => g.label.startsWith('Worker group')),
     ).toEqual([
-      { label: 'Worker group a', parameters: ['workers_a_count', 'workers_a_flavor', 'workers_a_remove'] },
-      { label: 'Worker group b', parameters: ['workers_b_count', 'workers_b_flavor', 'workers_b_remove'] },
+      {
+        label: 'Worker group a',
+        parameters: ['workers_a_count', 'workers_a_flavor', 'workers_a_image', 'workers_a_remove', 'workers_a_update_pause'],
+      },
+      {
+        label: 'Worker group b',
+        parameters: ['workers_b_count', 'workers_b_flavor', 'workers_b_image', 'workers_b_remove', 'workers_b_update_pause'],
+      },
     ]);
     t.hasOutput('workers_a_addresses');
     t.hasOutput('workers_b_addresses');

@@ -17,7 +17,7 @@ import { FLANNEL_BACKENDS } from '../flannel-network.js';
 import { HEALTH_MONITOR_TYPES, LB_ALGORITHMS, type HealthMonitorOptions } from '../load-balancer-pool.js';
 import { OCTAVIA_PROVIDERS } from '../load-balancer.js';
 import { SERVER_GROUP_POLICIES, type BootVolume, type DataVolume } from '../node-group.js';
-import type { WorkerGroupOptions } from '../worker-group.js';
+import type { WorkerGroupOptions, WorkerRollingUpdate } from '../worker-group.js';
 import { TAINT_EFFECTS, type Taint } from './names.js';
 import { anyOf, bool, custom, dict, list, num, oneOf, shape, str, strInput, tagged, type Rule } from './check.js';
 
@@ -49,6 +49,7 @@ export const WORKER_GROUP_SPEC = shape<WorkerGroupOptions>(
     labels: dict(str),
     taints: list(TAINT_SPEC),
     serverGroupPolicy: SERVER_GROUP_POLICY,
+    rollingUpdate: shape<WorkerRollingUpdate>({ maxBatchSize: num, pauseSeconds: num }),
   },
   { required: ['name'] },
 );
@@ -83,6 +84,8 @@ const ETCD_SPEC = shape<Def<ClusterProps['etcd']>>({
   serverGroupPolicy: SERVER_GROUP_POLICY,
   install: ETCD_INSTALL_SPEC,
   backup: ETCD_BACKUP_SPEC,
+  updatePauseSeconds: num,
+  image: str,
 });
 
 const MASTERS_SPEC = shape<Def<ClusterProps['masters']>>({
@@ -91,6 +94,8 @@ const MASTERS_SPEC = shape<Def<ClusterProps['masters']>>({
   bootVolume: BOOT_VOLUME_SPEC,
   serverGroupPolicy: SERVER_GROUP_POLICY,
   floatingIp: bool,
+  updatePauseSeconds: num,
+  image: str,
 });
 
 type ApiFip = Obj<ApiLoadBalancerOptions['floatingIp']>;

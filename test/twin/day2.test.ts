@@ -1,0 +1,232 @@
+/**
+ * Issue 12's scenario table on the twin: stacks/default is created once, then each day-2 change runs as a real
+ * `openstack stack update` (after a `--dry-run` of the same update), and the recorded cloud actions are summarized:
+ * created / updated / rebuilt / resized / replaced / deleted, the order of the server actions, and the most etcd
+ * members and masters out of service at once (at most one). The table is written to
+ * .cache/twin-day2/scenarios.md.
+ *
+ * The rolling-update pauses are deploy-time parameters (300 s for etcd and masters by default); the first update sets
+ * them to a few seconds, which the twin's nodes (back 0.5 s after their server) need.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { App, Cluster, HeatStack, synthesize } from '../../src/index.js';
+import { listPrograms, loadProgram } from '../lib/programs.js';
+import { startTwin, summarize, type Twin, type TwinSummary } from '../lib/twin.js';
+
+const work = mkdtempSync(join(tmpdir(), 'hotk8s-twin-day2-'));
+const out = join(work, 'out');
+const out2 = join(work, 'out-two-groups');
+const stateDir = join(work, 'state');
+const TABLE = join(process.cwd(), '.cache', 'twin-day2', 'scenarios.md');
+let twin: Twin;
+
+interface Row {
+  readonly scenario: string;
+  readonly summary: TwinSummary;
+  readonly seconds: number;
+  readonly previewChanged: number;
+}
+const rows: Row[] = [];
+
+interface HeatResource {
+  resource_name: string;
+  resource_type: string;
+  physical_resource_id: string;
+  parent_resource?: string;
+  links: { href: string; rel: string }[];
+  stackId: string;
+  stackName: string;
+}
+async function heatResources(depth = 3): Promise<HeatResource[]> {
+  const { body: found } = await twin.heat<{ stacks: { id: string }[] }>('GET', `/stacks?name=default`);
+  const { body } = await twin.heat<{ resources: HeatResource[] }>(
+    'GET',
+    `/stacks/default/${found.stacks[0].id}/resources?nested_depth=${depth}`,
+  );
+  return body.resources.map((r) => {
+    const [name, id] = r.links
+      .find((l) => l.rel === 'stack')!
+      .href.split('/')
+      .slice(-2);
+    return { ...r, stackName: decodeURIComponent(name), stackId: id };
+  });
+}
+
+/** Top-level resources whose properties reference another resource (Heat 19's preview lists them as changed: twin.md). */
+function referencingResources(rootTemplate: string): string[] {
+  const doc = yaml.load(readFileSync(rootTemplate, 'utf8')) as { resources: Record<string, { properties?: unknown }> };
+  return Object.entries(doc.resources)
+    .filter(([, r]) => /"get_(resource|attr)"/.test(JSON.stringify(r.properties ?? {})))
+    .map(([name]) => name);
+}
+
+type Preview = Record<'added' | 'deleted' | 'replaced' | 'updated' | 'unchanged', string[]>;
+
+/**
+ * One scenario: `stack update --dry-run` then the update itself, both with `args`; the summary of what the cloud
+ * recorded; the preview checked against it (every top-level resource the update touched is previewed as added,
+ * updated or replaced; nothing is previewed as deleted; what is previewed as changed is either touched or one of the
+ * references Heat 19 always lists).
+ */
+async function step(scenario: string, args: string[], opts: { cwd?: string; template?: string } = {}): Promise<TwinSummary> {
+  const dry = await twin.openstack(['stack', 'update', '--existing', '--dry-run', ...args, 'default', '-f', 'json'], { cwd: opts.cwd });
+  const preview = Object.fromEntries(
+    Object.entries(JSON.parse(dry.stdout) as Record<string, string>).map(([k, v]) => [
+      k,
+      (JSON.parse(v) as { resource_name: string }[]).map((r) => r.resource_name),
+    ]),
+  ) as Preview;
+  const since = await twin.mark();
+  const state = await twin.updateStack('default', args, { cwd: opts.cwd, timeoutSec: 1500 });
+  console.log(`twin-day2: ${scenario}: ${state.status} in ${state.seconds.toFixed(1)} s`);
+  expect(state.status, state.reason).toBe('UPDATE_COMPLETE');
+  const summary = summarize(await twin.actions(), { since });
+  const window = await twin.actions({ since });
+  const touched = [...new Set(window.filter((a) => a.path).map((a) => a.path!.split('/')[1]!))];
+  const changed = [...preview.updated, ...preview.replaced];
+  for (const t of touched) expect([...changed, ...preview.added], `${scenario}: preview of ${t}`).toContain(t);
+  expect(preview.deleted, scenario).toEqual([]);
+  const referencing = referencingResources(opts.template ?? join(out, 'default.yaml'));
+  for (const c of changed) expect([...touched, ...referencing], `${scenario}: previewed change ${c}`).toContain(c);
+  // the safety property of issue 12: never more than one etcd member or master out of service
+  expect(summary.maxOutOfService.etcd ?? 0, scenario).toBeLessThanOrEqual(1);
+  expect(summary.maxOutOfService.master ?? 0, scenario).toBeLessThanOrEqual(1);
+  rows.push({ scenario, summary, seconds: state.seconds, previewChanged: changed.length + preview.added.length });
+  return summary;
+}
+
+const serverNames = (s: TwinSummary, action: string) => s.serverOrder.filter((o) => o.action === action).map((o) => o.name ?? o.path);
+const serverRoles = (s: TwinSummary) => [...new Set(s.serverOrder.map((o) => o.role))].sort();
+
+function writeTable(): void {
+  const lines = [
+    '| scenario | created | updated | rebuilt | resized | replaced | deleted | server actions in order | max out (etcd/master/worker) | seconds |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const r of rows) {
+    const s = r.summary;
+    const order = s.serverOrder
+      .filter((o) => o.action !== 'confirm-resize')
+      .map((o) => `${o.name ?? '?'} ${o.action}`)
+      .join(', ');
+    const m = s.maxOutOfService;
+    lines.push(
+      `| ${r.scenario} | ${s.created.length} | ${s.updated.length} | ${s.rebuilt.length} | ${s.resized.length} | ${s.replaced.length} | ${s.deleted.length} | ${order || '-'} | ${m.etcd ?? 0}/${m.master ?? 0}/${m.worker ?? 0} | ${r.seconds.toFixed(0)} |`,
+    );
+  }
+  lines.push(
+    '',
+    '(f) Kubernetes minor upgrade and (i) certificate renewal: not built (out of scope of this branch).',
+    'Counts are logical resources (servers, ports, handles' + "'" + ' users, pool members...) from `summarize()`.',
+  );
+  mkdirSync(join(TABLE, '..'), { recursive: true });
+  writeFileSync(TABLE, lines.join('\n') + '\n');
+  console.log(`twin-day2: table in ${TABLE}\n${lines.join('\n')}`);
+}
+
+beforeAll(async () => {
+  const program = listPrograms().find((p) => p.kind === 'stacks' && p.name === 'default')!;
+  await synthesize(await loadProgram(program), { outdir: out, stateDir });
+  // (b): the same cluster with a second worker group, synthesized with the same state directory (same secrets)
+  const app = new App();
+  const stack = new HeatStack(app, 'default', { description: 'stacks/default with a second worker group' });
+  new Cluster(stack, 'Cluster', { name: 'k8s', workerGroups: [{ name: 'default' }, { name: 'extra', size: 2, flavor: 'm1.large' }] });
+  await synthesize(app, { outdir: out2, stateDir });
+  twin = await startTwin();
+  const state = await twin.createStack({ outDir: out });
+  console.log(`twin-day2: create in ${state.seconds.toFixed(1)} s`);
+  expect(state.status, state.reason).toBe('CREATE_COMPLETE');
+}, 900_000);
+
+afterAll(async () => {
+  if (rows.length > 0) writeTable();
+  await twin?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('day 2 on stacks/default (twin)', () => {
+  it('(a) workers 3 -> 10: seven workers created, nothing else touched', async () => {
+    const s = await step('(a) workers 3 -> 10', [
+      '--parameter',
+      'workers_default_count=10',
+      '--parameter',
+      'etcd_update_pause=5',
+      '--parameter',
+      'master_update_pause=5',
+      '--parameter',
+      'workers_default_update_pause=1',
+    ]);
+    expect(serverNames(s, 'create').sort()).toEqual([3, 4, 5, 6, 7, 8, 9].map((i) => `k8s-default-${i}`).sort());
+    expect([s.rebuilt, s.resized, s.replaced, s.deleted]).toEqual([[], [], [], []]);
+    expect(s.maxOutOfService).toMatchObject({ etcd: 0, master: 0, worker: 0 });
+  }, 900_000);
+
+  it('(b) a second worker group (re-synth): its two workers created, no existing server touched', async () => {
+    const s = await step('(b) add worker group', ['-t', 'default.yaml', '-e', 'default.env.yaml', '-e', 'default.secrets.env.yaml'], {
+      cwd: out2,
+      template: join(out2, 'default.yaml'),
+    });
+    expect(serverNames(s, 'create').sort()).toEqual(['k8s-extra-0', 'k8s-extra-1']);
+    expect(s.serverOrder.every((o) => o.action === 'create')).toBe(true);
+    expect([s.rebuilt, s.resized, s.replaced, s.deleted]).toEqual([[], [], [], []]);
+  }, 900_000);
+
+  it('(c) a new image for the default workers only: the ten rebuilt one at a time, etcd, masters and the other group untouched', async () => {
+    const s = await step('(c) new worker image', ['--parameter', 'workers_default_image=debian-12-next'], {
+      template: join(out2, 'default.yaml'),
+    });
+    expect(serverNames(s, 'rebuild').sort()).toEqual([...Array(10).keys()].map((i) => `k8s-default-${i}`).sort());
+    expect(serverRoles(s)).toEqual(['worker']);
+    expect(s.serverOrder.some((o) => o.name?.startsWith('k8s-extra'))).toBe(false);
+    expect([s.replaced, s.deleted, s.created]).toEqual([[], [], []]);
+    // highest names first, one batch (of one) at a time
+    const rebuilds = s.serverOrder.filter((o) => o.action === 'rebuild');
+    for (let i = 1; i < rebuilds.length; i++) expect(rebuilds[i]!.start).toBeGreaterThanOrEqual(rebuilds[i - 1]!.end);
+    expect(rebuilds.map((r) => r.name)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0].map((i) => `k8s-default-${i}`));
+  }, 900_000);
+
+  it('(d) a new image for etcd: the three members rebuilt one at a time (2, 1, 0), at most one out of service', async () => {
+    const s = await step('(d) new etcd image', ['--parameter', 'etcd_image=debian-12-next'], { template: join(out2, 'default.yaml') });
+    expect(serverNames(s, 'rebuild')).toEqual(['k8s-etcd-2', 'k8s-etcd-1', 'k8s-etcd-0']);
+    expect(serverRoles(s)).toEqual(['etcd']);
+    expect(s.maxOutOfService.etcd).toBe(1);
+  }, 900_000);
+
+  it('(e) a new master flavor: the three masters resized one at a time, at most one out of service', async () => {
+    const s = await step('(e) new master flavor', ['--parameter', 'master_flavor=m1.xlarge'], { template: join(out2, 'default.yaml') });
+    expect(serverNames(s, 'resize')).toEqual(['k8s-master-2', 'k8s-master-1', 'k8s-master-0']);
+    expect(serverRoles(s)).toEqual(['master']);
+    expect(s.maxOutOfService.master).toBe(1);
+  }, 900_000);
+
+  /** Marks a member's server unhealthy (what the constructs offer for etcd and masters, whose names are fixed). */
+  async function replaceMember(groupPrefix: string, member: string): Promise<void> {
+    const target = (await heatResources()).find(
+      (r) => r.resource_name === 'Server' && r.stackName.includes(groupPrefix) && r.parent_resource === member,
+    );
+    expect(target, `${groupPrefix} member ${member}`).toBeDefined();
+    await twin.openstack(['stack', 'resource', 'mark', 'unhealthy', target!.stackId, 'Server', 'day 2: replace']);
+  }
+
+  it('(g) replace etcd member 1: a new server on the same port, then the old one deleted', async () => {
+    await replaceMember('ClusterEtcdMembersNodesGroup', '1');
+    const s = await step('(g) replace etcd member 1', [], { template: join(out2, 'default.yaml') });
+    expect(s.replaced).toHaveLength(1);
+    expect(s.replaced[0]).toMatch(/ClusterEtcdMembersNodesGroup[^/]*\/1\/Server$/);
+    expect(serverRoles(s)).toEqual(['etcd']);
+    expect(s.maxOutOfService.etcd).toBe(1);
+  }, 900_000);
+
+  it('(h) replace master 0: a new server on the same port, then the old one deleted', async () => {
+    await replaceMember('ClusterControlMastersNodesGroup', '0');
+    const s = await step('(h) replace master 0', [], { template: join(out2, 'default.yaml') });
+    expect(s.replaced).toHaveLength(1);
+    expect(s.replaced[0]).toMatch(/ClusterControlMastersNodesGroup[^/]*\/0\/Server$/);
+    expect(serverRoles(s)).toEqual(['master']);
+    expect(s.maxOutOfService.master).toBe(1);
+  }, 900_000);
+});
