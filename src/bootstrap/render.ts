@@ -415,9 +415,29 @@ export function checkIpv4Cidr(what: string, value: string): void {
 /** Where the common library is written on every node. */
 export const COMMON_LIBRARY_PATH = '/usr/local/lib/hotk8s/lib.sh';
 
+/**
+ * Keystone's token lifetime the signal path depends on. A WaitConditionHandle with `signal_transport: TOKEN_SIGNAL`
+ * (Heat's default, what the nodes use) gets, when Heat creates it, a Keystone token of its stack-domain user, and
+ * `curl_cli` is `curl -i -X POST -H 'X-Auth-Token: <that token>' ... <heat-api>/v1/<project>/stacks/<stack>/<id>/
+ * resources/<handle>/signal`. Heat never renews the token, so Keystone refuses the signal once the token is older than
+ * its `[token] expiration` (3600 s by default): a node still bootstrapping then cannot report, and the stack only
+ * times out. The library bounds this: see SIGNAL_TOKEN_MARGIN_SEC.
+ */
+export const SIGNAL_TOKEN_LIFETIME_SEC = 3600;
+/**
+ * The signal watchdog fires this long before the token expires, counted from the node's boot (the handle, hence the
+ * token, was made before the server): time for Nova to build the server before it boots, plus the signal's own
+ * retries (120 s).
+ */
+export const SIGNAL_TOKEN_MARGIN_SEC = 420;
+
 /** Renders the common shell library (placeholder-free bash). */
 export function renderCommonLibrary(common: CommonContext): string {
-  const text = renderTemplate('common/lib.sh', common);
+  const text = renderTemplate('common/lib.sh', {
+    ...common,
+    signalTokenSec: SIGNAL_TOKEN_LIFETIME_SEC,
+    signalMarginSec: SIGNAL_TOKEN_MARGIN_SEC,
+  });
   const found = findPlaceholders(text);
   if (found.length > 0) throw new BootstrapRenderError(`common/lib.sh must not hold placeholders; found ${found.join(', ')}`);
   return text;

@@ -13,6 +13,7 @@ import {
   resolveKubernetesVersion,
 } from '../bootstrap/kubernetes-versions.js';
 import { resolveEtcdContext, type EtcdInstall } from '../bootstrap/etcd.js';
+import { SIGNAL_TOKEN_LIFETIME_SEC, SIGNAL_TOKEN_MARGIN_SEC } from '../bootstrap/render.js';
 import { billOfMaterials, type BillOfMaterials } from '../bootstrap/bom.js';
 import type { KubeNodeContext, KubeNodeBounds, PackageSource } from '../bootstrap/kubeadm.js';
 import { OsHeatRandomString } from '../heat/generated/heat.generated.js';
@@ -626,7 +627,7 @@ export class Cluster extends Construct {
     );
     stack.createTimeoutMinutes = Math.max(stack.createTimeoutMinutes ?? 0, Math.ceil((budget + SERVER_BOOT_ALLOWANCE_SEC) / 60));
     Annotations.of(this).addInfo(
-      `nodes signal with Heat TOKEN_SIGNAL handles made in their own member template (fresh for every new member); the longest wait condition is ${budget} s: keep it below Keystone's token lifetime (3600 s by default) or raise that lifetime`,
+      `nodes signal with Heat TOKEN_SIGNAL handles made in their own member template (fresh for every new member), whose Keystone token Heat never renews; the longest wait condition is ${budget} s, and a node still bootstrapping ${SIGNAL_TOKEN_LIFETIME_SEC - SIGNAL_TOKEN_MARGIN_SEC} s after it booted reports FAILURE before that token expires (Keystone's default lifetime, ${SIGNAL_TOKEN_LIFETIME_SEC} s)`,
     );
     this.addOutputs();
   }
