@@ -690,7 +690,13 @@ export class Cluster extends Construct {
     for (const app of this.applicationsOnAllGroups) app.addWorkerGroup(g);
     HeatStack.of(this).addParameterGroup({
       label: `Worker group ${g.name}`,
-      parameters: [g.countParameter, g.flavorParameter, g.imageParameter, g.removeParameter, g.updatePauseParameter],
+      parameters: [
+        g.countParameter,
+        g.flavorParameter,
+        g.imageParameter,
+        g.removeParameter,
+        ...(g.updatePauseParameter ? [g.updatePauseParameter] : []),
+      ],
     });
     new HeatOutput(this, `Workers-${g.name}-Addresses`, {
       name: `workers_${g.name.replace(/-/g, '_')}_addresses`,

@@ -43,10 +43,15 @@ export interface WorkerGroupOptions {
   /** @default 'soft-anti-affinity' */
   readonly serverGroupPolicy?: ServerGroupPolicy | false;
   /**
-   * How a stack update that changes the workers' definition (a new image or flavor) rolls through the group:
+   * Opt-in: how a stack update that changes the workers' definition (a new image or flavor) rolls through the group:
    * `maxBatchSize` workers at a time (highest names first), `pauseSeconds` between batches (the default of the
-   * `workers_<name>_update_pause` parameter, which can be changed at update time). New members are created in parallel.
-   * @default { maxBatchSize: 1, pauseSeconds: 60 }
+   * `workers_<name>_update_pause` parameter, which can be changed at update time).
+   * Heat's ResourceGroup batches every update that changes a member's definition, and every member carries the group's
+   * port and address maps, so with a rolling policy a scale-up is batched too (new members `maxBatchSize` at a time,
+   * with the pause between batches): choose a batch size that keeps scale-ups fast enough. Without it, a scale-up
+   * creates all new workers at once and an image or flavor change updates every worker of the group at once (never
+   * etcd or masters, which always roll one at a time).
+   * @default - no rolling policy
    */
   readonly rollingUpdate?: WorkerRollingUpdate;
 }
@@ -95,10 +100,10 @@ export class WorkerGroup extends Construct {
    * by as many to remove them, keep it to have them replaced by new members; a removed number is never used again.
    */
   public readonly removeParameter: HeatParameter;
-  /** `workers_<name>_update_pause`: seconds between two batches of a rolling update. */
-  public readonly updatePauseParameter: HeatParameter;
-  /** Workers updated at a time by a rolling update. */
-  public readonly maxBatchSize: number;
+  /** `workers_<name>_update_pause`: seconds between two batches of a rolling update (only with `rollingUpdate`). */
+  public readonly updatePauseParameter?: HeatParameter;
+  /** Workers updated at a time by a rolling update (only with `rollingUpdate`). */
+  public readonly maxBatchSize?: number;
   public readonly nodes: NodeGroup;
   private readonly extraSecurityGroups: OsNeutronSecurityGroup[] = [];
 
@@ -162,20 +167,22 @@ export class WorkerGroup extends Construct {
       description: `Numbers (2 for ${namePrefix}-2) or names of workers to delete on the next update; lower the count to remove them, keep it to replace them`,
       default: [],
     });
-    const rolling = props.rollingUpdate ?? {};
-    if (typeof rolling !== 'object' || rolling === null || Array.isArray(rolling)) {
-      throw new HotError(path, `rollingUpdate must be { maxBatchSize?, pauseSeconds? }; got ${describeValue(rolling)}`);
+    const rolling = props.rollingUpdate;
+    if (rolling !== undefined) {
+      if (typeof rolling !== 'object' || rolling === null || Array.isArray(rolling)) {
+        throw new HotError(path, `rollingUpdate must be { maxBatchSize?, pauseSeconds? }; got ${describeValue(rolling)}`);
+      }
+      this.maxBatchSize = checkInt(path, 'rollingUpdate.maxBatchSize', rolling.maxBatchSize ?? 1, 1, Math.max(1, this.maxSize));
+      const pause = checkInt(path, 'rollingUpdate.pauseSeconds', rolling.pauseSeconds ?? DEFAULT_WORKER_UPDATE_PAUSE_SEC, 0, 3600);
+      this.updatePauseParameter = new HeatParameter(this, 'UpdatePause', {
+        name: `${p}_update_pause`,
+        type: 'number',
+        label: `Rolling update pause of group ${this.name}`,
+        description: `Seconds between two batches of ${this.maxBatchSize} when an update changes the definition of group ${this.name} (scale-ups included)`,
+        constraints: [{ range: { min: 0, max: 3600 } }],
+        default: pause,
+      });
     }
-    this.maxBatchSize = checkInt(path, 'rollingUpdate.maxBatchSize', rolling.maxBatchSize ?? 1, 1, Math.max(1, this.maxSize));
-    const pause = checkInt(path, 'rollingUpdate.pauseSeconds', rolling.pauseSeconds ?? DEFAULT_WORKER_UPDATE_PAUSE_SEC, 0, 3600);
-    this.updatePauseParameter = new HeatParameter(this, 'UpdatePause', {
-      name: `${p}_update_pause`,
-      type: 'number',
-      label: `Rolling update pause of group ${this.name}`,
-      description: `Seconds between two batches of ${this.maxBatchSize} when an update changes the image or flavor of group ${this.name}`,
-      constraints: [{ range: { min: 0, max: 3600 } }],
-      default: pause,
-    });
     this.userDataContext = { ...props.bootstrap, group: this.name, labels, taints: props.taints ?? [] };
     let rendered;
     let deployValues;
@@ -204,7 +211,10 @@ export class WorkerGroup extends Construct {
       bootVolume: props.bootVolume,
       waitTimeoutSec: SERVER_BOOT_ALLOWANCE_SEC + budget,
       removalList: memberNames(this.removeParameter, `${namePrefix}-`),
-      rollingUpdate: { maxBatchSize: this.maxBatchSize, pauseSeconds: this.updatePauseParameter.value as unknown as number },
+      rollingUpdate:
+        this.updatePauseParameter && this.maxBatchSize !== undefined
+          ? { maxBatchSize: this.maxBatchSize, pauseSeconds: this.updatePauseParameter.value as unknown as number }
+          : undefined,
       // labels and taints come in as member-template parameters: groups of one shape share the member template
       userData: (m) => ({
         rendered,

@@ -246,8 +246,8 @@ describe('stacks/default', () => {
     expect(countAtMax(files, 'default.yaml')).toBeLessThanOrEqual(1000);
   });
 
-  it('reports: 41 root resources, one to three per member, 29 root parameters', () => {
+  it('reports: 41 root resources, one to three per member, 28 root parameters', () => {
     expect(Object.keys(root.resources as object)).toHaveLength(41);
-    expect(Object.keys(root.parameters as object)).toHaveLength(29);
+    expect(Object.keys(root.parameters as object)).toHaveLength(28);
   });
 });

@@ -36,28 +36,37 @@ describe('rolling update policies', () => {
     expect(params.master_update_pause).toMatchObject({ type: 'number', default: 300 });
   });
 
-  it('worker groups: batches of maxBatchSize with a pause parameter; defaults 1 and 60 s', () => {
+  it('worker groups roll only when they opt in: batches of maxBatchSize with a pause parameter (defaults 1 and 60 s)', () => {
     const doc = rootDoc({
-      workerGroups: [{ name: 'a' }, { name: 'b', maxSize: 20, rollingUpdate: { maxBatchSize: 4, pauseSeconds: 15 } }],
+      workerGroups: [
+        { name: 'a' },
+        { name: 'b', maxSize: 20, rollingUpdate: { maxBatchSize: 4, pauseSeconds: 15 } },
+        { name: 'c', rollingUpdate: {} },
+      ],
     });
-    expect(group(doc, 'ClusterWorkersaWorkersNodesGroup').update_policy).toEqual({
-      rolling_update: { max_batch_size: 1, min_in_service: 0, pause_time: { get_param: 'workers_a_update_pause' } },
-    });
+    // without a policy a scale-up creates every new worker at once (Heat batches any change of the members'
+    // definition under a rolling policy, and a scale-up changes the port and address maps every member carries)
+    expect(group(doc, 'ClusterWorkersaWorkersNodesGroup').update_policy).toBeUndefined();
     expect(group(doc, 'ClusterWorkersbWorkersNodesGroup').update_policy).toEqual({
       rolling_update: { max_batch_size: 4, min_in_service: 0, pause_time: { get_param: 'workers_b_update_pause' } },
     });
+    expect(group(doc, 'ClusterWorkerscWorkersNodesGroup').update_policy).toEqual({
+      rolling_update: { max_batch_size: 1, min_in_service: 0, pause_time: { get_param: 'workers_c_update_pause' } },
+    });
     const params = doc.parameters as Record<string, { default: unknown }>;
-    expect(params.workers_a_update_pause!.default).toBe(60);
+    expect(params.workers_a_update_pause).toBeUndefined();
     expect(params.workers_b_update_pause!.default).toBe(15);
+    expect(params.workers_c_update_pause!.default).toBe(60);
   });
 
-  it('creation stays parallel: no batch_create, and the ports and pool-membership groups have no policy', () => {
+  it('creation stays parallel: no batch_create; the ports and pool-membership groups and default worker groups have no policy', () => {
     const doc = rootDoc();
     const policies = Object.entries(resources(doc))
       .filter(([, r]) => r.update_policy !== undefined)
       .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))
       .sort();
-    expect(policies).toEqual(['ClusterControlMastersNodesGroup', 'ClusterEtcdMembersNodesGroup', 'ClusterWorkersdefaultWorkersNodesGroup']);
+    // the default worker group has no rolling policy (opt-in): its scale-ups stay one parallel batch
+    expect(policies).toEqual(['ClusterControlMastersNodesGroup', 'ClusterEtcdMembersNodesGroup']);
     expect(JSON.stringify(doc)).not.toContain('batch_create');
   });
 

@@ -209,11 +209,11 @@ describe('WorkerGroup', () => {
     ).toEqual([
       {
         label: 'Worker group a',
-        parameters: ['workers_a_count', 'workers_a_flavor', 'workers_a_image', 'workers_a_remove', 'workers_a_update_pause'],
+        parameters: ['workers_a_count', 'workers_a_flavor', 'workers_a_image', 'workers_a_remove'],
       },
       {
         label: 'Worker group b',
-        parameters: ['workers_b_count', 'workers_b_flavor', 'workers_b_image', 'workers_b_remove', 'workers_b_update_pause'],
+        parameters: ['workers_b_count', 'workers_b_flavor', 'workers_b_image', 'workers_b_remove'],
       },
     ]);
     t.hasOutput('workers_a_addresses');
