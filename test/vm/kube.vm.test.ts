@@ -16,7 +16,7 @@ import { orderProblem } from '../bootstrap/sim/boot-sim.js';
 import { ensureImage, Vm, VmLab, vmPrerequisites, waitUntil, type Signal } from './lib/vm.js';
 
 const BOUNDS = { packagesSec: 60, containerdSec: 60, etcdWaitSec: 60, initSec: 120, apiWaitSec: 60, joinSec: 120, addonsSec: 60 };
-const BASE = { clusterName: 'demo', podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12', kubernetesVersion: '1.32.5', bounds: BOUNDS };
+const BASE = { clusterName: 'demo', podCidr: '10.244.0.0/16', serviceCidr: '10.96.0.0/12', kubernetesVersion: '1.36.4', bounds: BOUNDS };
 const TOKEN = 'abcdef.0123456789abcdef';
 const API = '10.77.0.100';
 const timings: Record<string, number> = {};
@@ -122,7 +122,7 @@ describe('(e) a master and a worker under systemd', () => {
     const calls = (await master.sh('cat /var/log/hotk8s-sim/calls.log')).out.trim().split('\n');
     expect(
       orderProblem(calls, [
-        'apt-get -q -y -o Dpkg::Options::=--force-confold -o Acquire::Retries=3 -o Acquire::http::Timeout=30 install --no-install-recommends kubelet=1.32.5-1.1 kubeadm=1.32.5-1.1 kubectl=1.32.5-1.1',
+        'apt-get -q -y -o Dpkg::Options::=--force-confold -o Acquire::Retries=3 -o Acquire::http::Timeout=30 install --no-install-recommends kubelet=1.36.4-1.1 kubeadm=1.36.4-1.1 kubectl=1.36.4-1.1',
         'apt-mark hold kubelet kubeadm kubectl',
         'containerd',
         'curl --silent --fail --max-time 10 --cacert /etc/kubernetes/pki/etcd/ca.crt',
@@ -149,7 +149,7 @@ describe('(e) a master and a worker under systemd', () => {
     const calls = (await worker.sh('cat /var/log/hotk8s-sim/calls.log')).out.trim().split('\n');
     expect(
       orderProblem(calls, [
-        'apt-get -q -y -o Dpkg::Options::=--force-confold -o Acquire::Retries=3 -o Acquire::http::Timeout=30 install --no-install-recommends kubelet=1.32.5-1.1 kubeadm=1.32.5-1.1',
+        'apt-get -q -y -o Dpkg::Options::=--force-confold -o Acquire::Retries=3 -o Acquire::http::Timeout=30 install --no-install-recommends kubelet=1.36.4-1.1 kubeadm=1.36.4-1.1',
         'containerd',
         `curl --silent --fail --insecure --max-time 10 --output /dev/null https://${API}:6443/readyz`,
         'kubeadm join --config /etc/kubernetes/hotk8s/kubeadm-join.yaml',
