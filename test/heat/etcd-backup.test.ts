@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { App, Cluster, HeatStack, synthesize } from '../../src/index.js';
 import { formatHeatReport, validateManyWithHeat } from '../../src/heat/engine/index.js';
+import { stackJob } from '../lib/heat-job.js';
 
 describe('real Heat engine: etcd with backups', () => {
   it('accepts 3 members with a data volume and a backup volume each', async () => {
@@ -21,17 +22,7 @@ describe('real Heat engine: etcd with backups', () => {
     const work = await mkdtemp(join(tmpdir(), 'hotk8s-heat-etcd-backup-'));
     const result = await synthesize(app, { outdir: join(work, 'out'), stateDir: join(work, 'state') });
     const s = result.manifest.stacks[0]!;
-    const batch = await validateManyWithHeat(
-      [
-        {
-          template: join(result.outdir, s.template),
-          environments: [s.environment, ...(s.secretEnvironment ? [s.secretEnvironment] : [])].map((f) => join(result.outdir, f)),
-          allMembers: true,
-          stackName: s.name,
-        },
-      ],
-      { timeoutMs: 600_000 },
-    );
+    const batch = await validateManyWithHeat([{ ...stackJob(result, s), allMembers: true }], { timeoutMs: 600_000 });
     const report = batch.reports[0]!;
     expect(report.ok, formatHeatReport(report).join('\n')).toBe(true);
     const etcdMember = report.templates.find((t) => t.file.includes('etcd-members-nodes'));

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { synthesize } from '../../src/index.js';
 import { formatHeatReport, validateManyWithHeat, type HeatEngineReport, type HeatValidateJob } from '../../src/heat/engine/index.js';
 import { listPrograms, loadProgram } from '../lib/programs.js';
+import { stackJob } from '../lib/heat-job.js';
 
 function timeoutOf(createCommand: string): number | undefined {
   const m = / --timeout (\d+)/.exec(createCommand);
@@ -28,13 +29,7 @@ describe('real Heat engine accepts every stack and example', () => {
       const work = await mkdtemp(join(tmpdir(), `hotk8s-heat-${p.name}-`));
       const result = await synthesize(await loadProgram(p), { outdir: join(work, 'out'), stateDir: join(work, 'state') });
       for (const s of result.manifest.stacks) {
-        jobs.push({
-          template: join(result.outdir, s.template),
-          environments: [s.environment, ...(s.secretEnvironment ? [s.secretEnvironment] : [])].map((f) => join(result.outdir, f)),
-          allMembers: true,
-          stackName: s.name,
-          timeoutMinutes: timeoutOf(s.createCommand),
-        });
+        jobs.push({ ...stackJob(result, s), allMembers: true, timeoutMinutes: timeoutOf(s.createCommand) });
         keys.push(`${p.kind}/${p.name}:${s.name}`);
         computed.set(`${p.kind}/${p.name}:${s.name}`, result.requestBytes.get(s.name)!);
       }

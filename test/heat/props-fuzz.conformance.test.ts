@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, Cluster, HeatStack, synthesize, type ClusterProps } from '../../src/index.js';
 import { formatHeatReport, validateManyWithHeat, type HeatEngineReport, type HeatValidateJob } from '../../src/heat/engine/index.js';
 import { validProps } from '../property/props-fuzz.property.js';
+import { stackJob } from '../lib/heat-job.js';
 
 const SAMPLE = 200;
 
@@ -29,11 +30,7 @@ describe('real Heat engine accepts a sample of the valid prop sets of the fuzz',
       new Cluster(stack, 'Cluster', { ...props, name: 'fuzz' } satisfies ClusterProps);
       const result = await synthesize(app, { outdir: join(work, `out${i}`), stateDir: state });
       const s = result.manifest.stacks[0]!;
-      jobs.push({
-        template: join(result.outdir, s.template),
-        environments: [s.environment, ...(s.secretEnvironment ? [s.secretEnvironment] : [])].map((f) => join(result.outdir, f)),
-        stackName: s.name,
-      });
+      jobs.push(stackJob(result, s));
     }
     reports = (await validateManyWithHeat(jobs, { timeoutMs: 900_000 })).reports;
   });

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { App, Cluster, HeatResource, HeatStack, HotValidationError, synthesize, type SynthResult } from '../../src/index.js';
 import { formatHeatReport, validateWithHeat, type HeatEngineReport } from '../../src/heat/engine/index.js';
+import { stackJob } from '../lib/heat-job.js';
 
 function cluster(groups: number, distinct: boolean, stackProps: ConstructorParameters<typeof HeatStack>[2] = {}): App {
   const app = new App();
@@ -40,9 +41,7 @@ async function synthTo(app: App, dirName = 'hotk8s-limits-'): Promise<SynthResul
 async function heat(result: SynthResult): Promise<HeatEngineReport> {
   const s = result.manifest.stacks[0]!;
   return validateWithHeat({
-    template: join(result.outdir, s.template),
-    environments: [s.environment, ...(s.secretEnvironment ? [s.secretEnvironment] : [])].map((f) => join(result.outdir, f)),
-    stackName: s.name,
+    ...stackJob(result, s),
     timeoutMinutes: Number(/ --timeout (\d+)/.exec(s.createCommand)?.[1] ?? 0) || undefined,
     timeoutMs: 600_000,
   });
