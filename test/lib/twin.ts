@@ -183,6 +183,37 @@ interface Ready {
  * Values for the site parameters a synthesized stack requires, from the twin's default catalogue: images, flavors
  * (m1.medium for etcd, m1.large otherwise), the key pair, the external network, an application credential.
  */
+/** One Heat resource of a stack tree (`nested_depth`), as heat-api lists it. */
+export interface HeatResourceView {
+  resource_name: string;
+  resource_type: string;
+  resource_status: string;
+  physical_resource_id: string;
+  creation_time: string;
+  parent_resource?: string;
+  links: { href: string; rel: string }[];
+  /** From the `stack` link (heat-api's REST view drops stack_name). */
+  stackName: string;
+  stackId: string;
+}
+
+/** The Heat resources of stack `stack` and its nested stacks down to `depth`, each with the stack that holds it. */
+export async function stackResources(twin: Twin, stack: string, depth = 3): Promise<HeatResourceView[]> {
+  const { body: found } = await twin.heat<{ stacks: { id: string }[] }>('GET', `/stacks?name=${stack}`);
+  const { status, body } = await twin.heat<{ resources: HeatResourceView[] }>(
+    'GET',
+    `/stacks/${stack}/${found.stacks[0]!.id}/resources?nested_depth=${depth}`,
+  );
+  if (status !== 200) throw new Error(`twin: listing the resources of ${stack} gave HTTP ${status}`);
+  return body.resources.map((r) => {
+    const [name, id] = r.links
+      .find((l) => l.rel === 'stack')!
+      .href.split('/')
+      .slice(-2);
+    return { ...r, stackName: decodeURIComponent(name!), stackId: id! };
+  });
+}
+
 export function siteParameters(manifestParameters: Readonly<Record<string, { required?: boolean }>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, p] of Object.entries(manifestParameters)) {

@@ -15,7 +15,7 @@ import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, Cluster, HeatStack, synthesize } from '../../src/index.js';
 import { listPrograms, loadProgram } from '../lib/programs.js';
-import { startTwin, summarize, type Twin, type TwinSummary } from '../lib/twin.js';
+import { stackResources, startTwin, summarize, type Twin, type TwinSummary } from '../lib/twin.js';
 
 const work = mkdtempSync(join(tmpdir(), 'hotk8s-twin-day2-'));
 const out = join(work, 'out');
@@ -31,30 +31,6 @@ interface Row {
   readonly previewChanged: number;
 }
 const rows: Row[] = [];
-
-interface HeatResource {
-  resource_name: string;
-  resource_type: string;
-  physical_resource_id: string;
-  parent_resource?: string;
-  links: { href: string; rel: string }[];
-  stackId: string;
-  stackName: string;
-}
-async function heatResources(depth = 3): Promise<HeatResource[]> {
-  const { body: found } = await twin.heat<{ stacks: { id: string }[] }>('GET', `/stacks?name=default`);
-  const { body } = await twin.heat<{ resources: HeatResource[] }>(
-    'GET',
-    `/stacks/default/${found.stacks[0].id}/resources?nested_depth=${depth}`,
-  );
-  return body.resources.map((r) => {
-    const [name, id] = r.links
-      .find((l) => l.rel === 'stack')!
-      .href.split('/')
-      .slice(-2);
-    return { ...r, stackName: decodeURIComponent(name), stackId: id };
-  });
-}
 
 /** Top-level resources whose properties reference another resource (Heat 19's preview lists them as changed: twin.md). */
 function referencingResources(rootTemplate: string): string[] {
@@ -201,7 +177,7 @@ describe('day 2 on stacks/default (twin)', () => {
 
   /** Marks a member's server unhealthy (what the constructs offer for etcd and masters, whose names are fixed). */
   async function replaceMember(groupPrefix: string, member: string): Promise<void> {
-    const target = (await heatResources()).find(
+    const target = (await stackResources(twin, 'default')).find(
       (r) => r.resource_name === 'Server' && r.stackName.includes(groupPrefix) && r.parent_resource === member,
     );
     expect(target, `${groupPrefix} member ${member}`).toBeDefined();

@@ -10,40 +10,11 @@ import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesize } from '../../src/index.js';
 import { listPrograms, loadProgram } from '../lib/programs.js';
-import { startTwin, summarize, type Twin, type TwinAction } from '../lib/twin.js';
+import { stackResources, startTwin, summarize, type Twin, type TwinAction } from '../lib/twin.js';
 
 const work = mkdtempSync(join(tmpdir(), 'hotk8s-twin-default-'));
 const out = join(work, 'out');
 let twin: Twin;
-
-/** The Heat resources of a stack tree (nested_depth), as heat-api lists them. */
-interface HeatResource {
-  resource_name: string;
-  resource_type: string;
-  resource_status: string;
-  physical_resource_id: string;
-  creation_time: string;
-  parent_resource?: string;
-  links: { href: string; rel: string }[];
-  /** From the `stack` link (heat-api's REST view drops stack_name). */
-  stackName: string;
-  stackId: string;
-}
-async function heatResources(stack: string, depth = 3): Promise<HeatResource[]> {
-  const { body: found } = await twin.heat<{ stacks: { id: string }[] }>('GET', `/stacks?name=${stack}`);
-  const { status, body } = await twin.heat<{ resources: HeatResource[] }>(
-    'GET',
-    `/stacks/${stack}/${found.stacks[0].id}/resources?nested_depth=${depth}`,
-  );
-  expect(status).toBe(200);
-  return body.resources.map((r) => {
-    const [name, id] = r.links
-      .find((l) => l.rel === 'stack')!
-      .href.split('/')
-      .slice(-2);
-    return { ...r, stackName: decodeURIComponent(name), stackId: id };
-  });
-}
 
 function log(what: string, seconds: number) {
   console.log(`twin: ${what} in ${seconds.toFixed(1)} s (heat-all CPU so far ${twin.engineCpuSeconds().toFixed(1)} s)`);
@@ -100,10 +71,10 @@ describe('stacks/default on the twin', () => {
       expect(signals[0].path).toBe(s.path); // the member's own server, found in Heat's database
     }
     // every wait condition of the tree is complete: the signals went to the right handles
-    const waits = (await heatResources('default')).filter((r) => r.resource_type === 'OS::Heat::WaitCondition');
+    const waits = (await stackResources(twin, 'default')).filter((r) => r.resource_type === 'OS::Heat::WaitCondition');
     expect(waits).toHaveLength(9);
     expect(waits.every((w) => w.resource_status === 'CREATE_COMPLETE')).toBe(true);
-    const resources = await heatResources('default');
+    const resources = await stackResources(twin, 'default');
     workersNodes = resources.find((r) => r.resource_name.startsWith('ClusterWorkersdefaultWorkersNodesGroup'))!.resource_name;
     workersPorts = resources.find((r) => r.resource_name.startsWith('ClusterWorkersdefaultWorkersPortsGroup'))!.resource_name;
   });
@@ -151,7 +122,7 @@ describe('stacks/default on the twin', () => {
     expect(window).toHaveLength(28);
 
     // Heat's side: 7 new wait conditions in the worker members, complete, and the old ones untouched
-    const waits = (await heatResources('default')).filter(
+    const waits = (await stackResources(twin, 'default')).filter(
       (r) => r.resource_type === 'OS::Heat::WaitCondition' && r.stackName.includes(workersNodes),
     );
     expect(waits).toHaveLength(10);
@@ -183,7 +154,7 @@ describe('stacks/default on the twin', () => {
   });
 
   it('`stack resource mark unhealthy` + update replaces exactly that server, on its port', async () => {
-    const target = (await heatResources('default')).find(
+    const target = (await stackResources(twin, 'default')).find(
       (r) => r.resource_name === 'Server' && r.stackName.includes(workersNodes) && r.parent_resource === '1',
     );
     expect(target, 'worker member 1 server').toBeDefined();
