@@ -34,6 +34,8 @@ for cmd in kubeadm kubelet kubectl systemctl apt-get apt-mark modprobe sysctl sw
 done
 install -m 0755 "$HERE/stubs/curl.sh" "$M/usr/local/sbin/curl"
 cp "$W/fail" "$M/etc/hotk8s-sim/fail"
+# The signal watchdog counts from the boot; a fresh VM has been up for seconds, whatever this host's uptime.
+echo "5.00 5.00" >"$M/etc/hotk8s-sim/uptime"
 cp "$W/kubeadm-version" "$M/etc/hotk8s-sim/kubeadm-version"
 cp "$W/user-data" "$M/var/lib/cloud/seed/nocloud/user-data"
 cp "$W/meta-data" "$M/var/lib/cloud/seed/nocloud/meta-data"
@@ -49,7 +51,7 @@ CFG
 for stage in "init" "modules --mode config" "modules --mode final"; do
   # shellcheck disable=SC2086 # the stage is several words on purpose
   timeout 600 chroot "$M" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    HOME=/root LANG=C.UTF-8 /usr/bin/cloud-init $stage >>"$W/console.log" 2>&1
+    HOME=/root LANG=C.UTF-8 HK_UPTIME_FILE=/etc/hotk8s-sim/uptime /usr/bin/cloud-init $stage >>"$W/console.log" 2>&1
   printf '%s %s\n' "$stage" "$?" >>"$W/stages"
 done
 kill "$heat_pid" 2>/dev/null
