@@ -5,7 +5,7 @@
  * (kubeadm config endpoints and cert paths, flannel net-conf vs podSubnet, modes and owners) and the
  * Heat signal; then injects a failure into each step and asserts a FAILURE signal naming the phase.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
@@ -98,6 +98,20 @@ function expectFile(r: BootResult, path: string, mode: number): string {
   return r.read(path)!;
 }
 
+/** Files the boot left under `dir` (a node path) whose content includes one of `needles`, as node paths. */
+function filesHolding(r: BootResult, dir: string, needles: readonly string[]): string[] {
+  const root = join(r.upper, dir.replace(/^\/+/, ''));
+  if (!existsSync(root)) return [];
+  const found: string[] = [];
+  for (const e of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const file = join(e.parentPath, e.name);
+    const text = readFileSync(file).toString('latin1');
+    if (needles.some((n) => text.includes(n))) found.push(file.slice(r.upper.length));
+  }
+  return found;
+}
+
 function docs(text: string): Array<Record<string, any>> {
   return loadAll(text) as Array<Record<string, any>>;
 }
@@ -134,6 +148,17 @@ describe('boot simulation', () => {
       expect(r.signals[0]!.path).toBe('/v1/signal/demo-master-0');
       expect(r.signals[0]!.body.status).toBe('SUCCESS');
       expect(r.signals[0]!.body.data).toMatch(/wait-etcd;.*kubeadm-init;.*api-ready;.*addons;/);
+    });
+
+    it("leaves no copy of the CA key or the join token in cloud-init's saved user-data, and keeps its semaphores", () => {
+      const keyB64 = b64(pki.clusterCa.keyPem);
+      const keyBody = pki.clusterCa.keyPem.split('\n')[1] as string;
+      expect(filesHolding(r, '/var/lib/cloud', [keyB64.slice(0, 64), keyBody, TOKEN])).toEqual([]);
+      expect(filesHolding(r, '/run', [keyB64.slice(0, 64), keyBody, TOKEN])).toEqual([]);
+      expect(r.read('/var/lib/cloud/instances/sim-demo-master-0/sem/config_scripts_user')).toBeDefined();
+      expect(r.stat('/etc/systemd/system/hotk8s-scrub-user-data.service')).toBeDefined();
+      expect(r.calls).toContain('systemctl enable hotk8s-scrub-user-data.service');
+      expect(r.calls.at(-1)).toBe('systemctl start --no-block hotk8s-scrub-user-data.service');
     });
 
     it('installs, configures and initialises in order', () => {
@@ -330,6 +355,8 @@ describe('boot simulation', () => {
       expect(join!.nodeRegistration.kubeletExtraArgs).toContainEqual({ name: 'node-ip', value: '10.0.0.20' });
       expect(r.stat('/etc/kubernetes/pki/ca.key')).toBeUndefined();
       expect(r.stat('/etc/kubernetes/hotk8s/addons')).toBeUndefined();
+      // the join token is gone from cloud-init's copies of the user-data
+      expect(filesHolding(r, '/var/lib/cloud', [TOKEN])).toEqual([]);
     });
   });
 

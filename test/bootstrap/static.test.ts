@@ -70,12 +70,12 @@ describe('etcd user-data, static checks', () => {
     });
   }
 
-  it('the tools the script writes (scrub, backup, restore) pass shellcheck, and the backup schedule is one systemd accepts', () => {
+  it('the tools the script writes (backup, restore) pass shellcheck, and the backup schedule is one systemd accepts', () => {
     const ctx = variants['data volume + backups on their own volume'] as EtcdUserDataContext;
     const ud = renderEtcdUserData(ctx);
     const script = splitUserData(substituteAsHeat(ud.text, ud.placeholders, realisticHeatValues(pki)))[1]?.content ?? '';
     const tools = [...script.matchAll(/^cat >\/usr\/local\/sbin\/([\w-]+) <<'HK_EOF'\n([\s\S]*?)\nHK_EOF$/gm)];
-    expect(tools.map((m) => m[1])).toEqual(['hotk8s-etcd-scrub', 'hotk8s-etcd-backup', 'hotk8s-etcd-restore']);
+    expect(tools.map((m) => m[1])).toEqual(['hotk8s-etcd-backup', 'hotk8s-etcd-restore']);
     for (const m of tools) expect(shellcheck(`${m[2]}\n`, m[1] as string)).toEqual([]);
     const calendar = /^OnCalendar=(.*)$/m.exec(script)?.[1];
     expect(calendar).toBe('*-*-* 00/6:00:00');

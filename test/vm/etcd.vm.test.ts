@@ -59,10 +59,10 @@ function keyNeedle(): string {
   return lines[Math.floor(lines.length / 2)] as string;
 }
 
-/** Waits until hotk8s-etcd-scrub.service ran in this boot (after cloud-final, which writes cloud-init's copies again) and succeeded. */
+/** Waits until hotk8s-scrub-user-data.service ran in this boot (after cloud-final, which writes cloud-init's copies again) and succeeded. */
 async function scrubbedThisBoot(vm: Vm): Promise<void> {
   await waitUntil(`the scrub ran after cloud-final on ${vm.opts.name}`, 600, async () => {
-    const r = await vm.sh('systemctl show -p Result -p ExecMainExitTimestampMonotonic hotk8s-etcd-scrub.service');
+    const r = await vm.sh('systemctl show -p Result -p ExecMainExitTimestampMonotonic hotk8s-scrub-user-data.service');
     return r.out.includes('Result=success') && !r.out.includes('ExecMainExitTimestampMonotonic=0') ? true : undefined;
   });
 }
@@ -163,7 +163,7 @@ describe('a 3-member etcd cluster of VMs', () => {
     for (const vm of vms) {
       await scrubbedThisBoot(vm);
       await expectNoKeyOnDisk(vm);
-      const verify = await vm.sh('systemd-analyze verify hotk8s-etcd.service hotk8s-etcd-scrub.service hotk8s-block-metadata.service');
+      const verify = await vm.sh('systemd-analyze verify hotk8s-etcd.service hotk8s-scrub-user-data.service hotk8s-block-metadata.service');
       expect(verify.status, verify.out).toBe(0);
       expect(verify.out.trim()).toBe('');
     }
