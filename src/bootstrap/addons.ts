@@ -106,8 +106,16 @@ export interface CloudProviderConfig {
   readonly controllerClusterName: string;
   /** Let the controller manage security-group rules for its load balancers' NodePorts. @default true for ovn, false for amphora */
   readonly manageSecurityGroups?: boolean;
-  /** Path of a CA bundle on the nodes for Keystone/Octavia TLS. @default - the system trust store */
+  /**
+   * Path of a CA bundle that exists on every node (in the image) for Keystone/Octavia TLS; it is mounted from the
+   * host into the cloud-controller-manager and Cinder CSI pods at the same path. @default - the system trust store
+   */
   readonly caFile?: string;
+  /**
+   * A CA bundle (PEM) for Keystone/Octavia TLS, given at synth: it goes into the cloud-config Secret as `ca.crt`, which
+   * the pods mount with cloud.conf. Exclusive with `caFile`. @default - the system trust store
+   */
+  readonly caCertificate?: string;
   /** Name of the default StorageClass. @default 'csi-cinder' */
   readonly storageClassName?: string;
   /** Do not require Cinder volumes in the node's availability zone. @default false */
@@ -125,10 +133,19 @@ export interface ResolvedCloudProvider {
   readonly monitor: Required<CloudProviderMonitor>;
   readonly controllerClusterName: string;
   readonly manageSecurityGroups: boolean;
+  /** cloud.conf's ca-file, as the pods see it ('' for the system trust store). */
   readonly caFile: string;
+  /** The PEM given at synth, for the cloud-config Secret's `ca.crt` ('' when none). */
+  readonly caCertificate: string;
+  /** A host file the pods mount at the same path (`caFile` given as a path on the nodes; '' when none). */
+  readonly caHostFile: string;
   readonly storageClassName: string;
   readonly ignoreVolumeAz: boolean;
 }
+
+/** Where the pods find the CA bundle given with `caCertificate` (the cloud-config Secret is mounted at /etc/config). */
+export const CLOUD_CA_POD_PATH = '/etc/config/ca.crt';
+const PEM_CERTIFICATES = /^(\s*-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*)+$/;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -173,6 +190,19 @@ export function resolveCloudProvider(c: CloudProviderConfig): ResolvedCloudProvi
       `cloudProvider.controllerClusterName must be letters, digits, '.', '_' or '-'; got ${JSON.stringify(controllerClusterName)}`,
     );
   }
+  const caCertificate = c.caCertificate ?? '';
+  const caHostFile = c.caFile ?? '';
+  if (caCertificate !== '' && caHostFile !== '') {
+    throw new BootstrapRenderError('cloudProvider: give caCertificate (a PEM bundle) or caFile (a path on the nodes), not both');
+  }
+  if (caCertificate !== '' && !PEM_CERTIFICATES.test(caCertificate)) {
+    throw new BootstrapRenderError('cloudProvider.caCertificate must be one or more PEM certificates (-----BEGIN CERTIFICATE----- ...)');
+  }
+  if (caHostFile !== '' && !/^\/[^\s'"\\]*[^/\s'"\\]$/.test(caHostFile)) {
+    throw new BootstrapRenderError(
+      `cloudProvider.caFile must be an absolute path of a file on the nodes; got ${JSON.stringify(caHostFile)}`,
+    );
+  }
   return {
     authUrl: need('authUrl'),
     region: c.region ?? '',
@@ -184,7 +214,9 @@ export function resolveCloudProvider(c: CloudProviderConfig): ResolvedCloudProvi
     monitor,
     controllerClusterName,
     manageSecurityGroups: c.manageSecurityGroups ?? provider === 'ovn',
-    caFile: c.caFile ?? '',
+    caFile: caCertificate !== '' ? CLOUD_CA_POD_PATH : caHostFile,
+    caCertificate: caCertificate === '' ? '' : `${caCertificate.trim()}\n`,
+    caHostFile,
     storageClassName,
     ignoreVolumeAz: c.ignoreVolumeAz ?? false,
   };
@@ -329,6 +361,7 @@ export function renderAddonManifests(input: AddonManifestInput): AddonManifest[]
       images: input.images,
       controllerClusterName: input.cloudProvider.controllerClusterName,
       storageClassName: input.cloudProvider.storageClassName,
+      caHostFile: input.cloudProvider.caHostFile,
     };
     out.push(
       { file: '20-openstack-cloud-controller-manager.yaml', text: renderTemplate('addons/openstack-cloud-controller-manager.yaml', ctx) },

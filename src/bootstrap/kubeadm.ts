@@ -265,6 +265,8 @@ export const NODE_PATHS = {
   encryptionConfigDir: '/etc/kubernetes/encryption',
   encryptionConfig: '/etc/kubernetes/encryption/config.yaml',
   cloudConf: '/etc/kubernetes/cloud.conf',
+  /** The cloud provider's CA bundle given at synth (caCertificate), for the cloud-config Secret. */
+  cloudCa: '/etc/kubernetes/cloud-ca.crt',
   containerdConfig: '/etc/containerd/config.toml',
   modulesLoad: '/etc/modules-load.d/hotk8s-kubernetes.conf',
   sysctl: '/etc/sysctl.d/90-hotk8s-kubernetes.conf',

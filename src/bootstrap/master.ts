@@ -281,6 +281,15 @@ export function masterFiles(m: ResolvedMaster): WriteFile[] {
       defer: false,
       content: renderCloudConf(m.cloudProvider),
     });
+    if (m.cloudProvider.caCertificate !== '') {
+      files.push({
+        path: NODE_PATHS.cloudCa,
+        permissions: '0644',
+        encoding: 'plain',
+        defer: false,
+        content: m.cloudProvider.caCertificate,
+      });
+    }
   }
   for (const a of renderAddonManifests({ podCidr: m.node.podCidr, flannel: m.flannel, images: m.images, cloudProvider: m.cloudProvider })) {
     files.push({
@@ -318,6 +327,7 @@ export function renderMasterUserData(ctx: MasterUserDataContext): RenderedUserDa
     pki: NODE_PATHS.pki,
     pkiFiles: PKI_B64.map(([k]) => NODE_PATHS.pki[k]).join(' '),
     cloudProviderFlag: m.cloudProvider ? 1 : 0,
+    cloudCaFlag: m.cloudProvider?.caCertificate ? 1 : 0,
   });
   const text = buildMultipart([
     { filename: '10-hotk8s-master.cfg', contentType: 'text/cloud-config', content: cloudConfig },

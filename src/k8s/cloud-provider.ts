@@ -59,8 +59,16 @@ export interface ClusterCloudProviderOptions {
    * the rules the controller makes per Service. @default - none (the controller's per-Service rules only)
    */
   readonly clientCidrs?: readonly string[];
-  /** A CA bundle on the nodes for Keystone/Octavia TLS. @default - the system trust store */
+  /**
+   * Path of a CA bundle on every node (in the image) for Keystone/Octavia TLS; mounted from the host into the
+   * cloud-controller-manager and Cinder CSI pods. @default - the system trust store
+   */
   readonly caFile?: string;
+  /**
+   * A CA bundle (PEM certificates) for Keystone/Octavia TLS, given at synth: the cloud-config Secret carries it as
+   * `ca.crt` and cloud.conf points at it. Exclusive with `caFile`. @default - the system trust store
+   */
+  readonly caCertificate?: string;
   /** The default StorageClass's name. @default 'csi-cinder' */
   readonly storageClassName?: string;
   /** @default false */
@@ -237,6 +245,7 @@ export class ClusterCloudProvider extends Construct {
       controllerClusterName: this.controllerClusterName,
       manageSecurityGroups: this.manageSecurityGroups,
       caFile: props.caFile,
+      caCertificate: props.caCertificate,
       storageClassName: props.storageClassName,
       ignoreVolumeAz: props.ignoreVolumeAz,
     };

@@ -150,6 +150,7 @@ const CLOUD_PROVIDER_SPEC = shape<ClusterCloudProviderOptions>({
   manageSecurityGroups: bool,
   clientCidrs: CIDR_LIST,
   caFile: str,
+  caCertificate: str,
   storageClassName: str,
   ignoreVolumeAz: bool,
 });
