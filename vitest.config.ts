@@ -1,8 +1,20 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Test layers. `npm run test:unit` runs the quick in-process layers (unit, golden, property);
 // `npm test` (scripts/test-all.sh) prepares the machine and runs every project.
+
+// `hotk8s` (how the examples import the library, as a user's program does) is the sources here, as tsconfig.json's
+// `paths` make it for tsc and for esbuild when the CLI compiles an example
+const SRC = fileURLToPath(new URL('./src/', import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^hotk8s$/, replacement: `${SRC}index.ts` },
+      { find: /^hotk8s\/(assertions|heat)$/, replacement: `${SRC}$1/index.ts` },
+    ],
+  },
   test: {
     // programs the CLI compiles for the moment of their import load natively, as they do outside the tests
     server: { deps: { external: [/\.hotk8s\.mjs$/] } },

@@ -9,7 +9,7 @@
  *   openstack stack create ... --parameter autoscaler_application_credential_id=ID \
  *     --parameter autoscaler_application_credential_secret=SECRET
  */
-import { App, Cluster, HeatStack } from '../src/index.js';
+import { App, Cluster, HeatStack } from 'hotk8s';
 
 export default function (): App {
   const app = new App();

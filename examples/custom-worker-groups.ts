@@ -1,5 +1,5 @@
 /** Custom worker groups: a general group and a tainted batch group, added with addWorkerGroup(). */
-import { App, Cluster, HeatStack } from '../src/index.js';
+import { App, Cluster, HeatStack } from 'hotk8s';
 
 export default function (): App {
   const app = new App();

@@ -1,5 +1,5 @@
 /** An escape hatch: set a Heat property the constructs do not model (the API load balancer's description and a listener timeout). */
-import { App, Cluster, HeatStack } from '../src/index.js';
+import { App, Cluster, HeatStack } from 'hotk8s';
 
 export default function (): App {
   const app = new App();

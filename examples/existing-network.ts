@@ -1,5 +1,5 @@
 /** Reusing an existing network and subnet; the API VIP is a free address outside the subnet's allocation pool. */
-import { App, Cluster, HeatStack } from '../src/index.js';
+import { App, Cluster, HeatStack } from 'hotk8s';
 
 export default function (): App {
   const app = new App();

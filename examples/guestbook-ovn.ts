@@ -5,7 +5,7 @@
  * for `Service type=LoadBalancer` (the operator gives the application credential at create time:
  * `--parameter os_application_credential_id=... --parameter os_application_credential_secret=...`).
  */
-import { App, Cluster, HeatStack } from '../src/index.js';
+import { App, Cluster, HeatStack } from 'hotk8s';
 
 export default function (): App {
   const app = new App();

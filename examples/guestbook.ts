@@ -4,7 +4,7 @@
  * Service must be `type: NodePort` with `nodePort: 30080`; the outputs `app_guestbook_address` and `app_guestbook_url`
  * say where to reach it. Scaling the `web` group (parameter `workers_web_count`, 1-10) adds or removes pool members.
  */
-import { App, Cluster, HeatStack } from '../src/index.js';
+import { App, Cluster, HeatStack } from 'hotk8s';
 
 export default function (): App {
   const app = new App();

@@ -1,5 +1,5 @@
 /** Flannel with the host-gw backend: plain routes between nodes, allowed_address_pairs for the pod CIDR on every port. */
-import { App, Cluster, HeatStack } from '../src/index.js';
+import { App, Cluster, HeatStack } from 'hotk8s';
 
 export default function (): App {
   const app = new App();

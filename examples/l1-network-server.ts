@@ -2,7 +2,7 @@
  * The framework end to end with raw L1 resources only: a network, subnet, router, security group, port, server
  * and floating IP, with site values as parameters. No Kubernetes knowledge involved.
  */
-import { App, Fn, HeatOutput, HeatParameter, HeatStack } from '../src/index.js';
+import { App, Fn, HeatOutput, HeatParameter, HeatStack } from 'hotk8s';
 import {
   OsNeutronFloatingIP,
   OsNeutronNet,

@@ -2,7 +2,7 @@
  * The program shown in the README's "Using it" section (kept here so the tests synthesize, golden-test and
  * Heat-validate it): two worker groups, one tainted for GPUs, and a web application behind its own load balancer.
  */
-import { App, Cluster, HeatStack } from '../src/index.js';
+import { App, Cluster, HeatStack } from 'hotk8s';
 
 export default function () {
   const app = new App();

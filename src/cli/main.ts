@@ -29,6 +29,20 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
       },
     )
     .command(
+      'init [dir]',
+      'Write a ready project: package.json, tsconfig, app.ts with a Cluster, a test, .gitignore',
+      (y) =>
+        y
+          .positional('dir', { type: 'string', describe: 'project directory (default: the current one)' })
+          .option('from', { type: 'string', describe: 'start from a ready-made stack of stacks/ (default, dev, multi-pool)' })
+          .option('force', { type: 'boolean', default: false, describe: 'write into a non-empty directory' })
+          .example('$0 init my-cluster --from dev', 'a project with the development stack'),
+      async (a) => {
+        const { runInit } = await import('./init.js');
+        code = await runInit({ dir: a.dir, from: a.from, force: a.force, debug: a.debug }, io);
+      },
+    )
+    .command(
       'validate <paths..>',
       'Validate HOT files or a synth output directory',
       (y) =>
@@ -106,7 +120,7 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
         code = await runGraph({ app: a.app, stack: a.stack, format: a.json ? 'json' : a.format, debug: a.debug }, io);
       },
     )
-    .demandCommand(1, 'name a command: synth, validate, params, diff or graph')
+    .demandCommand(1, 'name a command: init, synth, validate, params, diff or graph')
     .strict()
     .fail((msg, err) => {
       // throwing stops yargs here: a command line that does not parse never runs its command
