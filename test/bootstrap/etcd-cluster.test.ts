@@ -329,8 +329,8 @@ for (const size of [3, 5]) {
           [
             'daemon-reload',
             'enable hotk8s-block-metadata.service',
-            'enable hotk8s-scrub-user-data.service',
             'stop etcd.service',
+            'enable hotk8s-scrub-user-data.service',
             'enable hotk8s-etcd.service',
             'start --no-block hotk8s-etcd.service',
             'start --no-block hotk8s-scrub-user-data.service',
