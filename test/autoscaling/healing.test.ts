@@ -123,6 +123,20 @@ describe('self-healing (fake Kubernetes API, fake Heat)', () => {
     expect(kube.events.filter((e) => e.reason === 'NodeRepair').map((e) => e.involvedObject.name)).toEqual(['demo-default-0']);
   });
 
+  it('skips its rounds while its own update runs: no read of the output (heat-engine resolves it) until the update ended', async () => {
+    await setUp(3);
+    os.updateMs = 2500; // two or three rounds (intervalSec 1) fall in the update
+    const output = (r: { path: string }): boolean => r.path.endsWith('/outputs/hotk8s_autoscaling');
+    kube.setNode('demo-default-1', { ready: 'False', since: Date.now() - 60_000 });
+    await until(() => os.patches().length === 1, 8000, 'the repair');
+    const patchAt = os.patches()[0]!.at;
+    await agent.waitFor(/StackUpdateComplete/);
+    const during = os.requests.filter((r) => r.at > patchAt && r.at < patchAt + os.updateMs);
+    expect(during.filter((r) => r.path.endsWith('?resolve_outputs=false')).length).toBeGreaterThanOrEqual(3); // its polls
+    expect(during.filter(output)).toEqual([]);
+    await until(() => !kube.nodes.has('demo-default-1'), 5000, 'the round after the update'); // upkeep resumed
+  });
+
   it('does not act again on a member whose replacement failed: the name stays listed, the count unchanged', async () => {
     await setUp(5); // room for two unhealthy members, so only the removal list keeps it from a second repair
     os.failNext = 'Resource UPDATE failed: Forbidden: quota';

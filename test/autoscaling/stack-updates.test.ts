@@ -156,6 +156,48 @@ describe('stack updates (fake Heat API)', () => {
     expect(os.names('default')).toEqual(['demo-default-0', 'demo-default-1', 'demo-default-2']);
   });
 
+  it('reports the members of a failed update that have a server but no registered Node (a bootstrap that failed) as in error', async () => {
+    // on Heat a worker whose bootstrap signalled FAILURE keeps its Nova server: the id alone says nothing of its health
+    for (const n of os.names('default')) kube.setNode(n);
+    os.failNext = 'WaitConditionFailure: demo-default-3: kubeadm-join: API not reachable';
+    os.failWithServers = true;
+    await call(client, 'NodeGroupIncreaseSize', { id: 'default', delta: 2 });
+    await agent.waitFor(/StackUpdateFailed: stack update workers_default_count=5: UPDATE_FAILED: WaitConditionFailure/);
+    await call(client, 'Refresh');
+    // demo-default-4 came up and registered; demo-default-3 never did
+    kube.setNode('demo-default-4');
+    const instances = (await call(client, 'NodeGroupNodes', { id: 'default' })).instances as {
+      id: string;
+      status: { instanceState: string; errorInfo?: unknown };
+    }[];
+    const server = (n: string): string => `openstack:///${os.serverOf(n)}`;
+    expect(instances.map((i) => i.id)).toEqual(os.names('default').map(server));
+    expect(instances.filter((i) => i.status.instanceState !== 'instanceRunning')).toEqual([
+      {
+        id: server('demo-default-3'),
+        status: {
+          instanceState: 'instanceCreating',
+          errorInfo: {
+            errorCode: 'HEAT_UPDATE_FAILED',
+            errorMessage: 'WaitConditionFailure: demo-default-3: kubeadm-join: API not reachable',
+            instanceErrorClass: 99,
+          },
+        },
+      },
+    ]);
+    expect(instances.every((i) => i.status.instanceState === 'instanceCreating' || i.status.errorInfo === undefined)).toBe(true);
+    // the autoscaler deletes it by that id: exactly that member goes, and the error with it once the update completed
+    await call(client, 'NodeGroupDeleteNodes', {
+      id: 'default',
+      nodes: [{ name: 'demo-default-3', providerID: server('demo-default-3') }],
+    });
+    await until(() => os.patches().length === 2 && os.status === 'UPDATE_COMPLETE', 5000);
+    expect(os.patches()[1]!.body.parameters).toEqual({ workers_default_count: '4', workers_default_remove: 'demo-default-3' });
+    await agent.waitFor(/StackUpdateComplete: stack update workers_default_count=4/);
+    const after = (await call(client, 'NodeGroupNodes', { id: 'default' })).instances as { status: { instanceState: string } }[];
+    expect(after.map((i) => i.status.instanceState)).toEqual(Array(4).fill('instanceRunning'));
+  });
+
   it('refuses changes when another agent holds the lease', async () => {
     const other = await startAgent(os, kube, { name: 'agent-1' });
     const c2 = new CloudProvider(`127.0.0.1:${other.grpcPort}`, grpc.credentials.createInsecure()) as Client;

@@ -81,6 +81,11 @@ export class FakeOpenStack {
   failNext?: string;
   /** ... and before the groups changed anything (the members stay as they were). */
   failUntouched = false;
+  /**
+   * ... and the new members have their servers (as on a cloud where Nova built them and their bootstrap signalled
+   * FAILURE, or never signalled); without it they have none (Nova refused them, e.g. over quota).
+   */
+  failWithServers = false;
   /** Nova status by server id (default ACTIVE); a server deleted out of band is in `gone`. */
   readonly serverStatus = new Map<string, string>();
   readonly gone = new Set<string>();
@@ -159,7 +164,7 @@ export class FakeOpenStack {
       const want: string[] = [];
       for (let i = 0; want.length < Number(this.params[g.view.count]); i++) if (!g.skip.has(String(i))) want.push(String(i));
       for (const m of [...g.members.keys()]) if (!want.includes(m)) g.members.delete(m);
-      for (const m of want) if (!g.members.has(m)) g.members.set(m, failed ? null : this.newServerId());
+      for (const m of want) if (!g.members.has(m)) g.members.set(m, failed && !this.failWithServers ? null : this.newServerId());
       g.members = new Map([...g.members].sort(([a], [b]) => Number(a) - Number(b)));
     }
   }

@@ -7,8 +7,8 @@
  * Environment: OS_AUTH_URL, OS_APPLICATION_CREDENTIAL_ID, OS_APPLICATION_CREDENTIAL_SECRET, optional OS_REGION_NAME and
  * OS_INTERFACE (the Secret the masters create from the stack's hidden parameters); HOTK8S_STACK (`<name>/<id>`);
  * POD_NAME, POD_NAMESPACE; HOTK8S_PROGRAM_SHA256 (set by the loader: the program it started). For tests:
- * HOTK8S_KUBE_API, HOTK8S_KUBE_TOKEN_FILE, HOTK8S_RETRY_MS, HOTK8S_ACCEPT_WAIT_MS, HOTK8S_LEASE_SEC,
- * HOTK8S_PROGRAM_CHECK_MS.
+ * HOTK8S_KUBE_API, HOTK8S_KUBE_TOKEN_FILE, HOTK8S_RETRY_MS, HOTK8S_ACCEPT_WAIT_MS, HOTK8S_HEAL_INTERVAL_MS,
+ * HOTK8S_LEASE_SEC, HOTK8S_PROGRAM_CHECK_MS.
  */
 import { hostname } from 'node:os';
 import { serveGrpc } from './grpc.js';
@@ -88,17 +88,18 @@ if (listen) {
 
 const healer = new Healer(stack, cloud, kube, notify, log);
 const healing = env.HOTK8S_HEAL === 'true';
-tick(
-  async () => {
-    if (!leader) return;
-    try {
-      await healer.round(healing);
-    } catch (e) {
-      log(`warning: round: ${(e as Error).message}`);
-    }
-  },
-  () => (stack.snap?.view.heal?.intervalSec ?? 30) * 1000,
-);
+// HOTK8S_HEAL_INTERVAL_MS (tests) overrides the output's intervalSec, which synth keeps at 10 s or more
+const intervalMs = (): number => Number(env.HOTK8S_HEAL_INTERVAL_MS ?? 0) || (stack.snap?.view.heal?.intervalSec ?? 30) * 1000;
+tick(async () => {
+  // while our own update runs a round could neither repair nor delete Node objects (the stack is in progress), and
+  // its read of the output costs heat-engine 0.3 to 6.5 s a time (the Heat twin): the round after the update does it
+  if (!leader || stack.busy) return;
+  try {
+    await healer.round(healing);
+  } catch (e) {
+    log(`warning: round: ${(e as Error).message}`);
+  }
+}, intervalMs);
 
 // a stack update that brings another program: finish what is running, then exit; the container restarts the loader
 const running = env.HOTK8S_PROGRAM_SHA256;

@@ -142,11 +142,18 @@ export function providerHandlers(o: ProviderOptions): Record<string, Handler> {
     NodeGroupNodes: async (req) => {
       const [id, g, s] = await groupOf(req);
       const failed = o.stack.lastFailure;
+      // after a failed update: a member it brought that has no registered Node, or any member without a server, is a
+      // failed creation. The autoscaler sees it as creating with an error, counts a failed scale-up, backs the group
+      // off and deletes the instance (by the id given here), instead of waiting for it until its provisioning timeout.
+      const registered = failed ? new Set((await o.nodes().catch(() => [])).map((n) => n.metadata.name)) : new Set<string>();
+      const added = new Set(failed?.added[id] ?? []);
       return cat(
         Object.entries(g.servers ?? {}).map(([m, server]) => {
-          // 1 running, 2 creating, 3 deleting; a member without a server after a failed update carries the error
-          const state = o.stack.removing(g, g.prefix + m, s) ? 3 : server ? 1 : 2;
-          const error = !server && failed ? fMsg(2, fStr(1, 'HEAT_UPDATE_FAILED'), fStr(2, failed.reason), fInt(3, 99)) : new Uint8Array(0);
+          const removing = o.stack.removing(g, g.prefix + m, s);
+          const broken = !!failed && !removing && (!server || (added.has(m) && !registered.has(g.prefix + m)));
+          // 1 running, 2 creating, 3 deleting
+          const state = removing ? 3 : server && !broken ? 1 : 2;
+          const error = broken && failed ? fMsg(2, fStr(1, 'HEAT_UPDATE_FAILED'), fStr(2, failed.reason), fInt(3, 99)) : new Uint8Array(0);
           return fMsg(1, fStr(1, server ? PROVIDER_ID + server : pendingId(id, m)), fMsg(2, fInt(1, state), error));
         }),
       );

@@ -56,7 +56,12 @@ export class Stack {
   private reading?: Promise<Snapshot>;
   /** Set while our update runs; the outcome of the last one. */
   busy = false;
-  lastFailure?: { readonly at: number; readonly reason: string };
+  /**
+   * The last update of ours that failed (cleared when one completes): Heat's reason, and per group the members that
+   * update brought (in the output after it, not before). On a cloud a failed worker usually has its server (Nova built
+   * it; its bootstrap signalled FAILURE or never signalled), so a member's server id alone does not tell it is healthy.
+   */
+  lastFailure?: { readonly at: number; readonly reason: string; readonly added: Readonly<Record<string, readonly string[]>> };
 
   constructor(
     private readonly cloud: OpenStack,
@@ -258,11 +263,11 @@ export class Stack {
     this.snap = { ...s, status: 'UPDATE_IN_PROGRESS', params: { ...s.params, ...params }, at: Date.now() };
     for (const c of sent) c.done();
     this.notify('Normal', 'StackUpdate', `stack update ${what} (${sent.map((c) => c.why).join('; ')})`);
-    await this.watch(what);
+    await this.watch(what, s);
   }
 
   /** Waits for our update to end and reports how it ended. */
-  private async watch(what: string): Promise<void> {
+  private async watch(what: string, before: Snapshot): Promise<void> {
     this.busy = true;
     try {
       for (;;) {
@@ -275,12 +280,17 @@ export class Stack {
         }
         if (inProgress(s.status)) continue;
         // the members changed: one read of the output for the autoscaler's next questions
-        await this.read(0).catch(() => undefined);
+        const after = await this.read(0).catch(() => undefined);
         if (s.status.endsWith('_COMPLETE')) {
           this.lastFailure = undefined;
           this.notify('Normal', 'StackUpdateComplete', `stack update ${what}: ${s.status}`);
         } else {
-          this.lastFailure = { at: Date.now(), reason: s.reason };
+          const added: Record<string, string[]> = {};
+          for (const [id, g] of Object.entries(after?.view.groups ?? {})) {
+            const old = before.view.groups[id]?.servers ?? {};
+            added[id] = Object.keys(g.servers ?? {}).filter((m) => !(m in old));
+          }
+          this.lastFailure = { at: Date.now(), reason: s.reason, added };
           this.notify('Warning', 'StackUpdateFailed', `stack update ${what}: ${s.status}: ${s.reason}`);
         }
         return;
