@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { X509Certificate } from 'node:crypto';
 import { Annotations } from '../../core/annotations.js';
 import { HeatParameter } from '../../core/parameter.js';
+import { ETCD_CLIENT_CERT_META_PARTS, etcdClientCertMetadataKey } from '../../bootstrap/cert-renew.js';
 import { loadOrCreateClusterPki, type ClusterPki } from '../../bootstrap/pki.js';
 import { checkAndRecordKubernetesVersion } from '../../bootstrap/version-state.js';
 import { HotError } from '../../core/errors.js';
@@ -11,10 +12,7 @@ export type PkiField = (pki: ClusterPki) => string;
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
-/** Nova metadata values hold at most 255 characters: the certificate's base64 DER travels in this many parts. */
-export const ETCD_CLIENT_CERT_META_PARTS = 3;
-/** The metadata key of part `i` (a master joins them in order, checks and installs the certificate). */
-export const etcdClientCertMetadataKey = (i: number) => `hotk8s-etcd-client-cert-${i}`;
+export { ETCD_CLIENT_CERT_META_PARTS, etcdClientCertMetadataKey };
 
 /** The certificate's base64 DER in ETCD_CLIENT_CERT_META_PARTS non-empty parts of at most 255 characters. */
 export function certMetadataParts(certPem: string): string[] {
