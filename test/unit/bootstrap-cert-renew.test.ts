@@ -143,14 +143,16 @@ esac`,
 writeFileSync(join(work, 'hotk8s-cert-renew'), renderCertRenewScript());
 
 describe('hotk8s-cert-renew', () => {
-  it('renders shellcheck-clean, and every master carries it and installs its timer after the node is ready', () => {
+  it('renders shellcheck-clean, and every master carries it and installs its timer before waiting for Ready', () => {
     const script = renderCertRenewScript();
     expect(script).toMatch(/^DEFAULT_THRESHOLD_DAYS=90$/m);
     const r = sh('shellcheck', ['-s', 'bash', join(work, 'hotk8s-cert-renew')]);
     expect(r.status, r.stdout).toBe(0);
     const ud = renderMasterUserData(base).text;
     expect(ud).toContain(`path: "${CERT_RENEW_SCRIPT_PATH}"`);
-    expect(ud).toMatch(/wait_node_ready\nphase cert-renew-timer\n.*\n'\/usr\/local\/sbin\/hotk8s-cert-renew' install "\$HK_NODE_INDEX"/);
+    expect(ud).toMatch(
+      /\nphase cert-renew-timer\n.*\n'\/usr\/local\/sbin\/hotk8s-cert-renew' install "\$HK_NODE_INDEX" .*\nwait_node_ready\nfinish\n/,
+    );
     expect(() => renderCertRenewScript({ thresholdDays: 0 })).toThrow(/thresholdDays/);
   });
 
