@@ -57,6 +57,7 @@ import {
   type ResolvedKubeNode,
   type WriteFile,
 } from './kubeadm.js';
+import { CERT_RENEW_SCRIPT_PATH, renderCertRenewScript } from './cert-renew.js';
 import {
   renderAddonManifests,
   renderCloudConf,
@@ -263,6 +264,13 @@ export function masterFiles(m: ResolvedMaster): WriteFile[] {
       defer: false,
       content: ph,
     })),
+    {
+      path: CERT_RENEW_SCRIPT_PATH,
+      permissions: '0755',
+      encoding: 'gz+b64',
+      defer: false,
+      content: gzipBase64(renderCertRenewScript({ apiPort: m.node.apiPort })),
+    },
     { path: NODE_PATHS.kubeadmInit, permissions: '0600', encoding: 'plain', defer: false, content: init },
     { path: NODE_PATHS.kubeadmJoin, permissions: '0600', encoding: 'plain', defer: false, content: join },
     {
@@ -328,6 +336,7 @@ export function renderMasterUserData(ctx: MasterUserDataContext): RenderedUserDa
     pkiFiles: PKI_B64.map(([k]) => NODE_PATHS.pki[k]).join(' '),
     cloudProviderFlag: m.cloudProvider ? 1 : 0,
     cloudCaFlag: m.cloudProvider?.caCertificate ? 1 : 0,
+    certRenewPath: CERT_RENEW_SCRIPT_PATH,
   });
   const text = buildMultipart([
     { filename: '10-hotk8s-master.cfg', contentType: 'text/cloud-config', content: cloudConfig },

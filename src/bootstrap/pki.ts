@@ -72,14 +72,17 @@ export interface ClusterPki {
   readonly discoveryHash: string;
   /** Items created by this call (empty when everything was reused). */
   readonly created: readonly string[];
-  /** Non-fatal findings, e.g. a client certificate that expires within 30 days. */
+  /** Non-fatal findings, e.g. a CA that expires within a year, a client certificate renewed by this call. */
   readonly warnings: readonly string[];
 }
 
 export interface PkiOptions {
   /** Validity of the CAs. @default 3650 (kubeadm's 10 years) */
   readonly caValidityDays?: number;
-  /** Validity of the synth-time client certificates. @default 365 (kubeadm's 1 year) */
+  /**
+   * Validity of the synth-time client certificates (`apiserver-etcd-client`, `admin`).
+   * @default - until their CA expires: kubeadm cannot renew the etcd client certificate with an external etcd
+   */
   readonly clientValidityDays?: number;
   /** Clock for tests. @default - now */
   readonly now?: Date;
@@ -89,8 +92,20 @@ const EC: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
 const SIGN: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
 const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DAY_MS = 86_400_000;
+/** Synth warns when a CA in the state directory has less than this left (a CA rotation takes planning). */
+export const CA_WARN_DAYS = 365;
+/** Synth re-issues a client certificate (same key) with less than this left, and says how to deliver it. */
+export const CLIENT_RENEW_DAYS = 60;
 /** The group kubeadm (>= 1.29) binds to cluster-admin for admin.conf; revocable, unlike system:masters. */
 export const ADMIN_GROUP = 'kubeadm:cluster-admins';
+
+const RENEW_HINT: Readonly<Record<'apiserverEtcdClient' | 'admin', string>> = {
+  apiserverEtcdClient:
+    'Deliver it to the running masters: openstack stack update --existing -t <template> -e <env> -e <secrets env> <stack> ' +
+    "(it reaches each master's metadata in place, one master at a time; each master's daily hotk8s-cert-renew timer " +
+    'installs it and restarts kube-apiserver, or at once: systemctl start hotk8s-cert-renew.service on each master)',
+  admin: 'Use the new admin kubeconfig that synth wrote (the old certificate stops working when it expires).',
+};
 
 /** The file names, relative to the pki dir (kubeadm's names where kubeadm has one). */
 export const PKI_FILES = {
@@ -117,7 +132,7 @@ export async function loadOrCreateClusterPki(stateDir: string, clusterName: stri
   }
   const now = options.now ?? new Date();
   const caDays = positive('caValidityDays', options.caValidityDays ?? 3650);
-  const clientDays = positive('clientValidityDays', options.clientValidityDays ?? 365);
+  const clientDays = options.clientValidityDays === undefined ? undefined : positive('clientValidityDays', options.clientValidityDays);
   const dir = join(stateDir, clusterName, 'pki');
   ensurePrivateDir(dir);
   ensurePrivateDir(join(dir, 'etcd'));
@@ -128,7 +143,18 @@ export async function loadOrCreateClusterPki(stateDir: string, clusterName: stri
   const ca = async (item: 'clusterCa' | 'etcdCa' | 'frontProxyCa', cn: string): Promise<Loaded> => {
     const [crt, key] = PKI_FILES[item];
     const got = readPair(dir, crt, key);
-    if (got) return validateCa(dir, crt, key, got.cert, got.key);
+    if (got) {
+      const loaded = validateCa(dir, crt, key, got.cert, got.key);
+      const left = loaded.notAfter.getTime() - now.getTime();
+      if (left < CA_WARN_DAYS * DAY_MS) {
+        warnings.push(
+          `${join(dir, crt)} ${left <= 0 ? 'expired' : `expires in ${Math.floor(left / DAY_MS)} days`} (${loaded.notAfter.toISOString()}): ` +
+            'every certificate it signed stops working then and nothing renews a CA automatically; plan a CA rotation ' +
+            '(README "Certificates": new cluster and migrate, or add the new CA beside the old one and roll the nodes)',
+        );
+      }
+      return loaded;
+    }
     const made = await makeCa(cn, now, caDays, join(dir, key));
     writePrivate(dir, key, made.keyPem);
     writePrivate(dir, crt, made.certPem);
@@ -141,11 +167,16 @@ export async function loadOrCreateClusterPki(stateDir: string, clusterName: stri
     if (got) {
       const loaded = validateLeaf(dir, crt, key, got.cert, got.key, issuer, issuerFile);
       const left = loaded.notAfter.getTime() - now.getTime();
-      if (left <= 0)
-        warnings.push(`${join(dir, crt)} expired on ${loaded.notAfter.toISOString()}; delete it and its key to issue a new one`);
-      else if (left < 30 * DAY_MS)
-        warnings.push(`${join(dir, crt)} expires on ${loaded.notAfter.toISOString()} (in ${Math.floor(left / DAY_MS)} days)`);
-      return loaded;
+      if (left >= CLIENT_RENEW_DAYS * DAY_MS) return loaded;
+      // Re-issued with the same key: only the (public) certificate has to reach the nodes.
+      const renewed = await makeClientCert(subject, issuer, now, clientDays, join(dir, key), got.key);
+      writePrivate(dir, crt, renewed.certPem);
+      created.push(`${item}:renewed`);
+      warnings.push(
+        `${join(dir, crt)} ${left <= 0 ? 'had expired' : `would have expired in ${Math.floor(left / DAY_MS)} days`} (${loaded.notAfter.toISOString()}); ` +
+          `renewed with the same key until ${renewed.notAfter.toISOString()}. ${RENEW_HINT[item]}`,
+      );
+      return renewed;
     }
     const made = await makeClientCert(subject, issuer, now, clientDays, join(dir, key));
     writePrivate(dir, key, made.keyPem);
@@ -213,6 +244,39 @@ export async function loadOrCreateClusterPki(stateDir: string, clusterName: stri
   };
 }
 
+/**
+ * Re-issues one synth-time client certificate now, with its existing key (a renewal outside synth's 60-day window,
+ * e.g. after a suspected leak of the certificate alone, or to test the delivery path). `validityDays` defaults to
+ * the CA's remaining lifetime. Returns the new certificate; the next synth carries it.
+ */
+export async function reissueClientCertificate(
+  stateDir: string,
+  clusterName: string,
+  item: 'apiserverEtcdClient' | 'admin',
+  options: { readonly now?: Date; readonly validityDays?: number } = {},
+): Promise<CertAndKey> {
+  const dir = join(stateDir, clusterName, 'pki');
+  const issuerItem = item === 'admin' ? 'clusterCa' : 'etcdCa';
+  const [caCrt, caKey] = PKI_FILES[issuerItem];
+  const [crt, key] = PKI_FILES[item];
+  const caPair = readPair(dir, caCrt, caKey);
+  const leafPair = readPair(dir, crt, key);
+  if (!caPair || !leafPair) throw new PkiError(`${join(dir, crt)}: nothing to re-issue (run synth first)`);
+  const ca = validateCa(dir, caCrt, caKey, caPair.cert, caPair.key);
+  const old = validateLeaf(dir, crt, key, leafPair.cert, leafPair.key, ca, caCrt);
+  const days = options.validityDays === undefined ? undefined : positive('validityDays', options.validityDays);
+  const made = await makeClientCert(
+    old.cert.subject.replace(/\n/g, ', '),
+    ca,
+    options.now ?? new Date(),
+    days,
+    join(dir, key),
+    leafPair.key,
+  );
+  writePrivate(dir, crt, made.certPem);
+  return pub(made);
+}
+
 /** kubeadm's CA public key pin: `sha256:` + hex SHA-256 of the certificate's SubjectPublicKeyInfo (DER). */
 export function discoveryHashOf(caCertPem: string): string {
   const spki = new NodeX509(caCertPem).publicKey.export({ type: 'spki', format: 'der' });
@@ -257,18 +321,36 @@ async function makeCa(cn: string, now: Date, days: number, keyFile: string): Pro
   return issued(cert.toString('pem'), keys.privateKey, await exportPkcs8(keys.privateKey), keyFile);
 }
 
-async function makeClientCert(subject: string, issuer: Loaded, now: Date, days: number, keyFile: string): Promise<Loaded> {
+async function makeClientCert(
+  subject: string,
+  issuer: Loaded,
+  now: Date,
+  days: number | undefined,
+  keyFile: string,
+  existingKeyPem?: string,
+): Promise<Loaded> {
   const x509 = await loadX509();
   const signingKey = issuer.signingKey ?? (await importSigningKey(issuer));
   // The issuer as the library sees it: its subject name and public key go into the new certificate.
   const issuerCert = new x509.X509Certificate(issuer.certPem);
-  const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
+  const keys: { publicKey: CryptoKey; privateKey?: CryptoKey } = existingKeyPem
+    ? {
+        publicKey: await webcrypto.subtle.importKey(
+          'spki',
+          createPublicKey(existingKeyPem).export({ type: 'spki', format: 'der' }),
+          EC,
+          true,
+          ['verify'],
+        ),
+      }
+    : await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
+  const end = days === undefined ? issuer.notAfter.getTime() : Math.min(now.getTime() + days * DAY_MS, issuer.notAfter.getTime());
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject,
     issuer: issuerCert.subject,
     notBefore: new Date(now.getTime() - 5 * 60_000),
-    notAfter: new Date(Math.min(now.getTime() + days * DAY_MS, issuer.notAfter.getTime())),
+    notAfter: new Date(end),
     signingAlgorithm: SIGN,
     publicKey: keys.publicKey,
     signingKey,
@@ -279,7 +361,8 @@ async function makeClientCert(subject: string, issuer: Loaded, now: Date, days: 
       await x509.AuthorityKeyIdentifierExtension.create(issuerCert.publicKey),
     ],
   });
-  return issued(cert.toString('pem'), undefined, await exportPkcs8(keys.privateKey), keyFile);
+  const keyPem = existingKeyPem ?? (await exportPkcs8(keys.privateKey!));
+  return issued(cert.toString('pem'), undefined, keyPem, keyFile);
 }
 
 /** A certificate made in this run, in the PEM form a re-synth reads back (Node's: 64-column base64, trailing newline). */

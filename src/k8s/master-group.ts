@@ -11,7 +11,7 @@ import { SERVER_BOOT_ALLOWANCE_SEC, wrap } from './etcd-cluster.js';
 import { NodeGroup, type BootVolume, type ServerGroupPolicy } from './node-group.js';
 import { kubeNodeValues, secretInput } from './private/kube-values.js';
 import { checkInt } from './private/names.js';
-import type { ClusterSecrets } from './private/secrets.js';
+import { ETCD_CLIENT_CERT_META_PARTS, etcdClientCertMetadataKey, type ClusterSecrets } from './private/secrets.js';
 
 /** Default seconds between two masters of a rolling update. */
 export const DEFAULT_MASTER_UPDATE_PAUSE_SEC = 300;
@@ -112,6 +112,14 @@ export class MasterGroup extends Construct {
       userDataUpdatePolicy: 'IGNORE',
       // one master at a time: the others keep the API and etcd's clients up
       rollingUpdate: { maxBatchSize: 1, pauseSeconds: props.updatePauseSeconds ?? DEFAULT_MASTER_UPDATE_PAUSE_SEC },
+      // the etcd client certificate also as metadata: updated in place on running masters (user-data is IGNOREd)
+      metadata: (m) =>
+        Object.fromEntries(
+          [...Array(ETCD_CLIENT_CERT_META_PARTS).keys()].map((i) => [
+            etcdClientCertMetadataKey(i),
+            secretInput(m, props.secrets, `apiserver_etcd_client_cert_meta_${i}`),
+          ]),
+        ),
       userData: (m) => {
         const apiAddress = props.apiEndpoint === 'first-master' ? Lazy.value(() => firstAddress()) : props.apiEndpoint.address;
         const values: Record<string, unknown> = {

@@ -109,6 +109,12 @@ export interface NodeGroupProps {
   /** The node's user-data, written in the member template's terms. */
   readonly userData: (m: MemberContext) => NodeUserData;
   /**
+   * Extra Nova metadata of each server (keys and values at most 255 characters). Unlike the user-data, a change is
+   * applied in place by a stack update and the node reads it from the metadata service: the delivery path of
+   * values that must reach running nodes (the masters' renewed etcd client certificate). @default - none
+   */
+  readonly metadata?: (m: MemberContext) => Record<string, unknown>;
+  /**
    * Member names ("0", "1", ...) to delete on the next stack update (the ports group's `removal_policies`; the nodes
    * and pool-membership groups then skip exactly the names the ports group skips). With the count lowered by as many
    * they are removed, with the count kept they are replaced by new members; Heat never reuses a removed name.
@@ -269,6 +275,7 @@ export class NodeGroup extends Construct {
       input: (name, p, rootValue) => nt.input(name, p, rootValue),
     };
     const ud = props.userData(ctx);
+    const extraMetadata = props.metadata?.(ctx) ?? {};
     checkPlaceholders(path, ud);
     const imageInput = () =>
       nt.input('image', { type: 'string', description: 'Glance image', constraints: [{ customConstraint: 'glance.image' }] }, props.image)
@@ -317,7 +324,7 @@ export class NodeGroup extends Construct {
       userDataFormat: 'RAW',
       userData: Fn.strReplace(ud.rendered.text, sortedValues(ud.values)) as unknown as string,
       userDataUpdatePolicy: props.userDataUpdatePolicy ?? 'IGNORE',
-      metadata: { 'hotk8s-role': props.role },
+      metadata: { ...extraMetadata, 'hotk8s-role': props.role },
     });
     let previous: OsCinderVolumeAttachment | undefined;
     if (volume) {

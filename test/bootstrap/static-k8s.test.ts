@@ -149,11 +149,11 @@ describe('master and worker user-data, static checks', () => {
         ['text/cloud-config', '10-hotk8s-master.cfg'],
         ['text/x-shellscript', '50-hotk8s-master.sh'],
       ]);
-      // The role script and both libraries, decoded from write_files, went through shellcheck.
+      // The role script, both libraries and the certificate renewal, decoded from write_files, went through shellcheck.
       expect(report.scriptsChecked.map((s) => s.replace(/^.*:/, ''))).toEqual(
-        expect.arrayContaining(['/usr/local/lib/hotk8s/lib.sh', '/usr/local/lib/hotk8s/kube-node.sh']),
+        expect.arrayContaining(['/usr/local/lib/hotk8s/lib.sh', '/usr/local/lib/hotk8s/kube-node.sh', '/usr/local/sbin/hotk8s-cert-renew']),
       );
-      expect(report.scriptsChecked).toHaveLength(3);
+      expect(report.scriptsChecked).toHaveLength(4);
       sizes[`master (${name})`] = { raw: Buffer.byteLength(raw), base64: novaSize(raw) };
       expect(novaSize(raw)).toBeLessThanOrEqual(NOVA_USER_DATA_LIMIT);
     });

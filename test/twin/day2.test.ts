@@ -14,12 +14,14 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, Cluster, HeatStack, synthesize } from '../../src/index.js';
+import { reissueClientCertificate } from '../../src/bootstrap/pki.js';
 import { listPrograms, loadProgram } from '../lib/programs.js';
 import { stackResources, startTwin, summarize, type Twin, type TwinSummary } from '../lib/twin.js';
 
 const work = mkdtempSync(join(tmpdir(), 'hotk8s-twin-day2-'));
 const out = join(work, 'out');
 const out2 = join(work, 'out-two-groups');
+const out3 = join(work, 'out-renewed-certs');
 const stateDir = join(work, 'state');
 const TABLE = join(process.cwd(), '.cache', 'twin-day2', 'scenarios.md');
 let twin: Twin;
@@ -96,7 +98,7 @@ function writeTable(): void {
   }
   lines.push(
     '',
-    '(f) Kubernetes minor upgrade and (i) certificate renewal: not built (out of scope of this branch).',
+    '(f) Kubernetes minor upgrade: not built (out of scope of this branch).',
     'Counts are logical resources (servers, ports, handles' + "'" + ' users, pool members...) from `summarize()`.',
   );
   mkdirSync(join(TABLE, '..'), { recursive: true });
@@ -104,14 +106,19 @@ function writeTable(): void {
   console.log(`twin-day2: table in ${TABLE}\n${lines.join('\n')}`);
 }
 
+/** stacks/default with a second worker group (scenario (b) on): the same cluster name, so the same state directory. */
+function twoGroups(): App {
+  const app = new App();
+  const stack = new HeatStack(app, 'default', { description: 'stacks/default with a second worker group' });
+  new Cluster(stack, 'Cluster', { name: 'k8s', workerGroups: [{ name: 'default' }, { name: 'extra', size: 2, flavor: 'm1.large' }] });
+  return app;
+}
+
 beforeAll(async () => {
   const program = listPrograms().find((p) => p.kind === 'stacks' && p.name === 'default')!;
   await synthesize(await loadProgram(program), { outdir: out, stateDir });
   // (b): the same cluster with a second worker group, synthesized with the same state directory (same secrets)
-  const app = new App();
-  const stack = new HeatStack(app, 'default', { description: 'stacks/default with a second worker group' });
-  new Cluster(stack, 'Cluster', { name: 'k8s', workerGroups: [{ name: 'default' }, { name: 'extra', size: 2, flavor: 'm1.large' }] });
-  await synthesize(app, { outdir: out2, stateDir });
+  await synthesize(twoGroups(), { outdir: out2, stateDir });
   twin = await startTwin();
   const state = await twin.createStack({ outDir: out });
   console.log(`twin-day2: create in ${state.seconds.toFixed(1)} s`);
@@ -200,5 +207,51 @@ describe('day 2 on stacks/default (twin)', () => {
     expect(s.replaced[0]).toMatch(/ClusterControlMastersNodesGroup[^/]*\/0\/Server$/);
     expect(serverRoles(s)).toEqual(['master']);
     expect(s.maxOutOfService.master).toBe(1);
+  }, 900_000);
+
+  it('(i) certificate renewal (re-synth renews the etcd client certificate): the masters updated in place one at a time, nothing rebuilt or replaced', async () => {
+    // a cluster made by an older hotk8s: its etcd client certificate (365 days) has 35 days left
+    await reissueClientCertificate(stateDir, 'k8s', 'apiserverEtcdClient', {
+      now: new Date(Date.now() - 330 * 86_400_000),
+      validityDays: 365,
+    });
+    const synth = await synthesize(twoGroups(), { outdir: out3, stateDir });
+    const warnings = synth.annotations.filter((a) => a.level === 'warning').map((a) => a.message);
+    expect(warnings.join('\n')).toMatch(
+      /apiserver-etcd-client\.crt would have expired in 3[45] days .* renewed with the same key .*openstack stack update/,
+    );
+    const before = readFileSync(join(out2, 'default.secrets.env.yaml'), 'utf8');
+    const after = readFileSync(join(out3, 'default.secrets.env.yaml'), 'utf8');
+    const changedParams = after
+      .split('\n')
+      .filter((l) => !before.split('\n').includes(l))
+      .map((l) => l.split(':')[0]!.trim());
+    expect(changedParams.sort()).toEqual([
+      'apiserver_etcd_client_cert_b64',
+      'apiserver_etcd_client_cert_meta_0',
+      'apiserver_etcd_client_cert_meta_1',
+      'apiserver_etcd_client_cert_meta_2',
+    ]);
+    const s = await step(
+      '(i) certificate renewal',
+      [
+        '-t',
+        'default.yaml',
+        '-e',
+        'default.env.yaml',
+        '-e',
+        'default.secrets.env.yaml',
+        '--parameter',
+        'etcd_update_pause=5',
+        '--parameter',
+        'master_update_pause=5',
+      ],
+      { cwd: out3, template: join(out3, 'default.yaml') },
+    );
+    // Nova metadata updated in place on each master (Heat's server handle_update: set_meta), one master at a time
+    expect(serverNames(s, 'update')).toEqual(['k8s-master-2', 'k8s-master-1', 'k8s-master-0']);
+    expect(serverRoles(s)).toEqual(['master']);
+    expect([s.created, s.rebuilt, s.resized, s.replaced, s.deleted]).toEqual([[], [], [], [], []]);
+    expect(s.maxOutOfService).toMatchObject({ etcd: 0, master: 0, worker: 0 });
   }, 900_000);
 });

@@ -102,9 +102,9 @@ describe('material on disk', () => {
   it('reads notAfter to the second, also past 2049 (GeneralizedTime)', async () => {
     const s = stateDir();
     const now = new Date('2045-03-04T05:06:07.890Z');
-    const made = await loadOrCreateClusterPki(s, 'demo', { now, clientValidityDays: 10 });
+    const made = await loadOrCreateClusterPki(s, 'demo', { now, clientValidityDays: 100 });
     const again = await loadOrCreateClusterPki(s, 'demo', { now });
-    expect(again.admin.notAfter.toISOString()).toBe('2045-03-14T05:06:07.000Z');
+    expect(again.admin.notAfter.toISOString()).toBe('2045-06-12T05:06:07.000Z');
     expect(again.clusterCa.notAfter.getTime()).toBe(Math.floor((now.getTime() + 3650 * 86_400_000) / 1000) * 1000);
     expect(again.clusterCa.notAfter.getUTCFullYear()).toBe(2055);
     expect(again.clusterCa.notAfter).toEqual(made.clusterCa.notAfter);

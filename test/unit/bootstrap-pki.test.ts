@@ -3,7 +3,9 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMIN_GROUP, PkiError, discoveryHashOf, loadOrCreateClusterPki } from '../../src/bootstrap/pki.js';
+import { ADMIN_GROUP, PkiError, discoveryHashOf, loadOrCreateClusterPki, reissueClientCertificate } from '../../src/bootstrap/pki.js';
+
+const DAY = 86_400_000;
 
 const dirs: string[] = [];
 function stateDir(): string {
@@ -92,11 +94,65 @@ describe('loadOrCreateClusterPki', () => {
     await expect(loadOrCreateClusterPki(s, 'Demo_1')).rejects.toThrow(/DNS label.*"Demo_1"/);
   });
 
-  it('warns when a client certificate expires soon', async () => {
+  it('gives the client certificates the lifetime of their CA (kubeadm cannot renew them with an external etcd)', async () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const p = await loadOrCreateClusterPki(stateDir(), 'demo', { now });
+    expect(p.apiserverEtcdClient.notAfter).toEqual(p.etcdCa.notAfter);
+    expect(p.admin.notAfter).toEqual(p.clusterCa.notAfter);
+    expect(p.warnings).toEqual([]);
+  });
+
+  it('re-issues a client certificate with less than 60 days left, same key, and says how to deliver it', async () => {
     const s = stateDir();
-    await loadOrCreateClusterPki(s, 'demo', { clientValidityDays: 10 });
-    const again = await loadOrCreateClusterPki(s, 'demo');
-    expect(again.warnings).toHaveLength(2);
-    expect(again.warnings[0]).toMatch(/apiserver-etcd-client\.crt expires on .* \(in \d+ days\)/);
+    const now = new Date('2026-01-01T00:00:00Z');
+    const old = await loadOrCreateClusterPki(s, 'demo', { now, clientValidityDays: 365 });
+    // day 300: 65 days left, nothing to do
+    const day300 = await loadOrCreateClusterPki(s, 'demo', { now: new Date(now.getTime() + 300 * DAY) });
+    expect(day300.warnings).toEqual([]);
+    expect(day300.apiserverEtcdClient.certPem).toBe(old.apiserverEtcdClient.certPem);
+    // day 310: 55 days left, renewed until the CA's expiry, same key
+    const day310 = await loadOrCreateClusterPki(s, 'demo', { now: new Date(now.getTime() + 310 * DAY) });
+    expect(day310.created).toEqual(['apiserverEtcdClient:renewed', 'admin:renewed']);
+    expect(day310.warnings[0]).toMatch(
+      /apiserver-etcd-client\.crt would have expired in 55 days .* renewed with the same key until 2035-.*openstack stack update --existing/,
+    );
+    expect(day310.warnings[1]).toMatch(/admin\.crt would have expired in 55 days .* admin kubeconfig/);
+    expect(day310.apiserverEtcdClient.keyPem).toBe(old.apiserverEtcdClient.keyPem);
+    expect(day310.apiserverEtcdClient.certPem).not.toBe(old.apiserverEtcdClient.certPem);
+    expect(day310.apiserverEtcdClient.notAfter).toEqual(old.etcdCa.notAfter);
+    const cert = new X509Certificate(day310.apiserverEtcdClient.certPem);
+    expect(cert.verify(new X509Certificate(old.etcdCa.certPem).publicKey)).toBe(true);
+    expect(cert.subject).toBe('CN=kube-apiserver-etcd-client');
+    // read back from disk: valid, no warning
+    const again = await loadOrCreateClusterPki(s, 'demo', { now: new Date(now.getTime() + 311 * DAY) });
+    expect(again.warnings).toEqual([]);
+    expect(again.apiserverEtcdClient.certPem).toBe(day310.apiserverEtcdClient.certPem);
+  });
+
+  it('warns a year before a CA expires, and once it has expired', async () => {
+    const s = stateDir();
+    const now = new Date('2026-01-01T00:00:00Z');
+    await loadOrCreateClusterPki(s, 'demo', { now, caValidityDays: 800 });
+    expect((await loadOrCreateClusterPki(s, 'demo', { now: new Date(now.getTime() + 400 * DAY) })).warnings).toEqual([]);
+    const late = await loadOrCreateClusterPki(s, 'demo', { now: new Date(now.getTime() + 500 * DAY) });
+    const caWarnings = late.warnings.filter((w) => /ca\.crt/.test(w));
+    expect(caWarnings).toHaveLength(3);
+    expect(caWarnings[0]).toMatch(/\/ca\.crt expires in 300 days .*plan a CA rotation/);
+    const dead = await loadOrCreateClusterPki(s, 'demo', { now: new Date(now.getTime() + 900 * DAY) });
+    expect(dead.warnings.some((w) => /etcd\/ca\.crt expired/.test(w))).toBe(true);
+  });
+
+  it('reissueClientCertificate re-signs the existing key (legacy lifetimes, tests of the delivery path)', async () => {
+    const s = stateDir();
+    const p = await loadOrCreateClusterPki(s, 'demo');
+    const legacy = await reissueClientCertificate(s, 'demo', 'apiserverEtcdClient', {
+      now: new Date(Date.now() - 330 * DAY),
+      validityDays: 365,
+    });
+    expect(legacy.keyPem).toBe(p.apiserverEtcdClient.keyPem);
+    expect(Math.round((legacy.notAfter.getTime() - Date.now()) / DAY)).toBe(35);
+    expect(readFileSync(join(p.dir, 'apiserver-etcd-client.crt'), 'utf8')).toBe(legacy.certPem);
+    const admin = await reissueClientCertificate(s, 'demo', 'admin');
+    expect(new X509Certificate(admin.certPem).subject).toBe(`CN=demo-admin\nO=${ADMIN_GROUP}`);
   });
 });

@@ -3,6 +3,7 @@
  * 0600 secrets environment file; no other file synth writes holds any of them (nor a line of any PEM body); a second
  * synth reuses the same material; workers receive no CA key.
  */
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -68,5 +69,33 @@ describe('secrets of the default stack', () => {
     const second = await synthDefault(dir);
     expect(await readFile(join(out, s.secretEnvironment!), 'utf8')).toBe(secretText);
     expect([...second.files.keys()].sort()).toEqual([...first.files.keys()].sort());
+  }, 60_000);
+
+  it("carry the etcd client certificate to each master's Nova metadata too (applied in place on update), never a key", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hotk8s-secrets-'));
+    const r = await synthDefault(dir);
+    const out = join(dir, 'out');
+    const s = r.manifest.stacks[0]!;
+    const secrets = (yaml.load(await readFile(join(out, s.secretEnvironment!), 'utf8')) as { parameter_defaults: Record<string, string> })
+      .parameter_defaults;
+    const parts = [0, 1, 2].map((i) => secrets[`apiserver_etcd_client_cert_meta_${i}`]!);
+    for (const p of parts) expect(p.length > 0 && p.length <= 255, p).toBe(true);
+    const der = Buffer.from(parts.join(''), 'base64');
+    const pem = Buffer.from(secrets.apiserver_etcd_client_cert_b64!, 'base64').toString('utf8');
+    expect(new X509Certificate(der).fingerprint256).toBe(new X509Certificate(pem).fingerprint256);
+    const member = yaml.load(await readFile(join(out, 'default.cluster-control-masters-nodes-member.yaml'), 'utf8')) as {
+      resources: { Server: { properties: { metadata: Record<string, unknown> } } };
+    };
+    expect(member.resources.Server.properties.metadata).toEqual({
+      'hotk8s-etcd-client-cert-0': { get_param: 'apiserver_etcd_client_cert_meta_0' },
+      'hotk8s-etcd-client-cert-1': { get_param: 'apiserver_etcd_client_cert_meta_1' },
+      'hotk8s-etcd-client-cert-2': { get_param: 'apiserver_etcd_client_cert_meta_2' },
+      'hotk8s-role': 'master',
+    });
+    // workers and etcd members carry only their role
+    const worker = yaml.load(
+      await readFile(join(out, 'default.cluster-workers-default-workers-nodes-member.yaml'), 'utf8'),
+    ) as typeof member;
+    expect(worker.resources.Server.properties.metadata).toEqual({ 'hotk8s-role': 'worker' });
   }, 60_000);
 });

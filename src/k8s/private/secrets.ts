@@ -1,6 +1,9 @@
 /** Hidden root parameters whose values come from the cluster's synth-time PKI (kept in the state directory). */
 import { Construct } from 'constructs';
+import { X509Certificate } from 'node:crypto';
+import { Annotations } from '../../core/annotations.js';
 import { HeatParameter } from '../../core/parameter.js';
+import { ETCD_CLIENT_CERT_META_PARTS, etcdClientCertMetadataKey } from '../../bootstrap/cert-renew.js';
 import { loadOrCreateClusterPki, type ClusterPki } from '../../bootstrap/pki.js';
 import { checkAndRecordKubernetesVersion } from '../../bootstrap/version-state.js';
 import { HotError } from '../../core/errors.js';
@@ -8,6 +11,17 @@ import { HotError } from '../../core/errors.js';
 export type PkiField = (pki: ClusterPki) => string;
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+
+export { ETCD_CLIENT_CERT_META_PARTS, etcdClientCertMetadataKey };
+
+/** The certificate's base64 DER in ETCD_CLIENT_CERT_META_PARTS non-empty parts of at most 255 characters. */
+export function certMetadataParts(certPem: string): string[] {
+  const b64 = new X509Certificate(certPem).raw.toString('base64');
+  const n = ETCD_CLIENT_CERT_META_PARTS;
+  const size = Math.ceil(b64.length / n);
+  if (size > 255) throw new Error(`the etcd client certificate is ${b64.length} base64 characters: more than ${n} metadata values hold`);
+  return [...Array(n).keys()].map((i) => b64.slice(i * size, (i + 1) * size));
+}
 
 /** What each secret parameter holds. Public parts (CA certificates) travel the same way, so templates stay reproducible. */
 export const PKI_SECRETS: Readonly<Record<string, { readonly description: string; readonly value: PkiField }>> = {
@@ -30,6 +44,15 @@ export const PKI_SECRETS: Readonly<Record<string, { readonly description: string
     value: (p) => b64(p.apiserverEtcdClient.keyPem),
   },
   encryption_key: { description: 'Encryption-at-rest key for Secrets', value: (p) => p.encryptionKey },
+  ...Object.fromEntries(
+    [0, 1, 2].map((i) => [
+      `apiserver_etcd_client_cert_meta_${i}`,
+      {
+        description: `kube-apiserver's etcd client certificate, base64 DER, part ${i + 1} of ${ETCD_CLIENT_CERT_META_PARTS}`,
+        value: (p: ClusterPki) => certMetadataParts(p.apiserverEtcdClient.certPem)[i]!,
+      },
+    ]),
+  ),
 };
 
 /** Creates each secret parameter once, on the root stack, on first use. */
@@ -71,6 +94,10 @@ export class ClusterSecrets extends Construct {
       secretValue: async (session) => {
         await session.memo(`kubernetes-version:${clusterName}`, async () => this.checkVersion(session.stateDir));
         const pki = await session.memo('pki', () => loadOrCreateClusterPki(session.stateDir, clusterName));
+        // certificate expiry and renewal: printed by the CLI after synthesis, once per synth
+        await session.memo(`pki-warnings:${clusterName}`, async () => {
+          for (const w of (pki as ClusterPki).warnings) Annotations.of(this).addWarning(w);
+        });
         return spec.value(pki as ClusterPki);
       },
     });
