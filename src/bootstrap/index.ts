@@ -9,3 +9,4 @@ export * from './addons.js';
 export * from './master.js';
 export * from './worker.js';
 export * from './bom.js';
+export * from './upgrade.js';

@@ -57,6 +57,7 @@ import {
   type ResolvedKubeNode,
   type WriteFile,
 } from './kubeadm.js';
+import { upgradeAgentFiles } from './upgrade.js';
 import {
   renderAddonManifests,
   renderCloudConf,
@@ -256,6 +257,7 @@ export function masterFiles(m: ResolvedMaster): WriteFile[] {
   const files: WriteFile[] = [
     { path: KUBE_NODE_LIBRARY_PATH, permissions: '0644', encoding: 'gz+b64', defer: false, content: gzipBase64(renderNodeLibrary(m.node)) },
     ...commonNodeFiles(m.node),
+    ...upgradeAgentFiles(m.node, 'master'),
     ...PKI_B64.map(([k, ph, mode]): WriteFile => ({
       path: NODE_PATHS.pki[k],
       permissions: mode,
