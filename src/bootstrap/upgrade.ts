@@ -9,7 +9,7 @@ import { DEFAULT_KUBERNETES_VERSION, resolveKubernetesVersion } from './kubernet
 import { NODE_PATHS, type ResolvedKubeNode, type WriteFile } from './kubeadm.js';
 
 /** The server metadata key that carries the cluster's target Kubernetes version (e.g. `1.37.1`). */
-export const UPGRADE_METADATA_KEY = 'hotk8s_kubernetes_version';
+export const UPGRADE_METADATA_KEY = 'hotk8s-kubernetes-version';
 
 /** Where the agent and its systemd units are written. */
 export const UPGRADE_AGENT_PATHS = {

@@ -224,8 +224,8 @@ describe('upgrade agent: what it refuses', { timeout: 60_000 }, () => {
   for (const [what, target, kubelet, message] of [
     ['two minors at once', '1.37.1', '1.35.9', 'one minor at a time'],
     ['a downgrade', '1.35.9', '1.36.4', 'refusing a downgrade'],
-    ['no version in the metadata', undefined, '1.36.4', 'no valid hotk8s_kubernetes_version'],
-    ['a malformed version', '1.37; rm -rf /', '1.36.4', 'no valid hotk8s_kubernetes_version'],
+    ['no version in the metadata', undefined, '1.36.4', 'no valid hotk8s-kubernetes-version'],
+    ['a malformed version', '1.37; rm -rf /', '1.36.4', 'no valid hotk8s-kubernetes-version'],
   ] as const) {
     it(`${what}: logs, changes nothing`, () => {
       const r = run({ role: 'master', target, kubelet });
