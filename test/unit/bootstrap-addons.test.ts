@@ -193,7 +193,8 @@ describe('bill of materials', () => {
     const all = decoded.join('\n');
     for (const host of ['pkgs.k8s.io', 'registry.k8s.io', 'ghcr.io', 'docker.io', 'quay.io', 'github.com']) expect(all).not.toContain(host);
     for (const url of all.match(/https?:\/\/[A-Za-z0-9.-]+/g) ?? []) {
-      expect(['https://mirror.example.org', 'https://keystone.example', 'http://127.0.0.1']).toContain(url);
+      // 169.254.169.254: the cloud's own metadata service (the upgrade agent reads its target version there)
+      expect(['https://mirror.example.org', 'https://keystone.example', 'http://127.0.0.1', 'http://169.254.169.254']).toContain(url);
     }
   });
 
