@@ -10,3 +10,4 @@ export * from './master.js';
 export * from './worker.js';
 export * from './bom.js';
 export * from './cert-renew.js';
+export * from './upgrade.js';

@@ -58,6 +58,7 @@ import {
   type WriteFile,
 } from './kubeadm.js';
 import { CERT_RENEW_SCRIPT_PATH, renderCertRenewScript } from './cert-renew.js';
+import { upgradeAgentFiles } from './upgrade.js';
 import {
   renderAddonManifests,
   renderCloudConf,
@@ -257,6 +258,7 @@ export function masterFiles(m: ResolvedMaster): WriteFile[] {
   const files: WriteFile[] = [
     { path: KUBE_NODE_LIBRARY_PATH, permissions: '0644', encoding: 'gz+b64', defer: false, content: gzipBase64(renderNodeLibrary(m.node)) },
     ...commonNodeFiles(m.node),
+    ...upgradeAgentFiles(m.node, 'master'),
     ...PKI_B64.map(([k, ph, mode]): WriteFile => ({
       path: NODE_PATHS.pki[k],
       permissions: mode,

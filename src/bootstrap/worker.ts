@@ -39,6 +39,7 @@ import {
   type ResolvedKubeNode,
   type WriteFile,
 } from './kubeadm.js';
+import { upgradeAgentFiles } from './upgrade.js';
 import { memoized } from './private/templates.js';
 
 /** The node label naming a worker's group (set on every worker; a user's labels may not use it). */
@@ -118,6 +119,7 @@ export function workerFiles(w: ResolvedWorker): WriteFile[] {
   return [
     { path: KUBE_NODE_LIBRARY_PATH, permissions: '0644', encoding: 'gz+b64', defer: false, content: gzipBase64(renderNodeLibrary(w.node)) },
     ...commonNodeFiles(w.node),
+    ...upgradeAgentFiles(w.node, 'worker'),
     { path: NODE_PATHS.kubeadmJoin, permissions: '0600', encoding: 'plain', defer: false, content: renderWorkerKubeadmConfig(w) },
   ];
 }

@@ -7,6 +7,7 @@ import { renderMasterUserData, type MasterUserDataContext } from '../bootstrap/m
 import type { DeployTimeValue } from './cloud-provider.js';
 import type { ClusterNetwork } from './cluster-network.js';
 import type { ClusterSecurityGroups } from './cluster-security-groups.js';
+import { upgradeMetadata } from '../bootstrap/upgrade.js';
 import { SERVER_BOOT_ALLOWANCE_SEC, wrap } from './etcd-cluster.js';
 import { NodeGroup, type BootVolume, type ServerGroupPolicy } from './node-group.js';
 import { kubeNodeValues, secretInput } from './private/kube-values.js';
@@ -110,6 +111,7 @@ export class MasterGroup extends Construct {
       bootVolume: props.bootVolume,
       waitTimeoutSec: SERVER_BOOT_ALLOWANCE_SEC + Math.max(firstMaster, joiner),
       userDataUpdatePolicy: 'IGNORE',
+      serverMetadata: upgradeMetadata(props.bootstrap.kubernetesVersion),
       // one master at a time: the others keep the API and etcd's clients up
       rollingUpdate: { maxBatchSize: 1, pauseSeconds: props.updatePauseSeconds ?? DEFAULT_MASTER_UPDATE_PAUSE_SEC },
       // the etcd client certificate also as metadata: updated in place on running masters (user-data is IGNOREd)

@@ -106,6 +106,12 @@ export interface NodeGroupProps {
    * @default 'IGNORE'
    */
   readonly userDataUpdatePolicy?: 'REPLACE' | 'IGNORE';
+  /**
+   * Further Nova server metadata (beside `hotk8s-role`). Heat changes a server's metadata in place (no rebuild) and
+   * Nova's metadata service serves the new value, so this is how a stack update reaches running nodes (the target
+   * Kubernetes version for the upgrade agent). @default - none
+   */
+  readonly serverMetadata?: Readonly<Record<string, string>>;
   /** The node's user-data, written in the member template's terms. */
   readonly userData: (m: MemberContext) => NodeUserData;
   /**
@@ -324,7 +330,7 @@ export class NodeGroup extends Construct {
       userDataFormat: 'RAW',
       userData: Fn.strReplace(ud.rendered.text, sortedValues(ud.values)) as unknown as string,
       userDataUpdatePolicy: props.userDataUpdatePolicy ?? 'IGNORE',
-      metadata: { ...extraMetadata, 'hotk8s-role': props.role },
+      metadata: { ...props.serverMetadata, ...extraMetadata, 'hotk8s-role': props.role },
     });
     let previous: OsCinderVolumeAttachment | undefined;
     if (volume) {

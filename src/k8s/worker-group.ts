@@ -8,6 +8,7 @@ import { renderWorkerUserData, workerDeployValues, type WorkerUserDataContext } 
 import type { OsNeutronSecurityGroup } from '../heat/generated/neutron.generated.js';
 import type { ClusterNetwork } from './cluster-network.js';
 import type { ClusterSecurityGroups } from './cluster-security-groups.js';
+import { upgradeMetadata } from '../bootstrap/upgrade.js';
 import { SERVER_BOOT_ALLOWANCE_SEC, wrap } from './etcd-cluster.js';
 import { NodeGroup, type BootVolume, type ServerGroupPolicy } from './node-group.js';
 import { kubeNodeValues } from './private/kube-values.js';
@@ -210,6 +211,7 @@ export class WorkerGroup extends Construct {
       serverGroupPolicy: props.serverGroupPolicy,
       bootVolume: props.bootVolume,
       waitTimeoutSec: SERVER_BOOT_ALLOWANCE_SEC + budget,
+      serverMetadata: upgradeMetadata(props.bootstrap.kubernetesVersion),
       removalList: memberNames(this.removeParameter, `${namePrefix}-`),
       rollingUpdate:
         this.updatePauseParameter && this.maxBatchSize !== undefined

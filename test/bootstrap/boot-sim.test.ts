@@ -179,10 +179,14 @@ describe('boot simulation', () => {
         'kubectl --kubeconfig=/etc/kubernetes/admin.conf --request-timeout=30s get --raw=/readyz',
         'kubectl --kubeconfig=/etc/kubernetes/admin.conf --request-timeout=30s apply -f /etc/kubernetes/hotk8s/addons/10-flannel.yaml',
         'kubectl --kubeconfig=/etc/kubernetes/kubelet.conf --request-timeout=20s get node ',
+        'systemctl enable --now hotk8s-upgrade.timer',
         'curl -i -X POST',
       ]);
       expect(problem).toBeUndefined();
       expect(r.calls.filter((c) => c.startsWith('kubeadm join'))).toEqual([]);
+      // the in-place upgrade agent (kube/upgrade-agent.sh) and its units, written by cloud-init
+      expect(expectFile(r, '/usr/local/lib/hotk8s/upgrade-agent.sh', 0o700)).toMatch(/^#!\/bin\/bash\n[\s\S]*HK_UP_ROLE='master'/);
+      expect(expectFile(r, '/etc/systemd/system/hotk8s-upgrade.timer', 0o644)).toContain('OnUnitInactiveSec=60');
       // No cloud provider: no cloud.conf, no secret, no CCM/CSI manifests.
       expect(r.calls.filter((c) => c.includes('create secret') || c.includes('cinder'))).toEqual([]);
       expect(r.stat('/etc/kubernetes/cloud.conf')).toBeUndefined();

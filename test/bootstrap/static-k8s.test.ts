@@ -151,9 +151,14 @@ describe('master and worker user-data, static checks', () => {
       ]);
       // The role script, both libraries and the certificate renewal, decoded from write_files, went through shellcheck.
       expect(report.scriptsChecked.map((s) => s.replace(/^.*:/, ''))).toEqual(
-        expect.arrayContaining(['/usr/local/lib/hotk8s/lib.sh', '/usr/local/lib/hotk8s/kube-node.sh', '/usr/local/sbin/hotk8s-cert-renew']),
+        expect.arrayContaining([
+          '/usr/local/lib/hotk8s/lib.sh',
+          '/usr/local/lib/hotk8s/kube-node.sh',
+          '/usr/local/sbin/hotk8s-cert-renew',
+          '/usr/local/lib/hotk8s/upgrade-agent.sh',
+        ]),
       );
-      expect(report.scriptsChecked).toHaveLength(4);
+      expect(report.scriptsChecked).toHaveLength(5);
       sizes[`master (${name})`] = { raw: Buffer.byteLength(raw), base64: novaSize(raw) };
       expect(novaSize(raw)).toBeLessThanOrEqual(NOVA_USER_DATA_LIMIT);
     });
@@ -168,7 +173,7 @@ describe('master and worker user-data, static checks', () => {
       });
       const report = staticCheckUserData(raw, `worker(${name})`);
       expect(report.problems).toEqual([]);
-      expect(report.scriptsChecked).toHaveLength(3);
+      expect(report.scriptsChecked).toHaveLength(4);
       // Workers get no CA key, no manifest, no cloud.conf.
       expect(raw).not.toContain('PRIVATE KEY');
       expect(raw).not.toContain('/etc/kubernetes/hotk8s/addons');

@@ -193,7 +193,7 @@ describe('bill of materials', () => {
     const all = decoded.join('\n');
     for (const host of ['pkgs.k8s.io', 'registry.k8s.io', 'ghcr.io', 'docker.io', 'quay.io', 'github.com']) expect(all).not.toContain(host);
     for (const url of all.match(/https?:\/\/[A-Za-z0-9.-]+/g) ?? []) {
-      // and the node itself, the cloud's metadata service (the masters' certificate renewal reads it)
+      // and the node itself, the cloud's metadata service (the masters' certificate renewal and the upgrade agent read it)
       expect([
         'https://mirror.example.org',
         'https://keystone.example',
