@@ -213,11 +213,39 @@ export function renderTemplate(name: string, context: object): string {
   }
   return memoized(`template ${key}`, context, () => {
     try {
-      return fn(context);
+      const text = fn(context);
+      return key.endsWith('.sh') ? stripShellComments(text) : text;
     } catch (e) {
       throw new BootstrapRenderError(`template ${key}: ${(e as Error).message}`);
     }
   });
+}
+
+/**
+ * A shell script without its full-line comments, outside here-documents. The comments document the `.hbs`
+ * sources; on the node they only cost user-data bytes (Nova's limit is 65,535 bytes after base64, and the largest
+ * master's user-data passed it with comments). Kept: the shebang, shellcheck directives, every line of a
+ * here-document (its body is data, e.g. a unit file or a manifest), blank lines (line structure for readers).
+ */
+export function stripShellComments(text: string): string {
+  const out: string[] = [];
+  const pending: { delimiter: string; tabs: boolean }[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (pending.length > 0) {
+      out.push(line);
+      const head = pending[0]!;
+      if ((head.tabs ? line.replace(/^\t+/, '') : line) === head.delimiter) pending.shift();
+      continue;
+    }
+    if (/^\s*#/.test(line) && !(i === 0 && line.startsWith('#!')) && !/^\s*#\s*shellcheck\s/.test(line)) continue;
+    out.push(line);
+    for (const m of line.matchAll(/(?<!<)<<(-?)\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\2/g)) {
+      pending.push({ delimiter: m[3]!, tabs: m[1] === '-' });
+    }
+  }
+  return out.join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,9 @@ import {
   shellQuote,
   substitutePlaceholders,
   templateNames,
+  stripShellComments,
+  renderCommonLibrary,
+  commonContext,
 } from '../../src/bootstrap/render.js';
 
 describe('placeholders', () => {
@@ -91,5 +94,48 @@ describe('buildMultipart', () => {
     expect(() => buildMultipart([parts[1], parts[1]])).toThrow(/used twice/);
     expect(() => buildMultipart([{ ...parts[0], content: 'runcmd: []\n' }])).toThrow(/#cloud-config/);
     expect(() => buildMultipart([])).toThrow(/at least one part/);
+  });
+});
+
+describe('stripShellComments', () => {
+  it('drops full-line comments and keeps the shebang, shellcheck directives and here-document bodies', () => {
+    const script = [
+      '#!/bin/bash',
+      '# a comment',
+      '  # an indented comment',
+      '# shellcheck disable=SC2034',
+      'x=1 # a trailing comment stays',
+      "cat >/etc/a <<'EOF'",
+      '# data in a here-document',
+      'EOF',
+      'cat <<-NFT',
+      '\t# tab-indented data',
+      '\tNFT',
+      '# after both',
+      'y="#not a comment"',
+      '',
+    ].join('\n');
+    expect(stripShellComments(script)).toBe(
+      [
+        '#!/bin/bash',
+        '# shellcheck disable=SC2034',
+        'x=1 # a trailing comment stays',
+        "cat >/etc/a <<'EOF'",
+        '# data in a here-document',
+        'EOF',
+        'cat <<-NFT',
+        '\t# tab-indented data',
+        '\tNFT',
+        'y="#not a comment"',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('is applied to rendered shell templates: the common library carries no full-line comment of its source', () => {
+    const lib = renderCommonLibrary(commonContext('worker', '10.244.0.0/16'));
+    expect(lib.startsWith('#!')).toBe(true);
+    expect(lib).not.toContain('# --------------------------- end of common library');
+    expect(stripShellComments(lib)).toBe(lib);
   });
 });
