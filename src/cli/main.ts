@@ -106,7 +106,85 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
         code = await runGraph({ app: a.app, stack: a.stack, format: a.json ? 'json' : a.format, debug: a.debug }, io);
       },
     )
-    .demandCommand(1, 'name a command: synth, validate, params, diff or graph')
+    .command(
+      'kubeconfig <stack>',
+      "Write a kubeconfig for the stack's cluster (admin certificate from the state directory, context set)",
+      (y) =>
+        y
+          .positional('stack', { type: 'string', demandOption: true, describe: 'the Heat stack name' })
+          .option('api-address', {
+            type: 'string',
+            describe: "the API address (default: the stack's api_address output, read with openstack)",
+          })
+          .option('cluster', { type: 'string', describe: 'the Cluster name in the state directory (default: the only one there)' })
+          .option('out', { alias: 'o', type: 'string', default: '.', describe: 'directory of <stack>.kubeconfig' })
+          .option('state', { type: 'string', default: '.hotk8s', describe: "the synth's private state directory" })
+          .option('merge', {
+            type: 'boolean',
+            default: false,
+            describe: 'merge into $KUBECONFIG or ~/.kube/config instead (other entries kept)',
+          })
+          .option('openstack', { type: 'string', describe: 'the openstack client executable (default: $HOTK8S_OPENSTACK or openstack)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
+          .example('$0 kubeconfig mycluster && export KUBECONFIG=$PWD/mycluster.kubeconfig', 'after openstack stack create ... mycluster')
+          .example('$0 kubeconfig mycluster --api-address 203.0.113.7 --merge', 'into ~/.kube/config, without the openstack client'),
+      async (a) => {
+        const { runKubeconfig } = await import('./kubeconfig.js');
+        code = await runKubeconfig(
+          {
+            stack: a.stack,
+            apiAddress: a['api-address'],
+            cluster: a.cluster,
+            out: a.out,
+            state: a.state,
+            merge: a.merge,
+            openstack: a.openstack,
+            json: a.json,
+            debug: a.debug,
+          },
+          io,
+        );
+      },
+    )
+    .command(
+      'teardown <stack>',
+      'Delete the stack and what the cloud-controller-manager made outside it (load balancers, floating IPs, security groups; CSI volumes with --volumes)',
+      (y) =>
+        y
+          .positional('stack', { type: 'string', demandOption: true, describe: 'the Heat stack name' })
+          .option('cluster', {
+            type: 'string',
+            describe: "the controller's cluster name (default: from the stack's service_load_balancer_prefix output)",
+          })
+          .option('volumes', {
+            type: 'boolean',
+            default: false,
+            describe: 'also delete the Cinder volumes the CSI driver made (their data is lost)',
+          })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'list what would be deleted' })
+          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'delete without asking' })
+          .option('openstack', { type: 'string', describe: 'the openstack client executable (default: $HOTK8S_OPENSTACK or openstack)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
+          .example('$0 teardown mycluster --dry-run', 'list what would go')
+          .example('$0 teardown mycluster --yes --volumes', 'delete everything, persistent volumes included'),
+      async (a) => {
+        const { runTeardown } = await import('./teardown.js');
+        code = await runTeardown(
+          {
+            stack: a.stack,
+            cluster: a.cluster,
+            volumes: a.volumes,
+            dryRun: a['dry-run'],
+            yes: a.yes,
+            openstack: a.openstack,
+            json: a.json,
+            debug: a.debug,
+          },
+          io,
+        );
+      },
+    )
+    .demandCommand(1, 'name a command: synth, validate, params, diff, graph, kubeconfig or teardown')
     .strict()
     .fail((msg, err) => {
       // throwing stops yargs here: a command line that does not parse never runs its command
