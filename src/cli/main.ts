@@ -2,7 +2,11 @@ import yargs from 'yargs';
 import { packageRoot } from '../private/package-root.js';
 import type { Io } from './report.js';
 
-const consoleIo: Io = { out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'), err: (t) => process.stderr.write(t + '\n') };
+const consoleIo: Io = {
+  out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
+  err: (t) => process.stderr.write(t + '\n'),
+  tty: process.stderr.isTTY === true,
+};
 
 /** Run the CLI with the given arguments; resolves to the exit code. */
 export async function main(argv: string[], io: Io = consoleIo): Promise<number> {
@@ -22,24 +26,54 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
           .option('stack', { type: 'string', describe: 'ready-made stack from stacks/ when no app is given', default: 'default' })
           .option('out', { alias: 'o', type: 'string', default: 'hotk8s.out', describe: 'output directory' })
           .option('state', { type: 'string', describe: 'private state directory for generated secrets (default: .hotk8s beside the app)' })
-          .option('stdout', { type: 'boolean', default: false, describe: 'print a single-file stack to standard output' }),
+          .option('stdout', { type: 'boolean', default: false, describe: 'print a single-file stack to standard output' })
+          .option('typecheck', {
+            type: 'boolean',
+            default: true,
+            describe: "type-check a TypeScript app with its project's typescript first (--no-typecheck skips)",
+          })
+          .option('json', {
+            type: 'boolean',
+            default: false,
+            describe: 'print the result (files, create command, warnings) or the errors as JSON',
+          })
+          .example('$0 synth', 'the ready-made default cluster into hotk8s.out/')
+          .example('$0 synth cluster.ts --out out', 'your program (type-checked first when its project has typescript)')
+          .example('$0 synth cluster.ts --json | jq -r .stacks[0].createCommand', 'in CI'),
       async (a) => {
         const { runSynth } = await import('./synth.js');
-        code = await runSynth({ app: a.app, stack: a.stack, out: a.out, state: a.state, stdout: a.stdout, debug: a.debug }, io);
+        code = await runSynth(
+          {
+            app: a.app,
+            stack: a.stack,
+            out: a.out,
+            state: a.state,
+            stdout: a.stdout,
+            typecheck: a.typecheck,
+            json: a.json,
+            debug: a.debug,
+          },
+          io,
+        );
       },
     )
     .command(
       'validate <paths..>',
       'Validate HOT files or a synth output directory',
       (y) =>
-        y.positional('paths', { type: 'string', array: true, demandOption: true }).option('engine', {
-          choices: ['schema', 'heat'] as const,
-          default: 'schema' as const,
-          describe: "schema: hotk8s' own checks; heat: the real Heat engine (python3-heat)",
-        }),
+        y
+          .positional('paths', { type: 'string', array: true, demandOption: true })
+          .option('engine', {
+            choices: ['schema', 'heat'] as const,
+            default: 'schema' as const,
+            describe: "schema: hotk8s' own checks; heat: the real Heat engine (python3-heat)",
+          })
+          .option('json', { type: 'boolean', default: false, describe: 'print the files checked, warnings and errors as JSON' })
+          .example('$0 validate hotk8s.out', "hotk8s' own checks of a synth output")
+          .example('$0 validate hotk8s.out --engine heat --json', "Heat's own validation, machine-readable"),
       async (a) => {
         const { runValidate } = await import('./validate.js');
-        code = await runValidate({ paths: a.paths as string[], engine: a.engine, debug: a.debug }, io);
+        code = await runValidate({ paths: a.paths as string[], engine: a.engine, json: a.json, debug: a.debug }, io);
       },
     )
     .command(
@@ -191,9 +225,13 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
       throw new UsageError(msg ?? err?.message ?? 'invalid command line');
     })
     .version(packageRoot()?.version ?? 'unknown')
-    .help();
+    .help()
+    .exitProcess(false); // --help and --version return to the caller (and to tests) instead of exiting
   try {
-    await parser.parseAsync();
+    // with a callback, yargs hands --help and --version text over instead of printing it to the console
+    await parser.parseAsync(argv, {}, (_err, _argv, output) => {
+      if (output) io.out(output);
+    });
   } catch (e) {
     io.err(`hotk8s: ${e instanceof Error ? e.message : String(e)}`);
     code = 2;
