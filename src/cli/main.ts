@@ -2,7 +2,11 @@ import yargs from 'yargs';
 import { packageRoot } from '../private/package-root.js';
 import type { Io } from './report.js';
 
-const consoleIo: Io = { out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'), err: (t) => process.stderr.write(t + '\n') };
+const consoleIo: Io = {
+  out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
+  err: (t) => process.stderr.write(t + '\n'),
+  tty: process.stderr.isTTY === true,
+};
 
 /** Run the CLI with the given arguments; resolves to the exit code. */
 export async function main(argv: string[], io: Io = consoleIo): Promise<number> {
@@ -22,10 +26,35 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
           .option('stack', { type: 'string', describe: 'ready-made stack from stacks/ when no app is given', default: 'default' })
           .option('out', { alias: 'o', type: 'string', default: 'hotk8s.out', describe: 'output directory' })
           .option('state', { type: 'string', describe: 'private state directory for generated secrets (default: .hotk8s beside the app)' })
-          .option('stdout', { type: 'boolean', default: false, describe: 'print a single-file stack to standard output' }),
+          .option('stdout', { type: 'boolean', default: false, describe: 'print a single-file stack to standard output' })
+          .option('typecheck', {
+            type: 'boolean',
+            default: true,
+            describe: "type-check a TypeScript app with its project's typescript first (--no-typecheck skips)",
+          })
+          .option('json', {
+            type: 'boolean',
+            default: false,
+            describe: 'print the result (files, create command, warnings) or the errors as JSON',
+          })
+          .example('$0 synth', 'the ready-made default cluster into hotk8s.out/')
+          .example('$0 synth cluster.ts --out out', 'your program (type-checked first when its project has typescript)')
+          .example('$0 synth cluster.ts --json | jq -r .stacks[0].createCommand', 'in CI'),
       async (a) => {
         const { runSynth } = await import('./synth.js');
-        code = await runSynth({ app: a.app, stack: a.stack, out: a.out, state: a.state, stdout: a.stdout, debug: a.debug }, io);
+        code = await runSynth(
+          {
+            app: a.app,
+            stack: a.stack,
+            out: a.out,
+            state: a.state,
+            stdout: a.stdout,
+            typecheck: a.typecheck,
+            json: a.json,
+            debug: a.debug,
+          },
+          io,
+        );
       },
     )
     .command(
@@ -46,14 +75,19 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
       'validate <paths..>',
       'Validate HOT files or a synth output directory',
       (y) =>
-        y.positional('paths', { type: 'string', array: true, demandOption: true }).option('engine', {
-          choices: ['schema', 'heat'] as const,
-          default: 'schema' as const,
-          describe: "schema: hotk8s' own checks; heat: the real Heat engine (python3-heat)",
-        }),
+        y
+          .positional('paths', { type: 'string', array: true, demandOption: true })
+          .option('engine', {
+            choices: ['schema', 'heat'] as const,
+            default: 'schema' as const,
+            describe: "schema: hotk8s' own checks; heat: the real Heat engine (python3-heat)",
+          })
+          .option('json', { type: 'boolean', default: false, describe: 'print the files checked, warnings and errors as JSON' })
+          .example('$0 validate hotk8s.out', "hotk8s' own checks of a synth output")
+          .example('$0 validate hotk8s.out --engine heat --json', "Heat's own validation, machine-readable"),
       async (a) => {
         const { runValidate } = await import('./validate.js');
-        code = await runValidate({ paths: a.paths as string[], engine: a.engine, debug: a.debug }, io);
+        code = await runValidate({ paths: a.paths as string[], engine: a.engine, json: a.json, debug: a.debug }, io);
       },
     )
     .command(
@@ -120,16 +154,98 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
         code = await runGraph({ app: a.app, stack: a.stack, format: a.json ? 'json' : a.format, debug: a.debug }, io);
       },
     )
-    .demandCommand(1, 'name a command: init, synth, validate, params, diff or graph')
+    .command(
+      'kubeconfig <stack>',
+      "Write a kubeconfig for the stack's cluster (admin certificate from the state directory, context set)",
+      (y) =>
+        y
+          .positional('stack', { type: 'string', demandOption: true, describe: 'the Heat stack name' })
+          .option('api-address', {
+            type: 'string',
+            describe: "the API address (default: the stack's api_address output, read with openstack)",
+          })
+          .option('cluster', { type: 'string', describe: 'the Cluster name in the state directory (default: the only one there)' })
+          .option('out', { alias: 'o', type: 'string', default: '.', describe: 'directory of <stack>.kubeconfig' })
+          .option('state', { type: 'string', default: '.hotk8s', describe: "the synth's private state directory" })
+          .option('merge', {
+            type: 'boolean',
+            default: false,
+            describe: 'merge into $KUBECONFIG or ~/.kube/config instead (other entries kept)',
+          })
+          .option('openstack', { type: 'string', describe: 'the openstack client executable (default: $HOTK8S_OPENSTACK or openstack)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
+          .example('$0 kubeconfig mycluster && export KUBECONFIG=$PWD/mycluster.kubeconfig', 'after openstack stack create ... mycluster')
+          .example('$0 kubeconfig mycluster --api-address 203.0.113.7 --merge', 'into ~/.kube/config, without the openstack client'),
+      async (a) => {
+        const { runKubeconfig } = await import('./kubeconfig.js');
+        code = await runKubeconfig(
+          {
+            stack: a.stack,
+            apiAddress: a['api-address'],
+            cluster: a.cluster,
+            out: a.out,
+            state: a.state,
+            merge: a.merge,
+            openstack: a.openstack,
+            json: a.json,
+            debug: a.debug,
+          },
+          io,
+        );
+      },
+    )
+    .command(
+      'teardown <stack>',
+      'Delete the stack and what the cloud-controller-manager made outside it (load balancers, floating IPs, security groups; CSI volumes with --volumes)',
+      (y) =>
+        y
+          .positional('stack', { type: 'string', demandOption: true, describe: 'the Heat stack name' })
+          .option('cluster', {
+            type: 'string',
+            describe: "the controller's cluster name (default: from the stack's service_load_balancer_prefix output)",
+          })
+          .option('volumes', {
+            type: 'boolean',
+            default: false,
+            describe: 'also delete the Cinder volumes the CSI driver made (their data is lost)',
+          })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'list what would be deleted' })
+          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'delete without asking' })
+          .option('openstack', { type: 'string', describe: 'the openstack client executable (default: $HOTK8S_OPENSTACK or openstack)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
+          .example('$0 teardown mycluster --dry-run', 'list what would go')
+          .example('$0 teardown mycluster --yes --volumes', 'delete everything, persistent volumes included'),
+      async (a) => {
+        const { runTeardown } = await import('./teardown.js');
+        code = await runTeardown(
+          {
+            stack: a.stack,
+            cluster: a.cluster,
+            volumes: a.volumes,
+            dryRun: a['dry-run'],
+            yes: a.yes,
+            openstack: a.openstack,
+            json: a.json,
+            debug: a.debug,
+          },
+          io,
+        );
+      },
+    )
+    .demandCommand(1, 'name a command: init, synth, validate, params, diff, graph, kubeconfig or teardown')
     .strict()
     .fail((msg, err) => {
       // throwing stops yargs here: a command line that does not parse never runs its command
       throw new UsageError(msg ?? err?.message ?? 'invalid command line');
     })
     .version(packageRoot()?.version ?? 'unknown')
-    .help();
+    .help()
+    .exitProcess(false); // --help and --version return to the caller (and to tests) instead of exiting
   try {
-    await parser.parseAsync();
+    // with a callback, yargs hands --help and --version text over instead of printing it to the console
+    await parser.parseAsync(argv, {}, (_err, _argv, output) => {
+      if (output) io.out(output);
+    });
   } catch (e) {
     io.err(`hotk8s: ${e instanceof Error ? e.message : String(e)}`);
     code = 2;

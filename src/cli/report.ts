@@ -5,10 +5,14 @@ import { isHotError, isHotValidationError } from '../core/errors.js';
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** Whether standard error is a terminal: colour and progress lines only then. @default false */
+  readonly tty?: boolean;
 }
 
 /** What an error report may use besides the error. */
 export interface ReportContext {
+  /** Print the error as one JSON object on standard output. */
+  readonly json?: boolean;
   /** Print the stack trace of the error too. */
   readonly debug?: boolean;
   /** Command-line options that name a path (e.g. `--out`) and the path given: a file system error under one names it. */
@@ -91,26 +95,61 @@ export function describeSystemError(e: SystemError, paths?: ReportContext['paths
   return `${option.option} ${given}: ${action}${target === given ? '' : ` ${target}`}: ${reason}`;
 }
 
+/** One error of a `--json` result: where (a construct path, `file:line:col`, an option) and what. */
+export interface JsonError {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** The errors of `e` as JSON items, and the exit code (1: the user's mistake, 2: internal). */
+export function jsonErrorsOf(e: unknown, context: ReportContext = {}): { code: number; errors: JsonError[] } {
+  if (isHotValidationError(e)) return { code: 1, errors: e.errors.map((x) => ({ path: x.constructPath, message: x.detail })) };
+  if (isHotError(e)) return { code: 1, errors: [{ path: e.constructPath, message: e.detail }] };
+  if (e instanceof Error && e.name === 'PkiError') return { code: 1, errors: [{ path: '--state', message: e.message }] };
+  if (isSystemError(e))
+    return { code: 1, errors: [{ path: e.path === undefined ? '' : shownPath(e.path), message: describeSystemError(e, context.paths) }] };
+  return { code: 2, errors: [{ path: '', message: `internal error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` }] };
+}
+
+/** `error: ` / `warning: ` in red / yellow when the stream is a terminal (and NO_COLOR is not set). */
+export function label(io: Io, level: 'error' | 'warning' | 'info'): string {
+  if (!io.tty || process.env.NO_COLOR) return `${level}: `;
+  const colour = level === 'error' ? 31 : level === 'warning' ? 33 : 36;
+  return `\u001b[${colour}m${level}\u001b[0m: `;
+}
+
+/** A line saying what takes a while, on a terminal only (logs and pipes stay as they were). */
+export function progress(io: Io, text: string): void {
+  if (io.tty) io.err(`${text}...`);
+}
+
 /**
  * Report an error of a command: a user's mistake (a HotError, a PkiError, a file system error on a path the user
  * gave) is one sentence and exit code 1; anything else is an internal error, exit code 2. The stack trace only
- * with `--debug`.
+ * with `--debug`. With `json`, one JSON object on standard output instead: `{ ok: false, exitCode, errors }`.
  */
 export function reportError(e: unknown, io: Io, context: ReportContext = {}): number {
+  if (context.json) {
+    const { code, errors } = jsonErrorsOf(e, context);
+    io.out(JSON.stringify({ ok: false, exitCode: code, errors }));
+    if (context.debug && e instanceof Error && e.stack) io.err(e.stack);
+    return code;
+  }
   let code = 1;
+  const hotk8s = io.tty && !process.env.NO_COLOR ? '\u001b[31mhotk8s\u001b[0m' : 'hotk8s';
   if (isHotValidationError(e)) {
-    io.err(`hotk8s: ${e.errors.length} error${e.errors.length === 1 ? '' : 's'}:`);
+    io.err(`${hotk8s}: ${e.errors.length} error${e.errors.length === 1 ? '' : 's'}:`);
     for (const x of e.errors) io.err(`  - ${x.message}`);
   } else if (isHotError(e)) {
-    io.err(`hotk8s: ${e.message}`);
+    io.err(`${hotk8s}: ${e.message}`);
   } else if (e instanceof Error && e.name === 'PkiError') {
-    io.err(`hotk8s: the cluster's private state: ${e.message}`);
+    io.err(`${hotk8s}: the cluster's private state: ${e.message}`);
   } else if (isSystemError(e)) {
-    io.err(`hotk8s: ${describeSystemError(e, context.paths)}`);
+    io.err(`${hotk8s}: ${describeSystemError(e, context.paths)}`);
   } else {
     code = 2;
     const first = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    io.err(`hotk8s: internal error: ${first}${context.debug ? '' : ' (run again with --debug for the stack trace)'}`);
+    io.err(`${hotk8s}: internal error: ${first}${context.debug ? '' : ' (run again with --debug for the stack trace)'}`);
   }
   if (context.debug && e instanceof Error && e.stack) io.err(e.stack);
   return code;

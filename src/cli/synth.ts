@@ -5,7 +5,7 @@ import { HotError } from '../core/errors.js';
 import { rootStacks, synthesize } from '../core/synthesis.js';
 import { loadApp } from './load-app.js';
 import { packageRoot } from '../private/package-root.js';
-import { reportError, type Io } from './report.js';
+import { label, progress, reportError, type Io } from './report.js';
 import { createCommandWithParameters, siteParameters } from './params.js';
 
 export interface SynthArgs {
@@ -14,6 +14,10 @@ export interface SynthArgs {
   readonly out: string;
   readonly state?: string;
   readonly stdout?: boolean;
+  /** Type-check a TypeScript app first (when its project has typescript). @default true */
+  readonly typecheck?: boolean;
+  /** Print the result (or the errors) as one JSON object on standard output. */
+  readonly json?: boolean;
   /** Print stack traces of errors. */
   readonly debug?: boolean;
 }
@@ -41,10 +45,16 @@ export async function runSynth(args: SynthArgs, io: Io): Promise<number> {
   const stateDir = args.state ?? (args.app ? join(dirname(resolve(args.app)), '.hotk8s') : '.hotk8s');
   try {
     const appFile = args.app ?? readyMadeStack(args.stack ?? 'default');
+    // a user's TypeScript program; the ready-made stacks are checked when the package is built
+    if (args.app && args.typecheck !== false && /\.(c|m)?tsx?$/.test(args.app)) {
+      if (!args.json) progress(io, `type-checking ${args.app}`);
+      const { typecheckApp } = await import('./typecheck.js');
+      typecheckApp(args.app);
+    }
     // the compiled form of a TypeScript app is kept in the private state directory (not with --stdout, which writes nothing)
     const root = await loadApp(appFile, { cacheDir: args.stdout ? undefined : join(stateDir, 'cache') });
     const result = await synthesize(root, { outdir: args.out, stateDir, write: !args.stdout });
-    for (const a of result.annotations) io.err(`${a.level}: ${a.path}: ${a.message}`);
+    if (!args.json) for (const a of result.annotations) io.err(`${label(io, a.level)}${a.path}: ${a.message}`);
     if (args.stdout) {
       const stacks = result.manifest.stacks;
       if (stacks.length !== 1 || stacks[0]!.files.length > 0 || stacks[0]!.secretEnvironment) {
@@ -57,6 +67,27 @@ export async function runSynth(args: SynthArgs, io: Io): Promise<number> {
       return 0;
     }
     const rel = relative(process.cwd(), resolve(args.out)) || '.';
+    if (args.json) {
+      io.out(
+        JSON.stringify({
+          ok: true,
+          outdir: resolve(args.out),
+          stacks: result.manifest.stacks.map((s) => {
+            const params = siteParameters(s, (f) => result.files.get(f) ?? '');
+            return {
+              name: s.name,
+              files: [s.template, ...s.files, s.environment, ...(s.secretEnvironment ? [s.secretEnvironment] : []), ...s.artifacts],
+              createCommand: `cd ${rel} && ${createCommandWithParameters(s, params)}`,
+              requiredParameters: params.filter((p) => p.required).map((p) => p.name),
+              requestBytes: result.requestBytes.get(s.name) ?? null,
+            };
+          }),
+          warnings: result.annotations.map((a) => ({ level: a.level, path: a.path, message: a.message })),
+          errors: [],
+        }),
+      );
+      return 0;
+    }
     for (const s of result.manifest.stacks) {
       io.out(
         `${s.name}: wrote ${[s.template, ...s.files, s.environment, ...(s.secretEnvironment ? [s.secretEnvironment] : []), ...s.artifacts].join(', ')}`,
@@ -73,7 +104,7 @@ export async function runSynth(args: SynthArgs, io: Io): Promise<number> {
     }
     return 0;
   } catch (e) {
-    return reportError(e, io, { debug: args.debug, paths: { '--out': args.out, '--state': stateDir } });
+    return reportError(e, io, { debug: args.debug, json: args.json, paths: { '--out': args.out, '--state': stateDir } });
   }
 }
 

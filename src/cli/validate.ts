@@ -2,11 +2,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { HotError } from '../core/errors.js';
 import type { Manifest } from '../core/synthesis.js';
-import { reportError, type Io } from './report.js';
+import { label, progress, reportError, type Io } from './report.js';
 
 export interface ValidateArgs {
   readonly paths: string[];
   readonly engine: 'schema' | 'heat';
+  /** Print the result (or the errors) as one JSON object on standard output. */
+  readonly json?: boolean;
   /** Print stack traces of errors. */
   readonly debug?: boolean;
 }
@@ -45,7 +47,22 @@ export async function runValidate(args: ValidateArgs, io: Io): Promise<number> {
     if (args.engine === 'heat') {
       const engine = await import('../heat/engine/index.js');
       const jobs = args.paths.flatMap(heatJobs);
+      if (!args.json) progress(io, `checking ${jobs.length} template(s) with the Heat engine (python3-heat)`);
       const batch = await engine.validateManyWithHeat(jobs); // one Python process: Heat is imported once
+      if (args.json) {
+        const failedReports = batch.reports.map((r, i) => ({ r, job: jobs[i]! })).filter(({ r }) => !r.ok);
+        io.out(
+          JSON.stringify({
+            ok: failedReports.length === 0,
+            engine: 'heat',
+            heatVersion: batch.heatVersion,
+            files: jobs.map((j) => j.template),
+            warnings: [],
+            errors: failedReports.flatMap(({ r, job }) => engine.formatHeatReport(r).map((message) => ({ path: job.template, message }))),
+          }),
+        );
+        return failedReports.length > 0 ? 1 : 0;
+      }
       let failed = 0;
       batch.reports.forEach((report, i) => {
         const job = jobs[i]!;
@@ -66,7 +83,25 @@ export async function runValidate(args: ValidateArgs, io: Io): Promise<number> {
     const line = (i: (typeof issues)[number]) => `  - ${i.file ? i.file + ': ' : ''}${i.location ? i.location + ': ' : ''}${i.message}`;
     const warnings = issues.filter((i) => i.severity !== 'error');
     const errors = issues.filter((i) => i.severity === 'error');
-    for (const w of warnings) io.err(`warning:${line(w).slice(3)}`);
+    if (args.json) {
+      const item = (i: (typeof issues)[number]) => ({
+        path: [i.file, i.location].filter((x) => x).join(': '),
+        file: i.file ?? null,
+        location: i.location ?? null,
+        message: i.message,
+      });
+      io.out(
+        JSON.stringify({
+          ok: errors.length === 0,
+          engine: 'schema',
+          files: args.paths.flatMap(templatesOf),
+          warnings: warnings.map(item),
+          errors: errors.map(item),
+        }),
+      );
+      return errors.length === 0 ? 0 : 1;
+    }
+    for (const w of warnings) io.err(`${label(io, 'warning')}${line(w).slice(4)}`);
     if (errors.length === 0) {
       io.out(`ok: ${args.paths.join(', ')}`);
       return 0;
@@ -75,6 +110,6 @@ export async function runValidate(args: ValidateArgs, io: Io): Promise<number> {
     for (const i of errors) io.err(line(i));
     return 1;
   } catch (e) {
-    return reportError(e, io, { debug: args.debug });
+    return reportError(e, io, { debug: args.debug, json: args.json });
   }
 }

@@ -841,8 +841,8 @@ export class Cluster extends Construct {
     new HeatOutput(this, 'Kubeconfig', {
       name: 'kubeconfig_howto',
       value: Fn.strReplace(
-        'The admin client certificate is made by hotk8s synth in its state directory (<stateDir>/CLUSTER/pki/admin.crt, admin.key, ca.crt). Build a kubeconfig with: kubectl config set-cluster CLUSTER --server=https://HOST:6443 --certificate-authority=ca.crt --embed-certs; kubectl config set-credentials CLUSTER-admin --client-certificate=admin.crt --client-key=admin.key --embed-certs; kubectl config set-context CLUSTER --cluster=CLUSTER --user=CLUSTER-admin',
-        { HOST: this.apiPublicAddress, CLUSTER: this.name },
+        'Where the stack was synthesized (its state directory holds the admin certificate): hotk8s kubeconfig STACK --cluster CLUSTER --api-address HOST (writes ./STACK.kubeconfig with the context set; --state DIR if the state directory is elsewhere, --merge to add it to ~/.kube/config)',
+        { STACK: Fn.getParam('OS::stack_name'), HOST: this.apiPublicAddress, CLUSTER: this.name },
       ),
       description: 'How to get a kubeconfig',
     });
