@@ -7,7 +7,7 @@ import { Lazy, type IResolvable, type Input } from '../core/tokens.js';
 import type { RenderedUserData } from '../bootstrap/render.js';
 import { OsCinderVolume, OsCinderVolumeAttachment } from '../heat/generated/cinder.generated.js';
 import { OsHeatWaitCondition, OsHeatWaitConditionHandle } from '../heat/generated/heat.generated.js';
-import { OsNeutronPort } from '../heat/generated/neutron.generated.js';
+import { OsNeutronPort, type OsNeutronPortProps } from '../heat/generated/neutron.generated.js';
 import { OsNovaServer, OsNovaServerGroup } from '../heat/generated/nova.generated.js';
 import { OsOctaviaPoolMember } from '../heat/generated/octavia.generated.js';
 import type { NodeRole } from './cluster-security-groups.js';
@@ -16,6 +16,14 @@ import { checkInt, checkOneOf } from './private/names.js';
 import { TemplateGroup } from './private/template-group.js';
 
 export type ServerGroupPolicy = 'anti-affinity' | 'soft-anti-affinity' | 'affinity' | 'soft-affinity';
+
+/**
+ * How a node group's members are laid out in Heat (see {@link NodeGroup}): `split` gives every node a port-only
+ * member (created before any server, so every address is known at boot), a server member and one member per pool
+ * membership; `compact` puts a node's port, server, wait condition and pool memberships into one member.
+ */
+export type NodeGroupLayout = 'split' | 'compact';
+export const NODE_GROUP_LAYOUTS: readonly NodeGroupLayout[] = ['split', 'compact'];
 /** The member input each node's own address is looked up in, by its member name. */
 const ADDRESS_MAP_INPUT = {
   type: 'json',
@@ -135,6 +143,14 @@ export interface NodeGroupProps {
    * @default - every member at once (Heat's default)
    */
   readonly rollingUpdate?: RollingUpdate;
+  /**
+   * `split` (one port member, one server member and one member per pool membership for each node) or `compact` (one
+   * member per node holding its port, server, wait condition and pool memberships). Compact costs Heat one nested
+   * stack per node instead of two or more and has no address maps, but a node learns no other node's address
+   * before it boots: only for nodes that need none (workers; never etcd, whose initial cluster lists every peer).
+   * @default 'split'
+   */
+  readonly layout?: NodeGroupLayout;
 }
 
 /** A rolling update of a node group (see {@link NodeGroupProps.rollingUpdate}). */
@@ -156,9 +172,15 @@ export interface RollingUpdate {
  *   addresses: members appear beside the servers, and the servers never wait for the load balancer.
  *
  * All groups share the count, so scaling is one parameter change.
+ *
+ * With `layout: 'compact'` there is one ResourceGroup, `Nodes`, whose member holds the node's port, server, handle,
+ * wait condition and pool members (`ports` is that same group): a node's port is still created before its server
+ * (the server refers to it) and its pool members beside the server, so the creation critical path is unchanged.
  */
 export class NodeGroup extends Construct {
   public readonly role: NodeRole;
+  public readonly layout: NodeGroupLayout;
+  /** The group whose members hold the ports (with `compact`, the same group as {@link nodes}). */
   public readonly ports: TemplateGroup;
   public readonly nodes: TemplateGroup;
   public readonly serverGroup?: OsNovaServerGroup;
@@ -172,6 +194,9 @@ export class NodeGroup extends Construct {
   private readonly props: NodeGroupProps;
   /** The ports group's removed names (`removed_rsrc_list`), when the group takes a removal list. */
   private readonly removedNames?: IResolvable;
+  /** compact: the member's own address and the member template's subnet input (for pool members). */
+  private readonly compactAddress?: IResolvable;
+  private memberSubnet?: IResolvable;
 
   constructor(scope: Construct, id: string, props: NodeGroupProps) {
     super(scope, id);
@@ -188,32 +213,40 @@ export class NodeGroup extends Construct {
       checkOneOf(path, 'dataVolume.deletionPolicy', props.dataVolume.deletionPolicy ?? 'Snapshot', ['Snapshot', 'Retain']);
     }
 
-    // --- ports, first
-    this.ports = new TemplateGroup(this, 'Ports', {
-      count: props.count,
-      maxCount: props.maxCount,
-      description: `hotk8s ${props.role} node port (created before any server, so every address is known at boot)`,
-      removalList: props.removalList,
-    });
-    const pt = this.ports;
-    // every other group of these nodes skips the names the ports group skips, so a node and its port go together
-    this.removedNames = props.removalList === undefined ? undefined : Fn.getAttr(pt.group, 'removed_rsrc_list');
-    const port = new OsNeutronPort(pt.template, 'Port', {
-      name: Fn.join('-', [
-        pt.input('name_prefix', { type: 'string' }, props.namePrefix).value,
-        Fn.strReplace('port-%i', { '%i': pt.index }),
-      ]) as unknown as string,
-      network: pt.input('network', { type: 'string', description: 'Network id' }, props.networkId).value,
-      fixedIps: [{ subnet: pt.input('subnet', { type: 'string', description: 'Subnet id' }, props.subnetId).value }],
-      securityGroups: pt.input(
+    this.layout = checkOneOf(path, 'layout', props.layout ?? 'split', NODE_GROUP_LAYOUTS);
+    const compact = this.layout === 'compact';
+    // the port of a member of `t`, named after the member; the subnet input is kept for compact pool members
+    const portProps = (t: TemplateGroup, namePrefix: IResolvable): OsNeutronPortProps => ({
+      name: Fn.join('-', [namePrefix, Fn.strReplace('port-%i', { '%i': t.index })]) as unknown as string,
+      network: t.input('network', { type: 'string', description: 'Network id' }, props.networkId).value,
+      fixedIps: [{ subnet: (this.memberSubnet = t.input('subnet', { type: 'string', description: 'Subnet id' }, props.subnetId).value) }],
+      securityGroups: t.input(
         'security_groups',
         { type: 'comma_delimited_list', description: 'Security group ids' },
         securityGroupList(props.securityGroupIds),
       ).value as unknown as string[],
       allowedAddressPairs: props.allowedAddressPairs?.map((p) => ({ ipAddress: p.ipAddress })),
     });
-    this.addresses = pt.output('address', port.getAtt('fixed_ips', 0, 'ip_address'), "The port's fixed IPv4 address");
-    this.portIds = pt.output('port_id', port.ref(), 'The port id');
+
+    // --- ports, first (split layout)
+    let pt: TemplateGroup | undefined;
+    if (!compact) {
+      pt = new TemplateGroup(this, 'Ports', {
+        count: props.count,
+        maxCount: props.maxCount,
+        description: `hotk8s ${props.role} node port (created before any server, so every address is known at boot)`,
+        removalList: props.removalList,
+      });
+      // every other group of these nodes skips the names the ports group skips, so a node and its port go together
+      this.removedNames = props.removalList === undefined ? undefined : Fn.getAttr(pt.group, 'removed_rsrc_list');
+      const port = new OsNeutronPort(
+        pt.template,
+        'Port',
+        portProps(pt, pt.input('name_prefix', { type: 'string' }, props.namePrefix).value),
+      );
+      pt.output('address', port.getAtt('fixed_ips', 0, 'ip_address'), "The port's fixed IPv4 address");
+      pt.output('port_id', port.ref(), 'The port id');
+    }
 
     // --- servers
     if (policy !== false) {
@@ -222,10 +255,13 @@ export class NodeGroup extends Construct {
     this.nodes = new TemplateGroup(this, 'Nodes', {
       count: props.count,
       maxCount: props.maxCount,
-      description: `hotk8s ${props.role} node: server, its bootstrap and its own wait condition`,
-      removalList: this.removedNames,
+      description: compact
+        ? `hotk8s ${props.role} node: port, server, its bootstrap, its own wait condition and its pool memberships`
+        : `hotk8s ${props.role} node: server, its bootstrap and its own wait condition`,
+      removalList: compact ? props.removalList : this.removedNames,
     });
     const nt = this.nodes;
+    this.ports = pt ?? nt;
     if (props.rollingUpdate) {
       const r = props.rollingUpdate;
       checkInt(path, 'rollingUpdate.maxBatchSize', r.maxBatchSize, 1, Math.max(1, props.maxCount));
@@ -235,17 +271,31 @@ export class NodeGroup extends Construct {
       };
     }
     const index = nt.index;
-    const nodeName = Fn.join('-', [
-      nt.input('name_prefix', { type: 'string' }, props.namePrefix).value,
-      Fn.strReplace('%i', { '%i': index }),
-    ]);
-    // each member finds its own port and address by its name, not by a position in a list (see TemplateGroup.index)
-    const portIdsParam = nt.input(
-      'port_id_map',
-      { type: 'json', description: "Port id of every node of the group, by member name (the ports group's attributes)" },
-      pt.attributeMap('port_id'),
-    );
-    const addressesParam = nt.input('address_map', ADDRESS_MAP_INPUT, pt.attributeMap('address'));
+    const namePrefix = nt.input('name_prefix', { type: 'string' }, props.namePrefix).value;
+    const nodeName = Fn.join('-', [namePrefix, Fn.strReplace('%i', { '%i': index })]);
+    // split: each member finds its own port and address by its name, not by a position in a list (see
+    // TemplateGroup.index); compact: the member's own port
+    let portId: IResolvable;
+    let address: IResolvable;
+    if (pt) {
+      const portIdsParam = nt.input(
+        'port_id_map',
+        { type: 'json', description: "Port id of every node of the group, by member name (the ports group's attributes)" },
+        pt.attributeMap('port_id'),
+      );
+      const addressesParam = nt.input('address_map', ADDRESS_MAP_INPUT, pt.attributeMap('address'));
+      portId = Fn.getParam(portIdsParam, index);
+      address = Fn.getParam(addressesParam, index);
+      this.addresses = Fn.getAttr(pt.group, 'address');
+      this.portIds = Fn.getAttr(pt.group, 'port_id');
+    } else {
+      const port = new OsNeutronPort(nt.template, 'Port', portProps(nt, namePrefix));
+      portId = port.ref();
+      address = port.getAtt('fixed_ips', 0, 'ip_address');
+      this.addresses = nt.output('address', address, "The port's fixed IPv4 address");
+      this.portIds = nt.output('port_id', portId, 'The port id');
+    }
+    this.compactAddress = pt ? undefined : address;
     const handle = new OsHeatWaitConditionHandle(nt.template, 'WaitHandle', { signalTransport: 'TOKEN_SIGNAL' });
     let volume: OsCinderVolume | undefined;
     if (props.dataVolume) {
@@ -274,7 +324,7 @@ export class NodeGroup extends Construct {
     const ctx: MemberContext = {
       index,
       nodeName,
-      address: Fn.getParam(addressesParam, index),
+      address,
       signalCurl: handle.attrCurlCli,
       dataVolumeId: volume?.ref(),
       extraVolumeIds: Object.fromEntries(extraVolumes.map((v) => [v.name, v.volume.ref()])),
@@ -326,7 +376,7 @@ export class NodeGroup extends Construct {
       schedulerHints: this.serverGroup
         ? { group: nt.input('server_group', { type: 'string', description: 'Nova server group id' }, this.serverGroup.ref()).value }
         : undefined,
-      networks: [{ port: Fn.getParam(portIdsParam, index) }],
+      networks: [{ port: portId }],
       userDataFormat: 'RAW',
       userData: Fn.strReplace(ud.rendered.text, sortedValues(ud.values)) as unknown as string,
       userDataUpdatePolicy: props.userDataUpdatePolicy ?? 'IGNORE',
@@ -356,6 +406,19 @@ export class NodeGroup extends Construct {
    */
   addPoolMembership(id: string, pool: LoadBalancerPool, protocolPort: number): TemplateGroup {
     checkInt(this.node.path, `${id} protocolPort`, protocolPort, 1, 65535);
+    if (this.layout === 'compact') {
+      // in each node's own member, beside its server: the pool id comes in as an input named after the membership
+      const nt = this.nodes;
+      const input = `pool_${id.replace(/[^A-Za-z0-9]/g, '_').toLowerCase()}`;
+      if (nt.hasInput(input)) throw new HotError(this.node.path, `pool membership ${JSON.stringify(id)} is added twice`);
+      new OsOctaviaPoolMember(nt.template, `${id.replace(/[^A-Za-z0-9]/g, '')}Member`, {
+        pool: nt.input(input, { type: 'string', description: `Octavia pool id (${id})` }, pool.poolId).value,
+        address: this.compactAddress!,
+        protocolPort,
+        subnet: this.memberSubnet!,
+      });
+      return nt;
+    }
     const g = new TemplateGroup(this, id, {
       count: this.props.count,
       maxCount: this.props.maxCount,

@@ -10,10 +10,10 @@ import type { ClusterNetwork } from './cluster-network.js';
 import type { ClusterSecurityGroups } from './cluster-security-groups.js';
 import { upgradeMetadata } from '../bootstrap/upgrade.js';
 import { SERVER_BOOT_ALLOWANCE_SEC, wrap } from './etcd-cluster.js';
-import { NodeGroup, type BootVolume, type ServerGroupPolicy } from './node-group.js';
+import { NODE_GROUP_LAYOUTS, NodeGroup, type BootVolume, type NodeGroupLayout, type ServerGroupPolicy } from './node-group.js';
 import { kubeNodeValues } from './private/kube-values.js';
 import { roleImage } from './private/role-image.js';
-import { checkDnsLabel, checkInt, checkLabelKey, checkLabelValue, checkTaint, type Taint } from './private/names.js';
+import { checkDnsLabel, checkInt, checkLabelKey, checkLabelValue, checkOneOf, checkTaint, type Taint } from './private/names.js';
 import type { ClusterSecrets } from './private/secrets.js';
 
 /** Default seconds between two batches of a worker group's rolling update. */
@@ -55,6 +55,16 @@ export interface WorkerGroupOptions {
    * @default - no rolling policy
    */
   readonly rollingUpdate?: WorkerRollingUpdate;
+  /**
+   * Opt-in: how the group's workers are laid out in Heat. `split` gives each worker a port member, a server member
+   * and one member per application pool (two or three nested stacks); `compact` puts a worker's port, server, wait
+   * condition and pool members into one nested stack: about a sixth fewer Heat resources and half the nested stacks
+   * per worker, so less Heat engine time and more workers under `max_resources_per_stack` (183 instead of 152 in the
+   * default cluster). A worker needs no other node's address before it boots, so nothing is lost; removal by name
+   * (`workers_<name>_remove`) works the same. Changing the layout of an existing group replaces its workers.
+   * @default 'split'
+   */
+  readonly layout?: NodeGroupLayout;
 }
 
 /** A worker group's rolling update. */
@@ -106,6 +116,8 @@ export class WorkerGroup extends Construct {
   /** Workers updated at a time by a rolling update (only with `rollingUpdate`). */
   public readonly maxBatchSize?: number;
   public readonly nodes: NodeGroup;
+  /** `split` or `compact` (see {@link WorkerGroupOptions.layout}). */
+  public readonly layout: NodeGroupLayout;
   private readonly extraSecurityGroups: OsNeutronSecurityGroup[] = [];
 
   constructor(scope: Construct, id: string, props: WorkerGroupProps) {
@@ -135,6 +147,7 @@ export class WorkerGroup extends Construct {
       throw new HotError(path, `taints must be a list of {key, value?, effect}; got ${describeValue(props.taints)}`);
     }
     for (const t of props.taints ?? []) checkTaint(path, t);
+    this.layout = checkOneOf(path, 'layout', props.layout ?? 'split', NODE_GROUP_LAYOUTS);
     const p = `workers_${this.name.replace(/-/g, '_')}`;
     this.countParameter = new HeatParameter(this, 'Count', {
       name: `${p}_count`,
@@ -212,6 +225,7 @@ export class WorkerGroup extends Construct {
       bootVolume: props.bootVolume,
       waitTimeoutSec: SERVER_BOOT_ALLOWANCE_SEC + budget,
       serverMetadata: upgradeMetadata(props.bootstrap.kubernetesVersion),
+      layout: this.layout,
       removalList: memberNames(this.removeParameter, `${namePrefix}-`),
       rollingUpdate:
         this.updatePauseParameter && this.maxBatchSize !== undefined

@@ -16,7 +16,7 @@ import { EXPOSED_PROTOCOLS, type ExposeNodePortOptions } from '../exposed-applic
 import { FLANNEL_BACKENDS } from '../flannel-network.js';
 import { HEALTH_MONITOR_TYPES, LB_ALGORITHMS, type HealthMonitorOptions } from '../load-balancer-pool.js';
 import { OCTAVIA_PROVIDERS } from '../load-balancer.js';
-import { SERVER_GROUP_POLICIES, type BootVolume, type DataVolume } from '../node-group.js';
+import { NODE_GROUP_LAYOUTS, SERVER_GROUP_POLICIES, type BootVolume, type DataVolume } from '../node-group.js';
 import type { WorkerGroupOptions, WorkerRollingUpdate } from '../worker-group.js';
 import { TAINT_EFFECTS, type Taint } from './names.js';
 import { anyOf, bool, custom, dict, list, num, oneOf, shape, str, strInput, tagged, type Rule } from './check.js';
@@ -49,6 +49,7 @@ export const WORKER_GROUP_SPEC = shape<WorkerGroupOptions>(
     labels: dict(str),
     taints: list(TAINT_SPEC),
     serverGroupPolicy: SERVER_GROUP_POLICY,
+    layout: oneOf(NODE_GROUP_LAYOUTS),
     rollingUpdate: shape<WorkerRollingUpdate>({ maxBatchSize: num, pauseSeconds: num }),
   },
   { required: ['name'] },

@@ -1,0 +1,175 @@
+// `npm run bench:engine`: what a cluster costs the Heat engine, per worker, on the local Heat twin (test/lib/twin.ts:
+// Debian's heat-api and heat-engine, one engine worker, sqlite, over a fake cloud whose resources complete at once
+// and whose nodes signal SUCCESS at once). For each layout and worker count it creates the default cluster with one
+// worker group of N (a fresh twin each time) and records wall time, heat-all CPU time (utime + stime of the twin's
+// heat-all process, from /proc), the number of stacks (root + nested) and resources Heat holds, and the load average
+// (the machine may be shared). On the largest N it then adds one worker (`workers_default_count=N+1`) and removes one
+// by name (`workers_default_remove=k8s-default-1`, count back to N), checking that exactly that server goes.
+//
+//   npm run bench:engine -- --workers 10,100,300 --layout split,compact [--out docs/bench-engine.md | --no-write]
+//
+// Heat's max_resources_per_stack (1000 by default) is raised, in the twin and in the cluster's own check, only where
+// the layout needs it at N+1 workers; the table says where.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { App, Cluster, HeatStack, HotValidationError, synthesize } from '../src/index.js';
+import type { NodeGroupLayout } from '../src/k8s/node-group.js';
+import { stackResources, startTwin, type Twin } from '../test/lib/twin.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const STACK = 'bench';
+const GROUP = 'default';
+const HEAT_DEFAULT_LIMIT = 1000;
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+const WORKERS = arg('workers', '10,100,300')
+  .split(',')
+  .map((w) => Number(w))
+  .sort((a, b) => a - b);
+const LAYOUTS = arg('layout', 'split,compact').split(',') as NodeGroupLayout[];
+const OUT = process.argv.includes('--no-write') ? undefined : resolve(ROOT, arg('out', 'docs/bench-engine.md'));
+for (const n of WORKERS) if (!Number.isInteger(n) || n < 1) throw new Error(`--workers takes positive integers; got ${n}`);
+for (const l of LAYOUTS) if (l !== 'split' && l !== 'compact') throw new Error(`--layout takes split and/or compact; got ${l}`);
+
+interface Row {
+  layout: NodeGroupLayout;
+  workers: number;
+  op: string;
+  wallSec: number;
+  cpuSec: number;
+  stacks?: number;
+  resources?: number;
+  limit: number;
+  load: string;
+}
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+
+function buildApp(layout: NodeGroupLayout, workers: number, limit: number): App {
+  const app = new App();
+  const stack = new HeatStack(app, STACK, { description: `hotk8s engine bench: ${workers} workers, ${layout}` });
+  new Cluster(stack, 'Cluster', {
+    name: 'k8s',
+    workerGroups: [{ name: GROUP, size: workers, maxSize: workers + 1, layout }],
+    maxResourcesPerStack: limit,
+    nodeCidr: workers > 200 ? '10.0.0.0/20' : '10.0.0.0/22',
+  });
+  return app;
+}
+
+/** The lowest limit (Heat's default, else the next multiple of 500) the cluster's own capacity check accepts. */
+function limitFor(layout: NodeGroupLayout, workers: number): number {
+  for (let limit = HEAT_DEFAULT_LIMIT; ; limit += 500) {
+    const stack = buildApp(layout, workers, limit).node.findChild(STACK) as HeatStack;
+    try {
+      stack.toTemplate(); // the cluster's capacity check runs when the template is rendered
+      return limit;
+    } catch (e) {
+      if (!(e instanceof HotValidationError) || !e.errors.every((x) => /max_resources_per_stack/.test(x.message))) throw e;
+    }
+  }
+}
+
+async function census(twin: Twin): Promise<{ stacks: number; resources: number }> {
+  const all = await stackResources(twin, STACK, 5);
+  return { stacks: new Set(all.map((r) => r.stackId)).size, resources: all.length };
+}
+
+async function run(layout: NodeGroupLayout, workers: number, day2: boolean): Promise<Row[]> {
+  const limit = limitFor(layout, workers);
+  const work = mkdtempSync(join(tmpdir(), 'hotk8s-bench-engine-'));
+  const out = join(work, 'out');
+  await synthesize(buildApp(layout, workers, limit), { outdir: out, stateDir: join(work, 'state') });
+  const twin = await startTwin({
+    heatConfig: limit > HEAT_DEFAULT_LIMIT ? { DEFAULT: { max_resources_per_stack: limit } } : undefined,
+    control: { defaults: { delay: 0 } },
+  });
+  const rows: Row[] = [];
+  try {
+    const step = async (op: string, f: () => Promise<{ status: string; reason: string }>, want: string) => {
+      const cpu0 = twin.engineCpuSeconds();
+      const t0 = performance.now();
+      const state = await f();
+      const wallSec = (performance.now() - t0) / 1000;
+      const cpuSec = twin.engineCpuSeconds() - cpu0;
+      if (state.status !== want) throw new Error(`${layout} N=${workers} ${op}: ${state.status} ${state.reason}`);
+      const row: Row = { layout, workers, op, wallSec, cpuSec, limit, load: load(), ...(await census(twin)) };
+      console.error(
+        `bench:engine ${layout} N=${workers} ${op}: ${wallSec.toFixed(1)} s wall, ${cpuSec.toFixed(1)} s heat-all CPU, ` +
+          `${row.stacks} stacks, ${row.resources} resources (load ${row.load})`,
+      );
+      rows.push(row);
+    };
+    await step('create', () => twin.createStack({ outDir: out, name: STACK, timeoutSec: 7200 }), 'CREATE_COMPLETE');
+    if (day2) {
+      const p = `workers_${GROUP}`;
+      await step(
+        'scale-up +1',
+        () => twin.updateStack(STACK, ['--parameter', `${p}_count=${workers + 1}`], { timeoutSec: 7200 }),
+        'UPDATE_COMPLETE',
+      );
+      const mark = await twin.mark();
+      const victim = `k8s-${GROUP}-1`;
+      await step(
+        'remove one by name',
+        () =>
+          twin.updateStack(STACK, ['--parameter', `${p}_count=${workers}`, '--parameter', `${p}_remove=${victim}`], { timeoutSec: 7200 }),
+        'UPDATE_COMPLETE',
+      );
+      const deleted = (await twin.actions({ since: mark }))
+        .filter((a) => a.type === 'OS::Nova::Server' && a.action === 'delete')
+        .map((a) => a.name);
+      if (deleted.length !== 1 || deleted[0] !== victim) throw new Error(`removal deleted ${JSON.stringify(deleted)}, not ${victim}`);
+    }
+  } finally {
+    await twin.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+function table(rows: readonly Row[]): string {
+  const lines = [
+    '| layout | workers | operation | wall s | heat-all CPU s | CPU s / worker | stacks | resources | max_resources_per_stack | load avg (1/5/15 min) |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---|---|',
+  ];
+  for (const r of rows) {
+    const perWorker = r.op === 'create' ? (r.cpuSec / r.workers).toFixed(2) : '';
+    const limit = r.limit > HEAT_DEFAULT_LIMIT ? `**${r.limit} (raised)**` : `${r.limit} (default)`;
+    lines.push(
+      `| ${r.layout} | ${r.workers} | ${r.op} | ${r.wallSec.toFixed(1)} | ${r.cpuSec.toFixed(1)} | ${perWorker} | ${r.stacks} | ${r.resources} | ${limit} | ${r.load} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+const started = new Date();
+const rows: Row[] = [];
+const largest = WORKERS[WORKERS.length - 1]!;
+for (const layout of LAYOUTS) for (const n of WORKERS) rows.push(...(await run(layout, n, n === largest)));
+const text = table(rows);
+console.log(text);
+if (OUT) {
+  const command = `npm run bench:engine -- ${process.argv.slice(2).join(' ')}`.trim();
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, Heat 19 (Debian python3-heat)`;
+  writeFileSync(
+    OUT,
+    `# Heat engine cost of a cluster (bench/engine.ts)\n\n` +
+      `Generated by \`${command}\` on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC; machine: ${machine}.\n` +
+      `The local Heat twin (test/lib/twin.md): one heat-all process (API and one engine worker, sqlite) over a fake cloud\n` +
+      `whose resources complete at once and whose nodes signal SUCCESS at once, so these are orchestration costs only.\n` +
+      `heat-all CPU is utime + stime of that process over the operation; "stacks" counts the root and every nested stack,\n` +
+      `"resources" every resource of the tree. Each (layout, N) runs on a fresh twin; the scale-up and the removal by name\n` +
+      `run on the largest N. The load average is the machine's at the end of each operation: the machine was shared, so\n` +
+      `wall times are noisy; CPU times less so.\n\n` +
+      `${text}\n`,
+  );
+  console.error(`bench:engine: wrote ${OUT}`);
+}
