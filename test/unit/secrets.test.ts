@@ -90,12 +90,16 @@ describe('secrets of the default stack', () => {
       'hotk8s-etcd-client-cert-0': { get_param: 'apiserver_etcd_client_cert_meta_0' },
       'hotk8s-etcd-client-cert-1': { get_param: 'apiserver_etcd_client_cert_meta_1' },
       'hotk8s-etcd-client-cert-2': { get_param: 'apiserver_etcd_client_cert_meta_2' },
+      'hotk8s-kubernetes-version': expect.stringMatching(/^\d+\.\d+\.\d+$/),
       'hotk8s-role': 'master',
     });
-    // workers and etcd members carry only their role
+    // workers carry only their role and the upgrade agent's target version
     const worker = yaml.load(
       await readFile(join(out, 'default.cluster-workers-default-workers-nodes-member.yaml'), 'utf8'),
     ) as typeof member;
-    expect(worker.resources.Server.properties.metadata).toEqual({ 'hotk8s-role': 'worker' });
+    expect(worker.resources.Server.properties.metadata).toEqual({
+      'hotk8s-kubernetes-version': expect.stringMatching(/^\d+\.\d+\.\d+$/),
+      'hotk8s-role': 'worker',
+    });
   }, 60_000);
 });
