@@ -11,6 +11,8 @@ export interface InitOptions {
   readonly from?: string;
   /** Write into a non-empty directory (files of the same name are overwritten). */
   readonly force?: boolean;
+  /** Print the result (the directory, the files written, the next commands) or the errors as one JSON object. */
+  readonly json?: boolean;
   readonly debug?: boolean;
 }
 
@@ -170,9 +172,9 @@ export async function runInit(options: InitOptions, io: Io): Promise<number> {
       if (!statSync(dir).isDirectory()) throw new HotError(shownPath(dir), 'exists and is not a directory');
       const present = readdirSync(dir).filter((f) => f !== '.git');
       if (present.length > 0 && !options.force) {
-        io.err(
-          `hotk8s: ${shownPath(dir)}: the directory is not empty (${present.length} entr${present.length === 1 ? 'y' : 'ies'}: ${present.slice(0, 3).join(', ')}${present.length > 3 ? ', ...' : ''}); use --force to write the project into it anyway`,
-        );
+        const detail = `the directory is not empty (${present.length} entr${present.length === 1 ? 'y' : 'ies'}: ${present.slice(0, 3).join(', ')}${present.length > 3 ? ', ...' : ''}); use --force to write the project into it anyway`;
+        if (options.json) io.out(JSON.stringify({ ok: false, exitCode: 1, errors: [{ path: shownPath(dir), message: detail }] }));
+        else io.err(`hotk8s: ${shownPath(dir)}: ${detail}`);
         return 1;
       }
     }
@@ -188,17 +190,19 @@ export async function runInit(options: InitOptions, io: Io): Promise<number> {
       mkdirSync(resolve(path, '..'), { recursive: true });
       writeFileSync(path, text);
     }
+    const next = [...(dir === process.cwd() ? [] : [`cd ${shownPath(dir)}`]), 'npm install', 'npm run synth', 'npm test'];
+    if (options.json) {
+      io.out(JSON.stringify({ ok: true, dir, from: options.from ?? null, files: [...files.keys()], next, errors: [] }));
+      return 0;
+    }
     io.out(
       `created a hotk8s project in ${shownPath(dir)}${options.from === undefined ? '' : ` from the ready-made stack ${options.from}`}:`,
     );
     for (const rel of files.keys()) io.out(`  ${rel}`);
     io.out('next:');
-    if (dir !== process.cwd()) io.out(`  cd ${shownPath(dir)}`);
-    io.out('  npm install');
-    io.out('  npm run synth');
-    io.out('  npm test');
+    for (const command of next) io.out(`  ${command}`);
     return 0;
   } catch (e) {
-    return reportError(e, io, { debug: options.debug });
+    return reportError(e, io, { debug: options.debug, json: options.json, paths: { DIR: options.dir ?? '.' } });
   }
 }

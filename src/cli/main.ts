@@ -26,7 +26,12 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
           .option('stack', { type: 'string', describe: 'ready-made stack from stacks/ when no app is given', default: 'default' })
           .option('out', { alias: 'o', type: 'string', default: 'hotk8s.out', describe: 'output directory' })
           .option('state', { type: 'string', describe: 'private state directory for generated secrets (default: .hotk8s beside the app)' })
-          .option('stdout', { type: 'boolean', default: false, describe: 'print a single-file stack to standard output' })
+          .option('stdout', {
+            type: 'boolean',
+            default: false,
+            describe:
+              'print the root template to standard output (a single-file stack: nothing written; a stack with nested templates or secrets: every file still written to --out, secrets only to its 0600 file)',
+          })
           .option('typecheck', {
             type: 'boolean',
             default: true,
@@ -39,8 +44,13 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
           })
           .example('$0 synth', 'the ready-made default cluster into hotk8s.out/')
           .example('$0 synth cluster.ts --out out', 'your program (type-checked first when its project has typescript)')
-          .example('$0 synth cluster.ts --json | jq -r .stacks[0].createCommand', 'in CI'),
+          .example('$0 synth cluster.ts --json | jq -r .stacks[0].createCommand', 'in CI')
+          .example(
+            '$0 synth cluster.ts --stdout > cluster.yaml',
+            'the root template on standard output; nested templates and secrets in hotk8s.out/',
+          ),
       async (a) => {
+        if (a.stdout && a.json) throw new UsageError('--stdout and --json are mutually exclusive (a template or one JSON object)');
         const { runSynth } = await import('./synth.js');
         code = await runSynth(
           {
@@ -65,10 +75,16 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
           .positional('dir', { type: 'string', describe: 'project directory (default: the current one)' })
           .option('from', { type: 'string', describe: 'start from a ready-made stack of stacks/ (default, dev, multi-pool)' })
           .option('force', { type: 'boolean', default: false, describe: 'write into a non-empty directory' })
+          .option('json', {
+            type: 'boolean',
+            default: false,
+            describe: 'print the directory, the files written and the next commands as JSON',
+          })
+          .example('$0 init my-cluster && cd my-cluster && npm install && npm run synth', 'a new project with one Cluster')
           .example('$0 init my-cluster --from dev', 'a project with the development stack'),
       async (a) => {
         const { runInit } = await import('./init.js');
-        code = await runInit({ dir: a.dir, from: a.from, force: a.force, debug: a.debug }, io);
+        code = await runInit({ dir: a.dir, from: a.from, force: a.force, json: a.json, debug: a.debug }, io);
       },
     )
     .command(
@@ -232,6 +248,10 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
         );
       },
     )
+    .example('$0 init my-cluster', 'start a project')
+    .example('$0 synth app.ts && $0 params app.ts > site.env.yaml', 'the Heat templates, then the parameters a site sets')
+    .example('$0 diff --app app.ts --fail-on-replace=stateful', 'before a stack update: what Heat will replace')
+    .example('$0 <command> --help', 'the options and examples of a command')
     .demandCommand(1, 'name a command: init, synth, validate, params, diff, graph, kubeconfig or teardown')
     .strict()
     .fail((msg, err) => {

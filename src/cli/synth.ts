@@ -51,19 +51,35 @@ export async function runSynth(args: SynthArgs, io: Io): Promise<number> {
       const { typecheckApp } = await import('./typecheck.js');
       typecheckApp(args.app);
     }
-    // the compiled form of a TypeScript app is kept in the private state directory (not with --stdout, which writes nothing)
+    // the compiled form of a TypeScript app is kept in the private state directory (not with --stdout, which may write nothing)
     const root = await loadApp(appFile, { cacheDir: args.stdout ? undefined : join(stateDir, 'cache') });
     const result = await synthesize(root, { outdir: args.out, stateDir, write: !args.stdout });
     if (!args.json) for (const a of result.annotations) io.err(`${label(io, a.level)}${a.path}: ${a.message}`);
     if (args.stdout) {
       const stacks = result.manifest.stacks;
-      if (stacks.length !== 1 || stacks[0]!.files.length > 0 || stacks[0]!.secretEnvironment) {
+      if (stacks.length !== 1) {
         throw new HotError(
           stacks.map((s) => s.name).join(', '),
-          '--stdout prints a single-file stack (one stack, no nested templates, no secrets); use --out DIR instead',
+          `--stdout prints one stack's root template; this app has ${stacks.length} stacks: use --out DIR instead`,
         );
       }
-      io.out(result.files.get(stacks[0]!.template)!);
+      const only = stacks[0]!;
+      if (only.files.length === 0 && only.secretEnvironment === null) {
+        // a single-file stack: the template is all there is; nothing is written
+        io.out(result.files.get(only.template)!);
+        return 0;
+      }
+      // nested templates (referenced by relative file name) and secrets: the same synthesis written to --out, so that
+      // the root template printed resolves its nested templates there and the secrets go only to the 0600 file
+      const written = await synthesize(root, { outdir: args.out, stateDir, write: true });
+      const s = written.manifest.stacks[0]!;
+      const rel = relative(process.cwd(), resolve(args.out)) || '.';
+      io.err(
+        `${s.name}: root template ${s.template} on standard output; wrote it with ${[...s.files, s.environment, ...(s.secretEnvironment ? [s.secretEnvironment] : []), ...s.artifacts].join(', ')} to ${rel}/`,
+      );
+      const params = siteParameters(s, (f) => written.files.get(f) ?? '');
+      io.err(`  create with: (cd ${rel} && ${createCommandWithParameters(s, params)})`);
+      io.out(written.files.get(s.template)!);
       return 0;
     }
     const rel = relative(process.cwd(), resolve(args.out)) || '.';
