@@ -343,6 +343,6 @@ export async function runDiff(args: DiffArgs, io: Io): Promise<number> {
     if (args.failOnReplace === 'any' && changes.some((c) => c.kind === 'replaced' || c.kind === 'removed')) return 3;
     return 0;
   } catch (e) {
-    return reportError(e, io, { debug: args.debug });
+    return reportError(e, io, { debug: args.debug, json: args.json });
   }
 }

@@ -131,6 +131,6 @@ export async function runGraph(args: GraphArgs, io: Io): Promise<number> {
     else io.out(graphs.map(args.format === 'dot' ? toDot : toMermaid).join('\n'));
     return 0;
   } catch (e) {
-    return reportError(e, io, { debug: args.debug });
+    return reportError(e, io, { debug: args.debug, json: args.format === 'json' });
   }
 }

@@ -179,6 +179,6 @@ export async function runKubeconfig(args: KubeconfigArgs, io: Io): Promise<numbe
     if (days < 30) io.err(`warning: the admin certificate expires in ${days} days`);
     return 0;
   } catch (e) {
-    return reportError(e, io, { debug: args.debug, paths: { '--out': args.out, '--state': stateDir } });
+    return reportError(e, io, { debug: args.debug, json: args.json, paths: { '--out': args.out, '--state': stateDir } });
   }
 }

@@ -181,6 +181,6 @@ export async function runParams(args: ParamsArgs, io: Io): Promise<number> {
     io.out(stacks.map(({ stack, params }) => paramsSkeleton(stack, params)).join('---\n'));
     return 0;
   } catch (e) {
-    return reportError(e, io, { debug: args.debug });
+    return reportError(e, io, { debug: args.debug, json: args.json });
   }
 }

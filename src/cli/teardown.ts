@@ -143,6 +143,6 @@ export async function runTeardown(args: TeardownArgs, io: Io): Promise<number> {
     else io.out(`deleted ${done.length} item(s): ${args.stack} is gone`);
     return 0;
   } catch (e) {
-    return reportError(e, io, { debug: args.debug });
+    return reportError(e, io, { debug: args.debug, json: args.json });
   }
 }

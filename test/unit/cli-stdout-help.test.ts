@@ -132,3 +132,22 @@ describe('synth --stdout for a cluster stack', () => {
     expect(x.err.join('\n')).toContain("one, two: --stdout prints one stack's root template; this app has 2 stacks");
   }, 60_000);
 });
+
+describe('--json errors on every command', () => {
+  it.each([
+    ['params', (d: string) => ['params', d, '--json']],
+    ['diff', (d: string) => ['diff', d, d, '--json']],
+    ['graph', (d: string) => ['graph', d, '--json']],
+    ['kubeconfig', (d: string) => ['kubeconfig', 's', '--state', join(d, 'none'), '--api-address', '203.0.113.7', '--json']],
+    ['teardown', (d: string) => ['teardown', 's', '--dry-run', '--openstack', join(d, 'no-openstack'), '--json']],
+  ] as const)('%s: one JSON object on standard output, nothing on standard error, exit 1', async (_name, argv) => {
+    const d = await mkdtemp(join(tmpdir(), 'hotk8s-json-err-'));
+    const c = capture();
+    expect(await main([...argv(d)], c.io)).toBe(1);
+    expect(c.err).toEqual([]);
+    const r = JSON.parse(c.out.join('\n')) as { ok: boolean; exitCode: number; errors: { path: string; message: string }[] };
+    expect(r).toMatchObject({ ok: false, exitCode: 1 });
+    expect(r.errors.length).toBe(1);
+    expect(r.errors[0]!.message.length).toBeGreaterThan(10);
+  });
+});
