@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'src/heat/generated/**', 'hotk8s.out/**', 'bench/out/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'src/heat/generated/**', 'hotk8s.out/**', 'bench/out/**', 'docs/api/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
