@@ -1,63 +1,25 @@
 /**
  * The package as a user installs it: `npm pack` of the built tree, `hotk8s init` of a fresh project beside it, the
- * tarball installed there without the network (`npm ci --offline` over a lockfile made from the repository's own, the
- * tarballs coming from the npm cache the repository's `npm ci` filled: test/lib/offline-lock.ts), then the project's
- * own `npm run synth`, `npm test` and `tsc`, and the real Heat engine through the installed bin. A file the package
- * needs and does not ship (the bundle, a declaration file, the Heat harness script, a ready-made stack) fails it.
+ * tarball installed there without the network (test/lib/packed-project.ts), then the project's own `npm run synth`,
+ * `npm test` and `tsc`, and every command a user runs next through the installed bin: `params`, `graph`, `diff` (a
+ * worker-count change against the last synth), the real Heat engine's `validate`, `kubeconfig` (with the API address
+ * given; against a stack on the Heat twin in test/twin/kubeconfig.test.ts) and `init --from`. A file the package needs
+ * and does not ship (the bundle, a declaration file, the Heat harness script, a ready-made stack) fails it.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { offlineLock } from '../lib/offline-lock.js';
-
-const ROOT = resolve(import.meta.dirname, '..', '..');
-
-/** The environment of a user's shell: none of the variables the outer npm and vitest set for this run. */
-function userEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(npm_|VITEST|NODE_OPTIONS$|NODE_ENV$|TEST$|FORCE_COLOR$)/i.test(k)) env[k] = v;
-  }
-  return { ...env, NO_COLOR: '1', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
-}
-
-function run(cwd: string, cmd: string, args: string[]): { status: number | null; out: string } {
-  const r = spawnSync(cmd, args, { cwd, env: userEnv(), encoding: 'utf8', timeout: 300_000 });
-  return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
-}
-
-function newestSource(dirs: string[]): number {
-  let newest = 0;
-  for (const dir of dirs) {
-    for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-      if (entry.isFile() && /\.(ts|hbs|json)$/.test(entry.name))
-        newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-    }
-  }
-  return newest;
-}
+import { initProject, installedBin, installTarball, packTree, run } from '../lib/packed-project.js';
 
 describe('the packed tarball in a fresh project', () => {
   const work = mkdtempSync(join(tmpdir(), 'hotk8s-tarball-'));
-  const project = join(work, 'my-cluster');
+  let project = '';
   let tarball = '';
 
   beforeAll(() => {
-    const bundle = join(ROOT, 'dist', 'lib', 'src', 'index.js');
-    const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
-    if (newestSource([join(ROOT, 'src'), join(ROOT, 'stacks')]) > built)
-      execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, env: userEnv() });
-    // the tree was just built: --ignore-scripts keeps pack from building it again through "prepare"
-    const packed = JSON.parse(
-      execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
-        cwd: ROOT,
-        env: userEnv(),
-        encoding: 'utf8',
-      }),
-    ) as Array<{ filename: string }>;
-    tarball = join(work, packed[0]!.filename);
+    tarball = packTree(work);
   }, 300_000);
 
   it('ships no source maps and no compiled-but-bundled JavaScript', () => {
@@ -69,23 +31,10 @@ describe('the packed tarball in a fresh project', () => {
   });
 
   it('init -> npm ci --offline -> npm run synth -> npm test -> tsc -> validate --engine heat', () => {
-    const init = run(work, process.execPath, [join(ROOT, 'bin', 'hotk8s.js'), 'init', 'my-cluster']);
-    expect(init.status, init.out).toBe(0);
-    const pkgPath = join(project, 'package.json');
-    const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { name: string; version: string; dependencies: Record<string, string> };
+    project = initProject(work, 'my-cluster');
+    const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     expect(pkg.dependencies['hotk8s']).toMatch(/^\^\d/);
-    // what `npm install ../hotk8s-x.y.z.tgz` would write; the lockfile pins the rest to the repository's versions
-    pkg.dependencies['hotk8s'] = `file:../${tarball.split('/').pop()!}`;
-    writeFileSync(pkgPath, JSON.stringify(pkg, null, 2) + '\n');
-    const inside = JSON.parse(execFileSync('tar', ['-xOzf', tarball, 'package/package.json'], { encoding: 'utf8' })) as Parameters<
-      typeof offlineLock
-    >[0]['hotk8s'];
-    writeFileSync(
-      join(project, 'package-lock.json'),
-      JSON.stringify(offlineLock({ repoRoot: ROOT, project: pkg, tarball, hotk8s: inside }), null, 2) + '\n',
-    );
-
-    const install = run(project, 'npm', ['ci', '--offline']);
+    const install = installTarball(project, tarball);
     expect(install.status, install.out).toBe(0);
     // bundled into dist/lib: not installed beside it
     for (const name of ['handlebars', 'yargs', 'js-yaml', 'ajv', 'ajv-formats', '@peculiar/x509']) {
@@ -109,13 +58,85 @@ describe('the packed tarball in a fresh project', () => {
     expect(tsc.status, tsc.out).toBe(0);
 
     // the installed bin, with the Heat harness script the package ships
-    const heat = run(project, join(project, 'node_modules', '.bin', 'hotk8s'), ['validate', '--engine', 'heat', 'hotk8s.out']);
+    const heat = run(project, installedBin(project), ['validate', '--engine', 'heat', 'hotk8s.out']);
     expect(heat.status, heat.out).toBe(0);
     expect(heat.out).toMatch(/^ok \(Heat [\d.]+\): hotk8s\.out\/cluster\.yaml \(8 template\(s\)/m);
 
     // and the installed init, from a stack the package ships
-    const from = run(project, join(project, 'node_modules', '.bin', 'hotk8s'), ['init', 'dev', '--from', 'dev']);
+    const from = run(project, installedBin(project), ['init', 'dev', '--from', 'dev']);
     expect(from.status, from.out).toBe(0);
     expect(readFileSync(join(project, 'dev', 'app.ts'), 'utf8')).toContain("from 'hotk8s'");
+  });
+
+  it('params, graph and diff through the installed bin', () => {
+    expect(project, 'the project of the test before').not.toBe('');
+    const bin = installedBin(project);
+    const params = run(project, bin, ['params', 'app.ts']);
+    expect(params.status, params.out).toBe(0);
+    expect(params.stdout).toMatch(/^parameters:$/m);
+    expect(params.stdout).toMatch(/^ {2}image: /m);
+    const paramsJson = run(project, bin, ['params', 'hotk8s.out', '--json']);
+    expect(paramsJson.status, paramsJson.out).toBe(0);
+    const [entry] = JSON.parse(paramsJson.stdout) as {
+      stack: string;
+      parameters: { name: string; required: boolean }[];
+      createCommand: string;
+    }[];
+    expect(entry!.stack).toBe('cluster');
+    const required = entry!.parameters.filter((p) => p.required).map((p) => p.name);
+    expect(required).toContain('image');
+    for (const p of required) expect(entry!.createCommand).toContain(`--parameter ${p}=`);
+
+    const mermaid = run(project, bin, ['graph', 'app.ts']);
+    expect(mermaid.status, mermaid.out).toBe(0);
+    expect(mermaid.stdout).toMatch(/^%% cluster: estimated time to CREATE_COMPLETE \d+ s/m);
+    expect(mermaid.stdout).toMatch(/^flowchart /m);
+    const graph = run(project, bin, ['graph', 'hotk8s.out', '--json']);
+    expect(graph.status, graph.out).toBe(0);
+    const [g] = JSON.parse(graph.stdout) as { files: string[]; nodes: { type: string; critical: boolean }[]; totalSec: number }[];
+    expect(g!.files.length).toBeGreaterThan(1);
+    expect(g!.nodes.some((n) => n.type === 'OS::Nova::Server' && n.critical)).toBe(true);
+
+    // no change yet: the last synth (hotk8s.out) against the program
+    const same = run(project, bin, ['diff', '--app', 'app.ts']);
+    expect(same.status, same.out).toBe(0);
+    expect(same.stdout.trim()).toBe('no changes');
+    // five workers instead of the default group's three: the group resized, nothing stateful replaced
+    const app = join(project, 'app.ts');
+    writeFileSync(
+      app,
+      readFileSync(app, 'utf8').replace("{ name: 'k8s' }", "{ name: 'k8s', workerGroups: [{ name: 'default', size: 5 }] }"),
+    );
+    const diff = run(project, bin, ['diff', '--app', 'app.ts', '--fail-on-replace=stateful']);
+    expect(diff.status, diff.out).toBe(0);
+    expect(diff.stdout).toMatch(/^resized {2}cluster\/\S+ \(OS::Heat::ResourceGroup\): count 3 -> 5$/m);
+    expect(diff.stdout).not.toMatch(/REPLACED STATEFUL/);
+    // two synth outputs
+    const next = run(project, bin, ['synth', 'app.ts', '--out', 'next.out']);
+    expect(next.status, next.out).toBe(0);
+    const two = run(project, bin, ['diff', 'hotk8s.out', 'next.out', '--json']);
+    expect(two.status, two.out).toBe(0);
+    const changes = (JSON.parse(two.stdout) as { changes: { kind: string; path: string }[] }).changes;
+    // the worker group's servers and their ports, each a group of three members made five; nothing else changes
+    const resized = changes.filter((c) => c.kind === 'resized').map((c) => c.path);
+    expect(resized).toEqual([
+      expect.stringMatching(/^cluster\/ClusterWorkersdefaultWorkersNodesGroup/),
+      expect.stringMatching(/^cluster\/ClusterWorkersdefaultWorkersPortsGroup/),
+    ]);
+    expect(changes.filter((c) => c.kind !== 'resized')).toEqual([]);
+    expect(diff.stdout).toMatch(/^2 resized$/m);
+  });
+
+  it('kubeconfig through the installed bin, from the state directory the synth wrote', () => {
+    expect(project, 'the project of the test before').not.toBe('');
+    const r = run(project, installedBin(project), ['kubeconfig', 'mycluster', '--api-address', '203.0.113.7', '--json']);
+    expect(r.status, r.out).toBe(0);
+    const result = JSON.parse(r.stdout) as { ok: boolean; file: string };
+    expect(result.ok).toBe(true);
+    const file = join(project, 'mycluster.kubeconfig');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('server: https://203.0.113.7:6443');
+    expect(text).toMatch(/^current-context: mycluster$/m);
   });
 });
