@@ -245,8 +245,16 @@ class Differ {
           throw new HotError(`${prefix}/${n}/${below[0]!.join('/')}`, `--unhealthy: ${prefix}/${n} holds no nested template`);
         continue;
       }
+      // a nested template whose text changed (not its parameters) changes what Heat updates below: the resource that
+      // holds it is updated too (Heat updates the nested stack)
+      const holder = (from: number) => {
+        if (!d.kind && this.changes.length > from)
+          this.push(`${prefix}/${n}`, r.type, 'updated', [nested.member ? 'member template changed (below)' : 'template changed (below)']);
+      };
       if (!nested.member) {
+        const from = this.changes.length;
         this.compare(`${prefix}/${n}`, nested.oldFile, nested.newFile, nested.oldEnv, nested.newEnv, below);
+        holder(from);
         continue;
       }
       const before = this.changes.length;
@@ -268,6 +276,7 @@ class Differ {
         sub.compare(`${prefix}/${n}/${i}`, nested.oldFile, nested.newFile, idx(nested.oldEnv), idx(nested.newEnv), ms);
         this.changes.push(...sub.changes.filter((c) => !common.has(`${c.path.slice(`${prefix}/${n}/${i}`.length)} ${c.kind}`)));
       }
+      holder(before);
     }
   }
 

@@ -118,6 +118,14 @@ describe('diffOutputs on crafted pairs', { timeout: 60_000 }, () => {
     expect(replaced.map((c) => c.kind)).toEqual(['replaced', 'resized', 'added']);
   });
 
+  it('a change in the member template itself (not in what the group passes) updates the group too, as Heat does', async () => {
+    const changes = await diffOutputs(cluster(), cluster({ image: 'debian-13' }));
+    expect(changes.map((c) => [c.path, c.kind, c.reasons])).toEqual([
+      ['s/EtcdNodes/[member]/Server', 'rebuilt', ['image (image_update_policy REBUILD)']],
+      ['s/EtcdNodes', 'updated', ['member template changed (below)']],
+    ]);
+  });
+
   it("follows the generated types' update semantics: a volume's size in place, its zone by replacement", async () => {
     const grown = await diffOutputs(cluster(), cluster({ volumeSize: 20 }));
     expect(grown).toEqual([
