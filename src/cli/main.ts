@@ -135,7 +135,29 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
             choices: ['stateful', 'any'] as const,
             describe: 'exit 3 when a stateful resource (or any) would be replaced or removed',
           })
+          .option('parameter', {
+            alias: 'P',
+            type: 'string',
+            array: true,
+            describe: 'a parameter the update sets, KEY=VALUE (as openstack stack update --existing --parameter)',
+          })
+          .option('environment', {
+            alias: 'e',
+            type: 'string',
+            array: true,
+            describe: 'an environment file the update passes (its parameters and parameter_defaults)',
+          })
+          .option('unhealthy', {
+            type: 'string',
+            array: true,
+            describe: 'a resource marked unhealthy (openstack stack resource mark unhealthy), as STACK/RESOURCE/INDEX/RESOURCE',
+          })
           .option('json', { type: 'boolean', default: false, describe: 'print the changes as JSON' })
+          .example('$0 diff --parameter etcd_image=debian-13', 'what a new etcd image does to the running stack')
+          .example(
+            '$0 diff --unhealthy default/ClusterEtcdMembersNodesGroup6E2F1A01/1/Server',
+            'what the next update does after marking etcd member 1 unhealthy',
+          )
           .example('$0 diff --app cluster.ts --fail-on-replace=stateful', 'in CI: refuse a change that replaces an etcd server or a volume')
           .example('$0 diff old.out new.out', 'two synth outputs'),
       async (a) => {
@@ -148,6 +170,9 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
             stack: a.stack,
             out: a.out,
             failOnReplace: a['fail-on-replace'],
+            parameters: a.parameter,
+            environments: a.environment,
+            unhealthy: a.unhealthy,
             json: a.json,
             debug: a.debug,
           },

@@ -15,6 +15,7 @@ import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, Cluster, HeatStack, synthesize } from '../../src/index.js';
 import { reissueClientCertificate } from '../../src/bootstrap/pki.js';
+import { expectDiffAgrees, runDiffCli } from '../lib/diff-agree.js';
 import { listPrograms, loadProgram } from '../lib/programs.js';
 import { stackResources, startTwin, summarize, type Twin, type TwinSummary } from '../lib/twin.js';
 
@@ -48,9 +49,14 @@ type Preview = Record<'added' | 'deleted' | 'replaced' | 'updated' | 'unchanged'
  * One scenario: `stack update --dry-run` then the update itself, both with `args`; the summary of what the cloud
  * recorded; the preview checked against it (every top-level resource the update touched is previewed as added,
  * updated or replaced; nothing is previewed as deleted; what is previewed as changed is either touched or one of the
- * references Heat 19 always lists).
+ * references Heat 19 always lists). `hotk8s diff` of the same update (synth outputs `diff.old` -> `diff.new`, the
+ * same `--parameter`s, the resources marked unhealthy) must agree with both (test/lib/diff-agree.ts).
  */
-async function step(scenario: string, args: string[], opts: { cwd?: string; template?: string } = {}): Promise<TwinSummary> {
+async function step(
+  scenario: string,
+  args: string[],
+  opts: { cwd?: string; template?: string; diff: { old: string; new: string; unhealthy?: string[] } },
+): Promise<TwinSummary> {
   const dry = await twin.openstack(['stack', 'update', '--existing', '--dry-run', ...args, 'default', '-f', 'json'], { cwd: opts.cwd });
   const preview = Object.fromEntries(
     Object.entries(JSON.parse(dry.stdout) as Record<string, string>).map(([k, v]) => [
@@ -73,6 +79,14 @@ async function step(scenario: string, args: string[], opts: { cwd?: string; temp
   // the safety property of issue 12: never more than one etcd member or master out of service
   expect(summary.maxOutOfService.etcd ?? 0, scenario).toBeLessThanOrEqual(1);
   expect(summary.maxOutOfService.master ?? 0, scenario).toBeLessThanOrEqual(1);
+  // hotk8s diff, computed locally, on the same update
+  const t0 = performance.now();
+  const changes = await runDiffCli({ old: opts.diff.old, new: opts.diff.new, updateArgs: args, unhealthy: opts.diff.unhealthy });
+  const diffMs = performance.now() - t0;
+  const ours = expectDiffAgrees(scenario, changes, preview, referencing, touched, summary);
+  console.log(
+    `twin-day2: ${scenario}: diff (${diffMs.toFixed(0)} ms) ${JSON.stringify(ours)}; ${changes.length} change(s) in all; Heat ${JSON.stringify(preview)}`,
+  );
   rows.push({ scenario, summary, seconds: state.seconds, previewChanged: changed.length + preview.added.length });
   return summary;
 }
@@ -133,14 +147,11 @@ afterAll(async () => {
 
 describe('day 2 on stacks/default (twin)', () => {
   it('(a) workers 3 -> 10: seven workers created, nothing else touched', async () => {
-    const s = await step('(a) workers 3 -> 10', [
-      '--parameter',
-      'workers_default_count=10',
-      '--parameter',
-      'etcd_update_pause=5',
-      '--parameter',
-      'master_update_pause=5',
-    ]);
+    const s = await step(
+      '(a) workers 3 -> 10',
+      ['--parameter', 'workers_default_count=10', '--parameter', 'etcd_update_pause=5', '--parameter', 'master_update_pause=5'],
+      { diff: { old: out, new: out } },
+    );
     expect(serverNames(s, 'create').sort()).toEqual([3, 4, 5, 6, 7, 8, 9].map((i) => `k8s-default-${i}`).sort());
     expect([s.rebuilt, s.resized, s.replaced, s.deleted]).toEqual([[], [], [], []]);
     expect(s.maxOutOfService).toMatchObject({ etcd: 0, master: 0, worker: 0 });
@@ -150,6 +161,7 @@ describe('day 2 on stacks/default (twin)', () => {
     const s = await step('(b) add worker group', ['-t', 'default.yaml', '-e', 'default.env.yaml', '-e', 'default.secrets.env.yaml'], {
       cwd: out2,
       template: join(out2, 'default.yaml'),
+      diff: { old: out, new: out2 },
     });
     expect(serverNames(s, 'create').sort()).toEqual(['k8s-extra-0', 'k8s-extra-1']);
     expect(s.serverOrder.every((o) => o.action === 'create')).toBe(true);
@@ -159,6 +171,7 @@ describe('day 2 on stacks/default (twin)', () => {
   it('(c) a new image for the default workers only: the ten rebuilt (one batch: no rolling policy on workers by default), etcd, masters and the other group untouched', async () => {
     const s = await step('(c) new worker image', ['--parameter', 'workers_default_image=debian-12-next'], {
       template: join(out2, 'default.yaml'),
+      diff: { old: out2, new: out2 },
     });
     expect(serverNames(s, 'rebuild').sort()).toEqual([...Array(10).keys()].map((i) => `k8s-default-${i}`).sort());
     expect(serverRoles(s)).toEqual(['worker']);
@@ -169,31 +182,45 @@ describe('day 2 on stacks/default (twin)', () => {
   }, 900_000);
 
   it('(d) a new image for etcd: the three members rebuilt one at a time (2, 1, 0), at most one out of service', async () => {
-    const s = await step('(d) new etcd image', ['--parameter', 'etcd_image=debian-12-next'], { template: join(out2, 'default.yaml') });
+    const s = await step('(d) new etcd image', ['--parameter', 'etcd_image=debian-12-next'], {
+      template: join(out2, 'default.yaml'),
+      diff: { old: out2, new: out2 },
+    });
     expect(serverNames(s, 'rebuild')).toEqual(['k8s-etcd-2', 'k8s-etcd-1', 'k8s-etcd-0']);
     expect(serverRoles(s)).toEqual(['etcd']);
     expect(s.maxOutOfService.etcd).toBe(1);
   }, 900_000);
 
   it('(e) a new master flavor: the three masters resized one at a time, at most one out of service', async () => {
-    const s = await step('(e) new master flavor', ['--parameter', 'master_flavor=m1.xlarge'], { template: join(out2, 'default.yaml') });
+    const s = await step('(e) new master flavor', ['--parameter', 'master_flavor=m1.xlarge'], {
+      template: join(out2, 'default.yaml'),
+      diff: { old: out2, new: out2 },
+    });
     expect(serverNames(s, 'resize')).toEqual(['k8s-master-2', 'k8s-master-1', 'k8s-master-0']);
     expect(serverRoles(s)).toEqual(['master']);
     expect(s.maxOutOfService.master).toBe(1);
   }, 900_000);
 
   /** Marks a member's server unhealthy (what the constructs offer for etcd and masters, whose names are fixed). */
-  async function replaceMember(groupPrefix: string, member: string): Promise<void> {
+  async function replaceMember(groupPrefix: string, member: string): Promise<string> {
     const target = (await stackResources(twin, 'default')).find(
       (r) => r.resource_name === 'Server' && r.stackName.includes(groupPrefix) && r.parent_resource === member,
     );
     expect(target, `${groupPrefix} member ${member}`).toBeDefined();
     await twin.openstack(['stack', 'resource', 'mark', 'unhealthy', target!.stackId, 'Server', 'day 2: replace']);
+    // the same resource as hotk8s diff names it: <stack>/<group>/<member>/Server
+    const doc = yaml.load(readFileSync(join(out2, 'default.yaml'), 'utf8')) as { resources: Record<string, unknown> };
+    const group = Object.keys(doc.resources).find((n) => n.startsWith(groupPrefix));
+    expect(group, groupPrefix).toBeDefined();
+    return `default/${group!}/${member}/Server`;
   }
 
   it('(g) replace etcd member 1: a new server on the same port, then the old one deleted', async () => {
-    await replaceMember('ClusterEtcdMembersNodesGroup', '1');
-    const s = await step('(g) replace etcd member 1', [], { template: join(out2, 'default.yaml') });
+    const marked = await replaceMember('ClusterEtcdMembersNodesGroup', '1');
+    const s = await step('(g) replace etcd member 1', [], {
+      template: join(out2, 'default.yaml'),
+      diff: { old: out2, new: out2, unhealthy: [marked] },
+    });
     expect(s.replaced).toHaveLength(1);
     expect(s.replaced[0]).toMatch(/ClusterEtcdMembersNodesGroup[^/]*\/1\/Server$/);
     expect(serverRoles(s)).toEqual(['etcd']);
@@ -201,8 +228,11 @@ describe('day 2 on stacks/default (twin)', () => {
   }, 900_000);
 
   it('(h) replace master 0: a new server on the same port, then the old one deleted', async () => {
-    await replaceMember('ClusterControlMastersNodesGroup', '0');
-    const s = await step('(h) replace master 0', [], { template: join(out2, 'default.yaml') });
+    const marked = await replaceMember('ClusterControlMastersNodesGroup', '0');
+    const s = await step('(h) replace master 0', [], {
+      template: join(out2, 'default.yaml'),
+      diff: { old: out2, new: out2, unhealthy: [marked] },
+    });
     expect(s.replaced).toHaveLength(1);
     expect(s.replaced[0]).toMatch(/ClusterControlMastersNodesGroup[^/]*\/0\/Server$/);
     expect(serverRoles(s)).toEqual(['master']);
@@ -250,7 +280,7 @@ describe('day 2 on stacks/default (twin)', () => {
         '--parameter',
         'master_update_pause=5',
       ],
-      { cwd: out3, template: join(out3, 'default.yaml') },
+      { cwd: out3, template: join(out3, 'default.yaml'), diff: { old: out2, new: out3 } },
     );
     // Nova metadata updated in place on each master (Heat's server handle_update: set_meta), one master at a time
     expect(serverNames(s, 'update')).toEqual(['k8s-master-2', 'k8s-master-1', 'k8s-master-0']);

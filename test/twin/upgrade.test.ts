@@ -4,7 +4,8 @@
  * allows one minor up), and applied with `openstack stack update` after a `--dry-run` of the same update. The servers
  * of masters and workers get the new `hotk8s-kubernetes-version` metadata in place; no server is rebuilt, resized,
  * replaced, created or deleted; etcd members are not touched; no node is out of service. The kubeadm upgrade itself
- * (the agent on the nodes, test/unit/bootstrap-upgrade-agent.test.ts) is not run here.
+ * (the agent on the nodes, test/unit/bootstrap-upgrade-agent.test.ts) is not run here. `hotk8s diff` of the two synth
+ * outputs must agree with the dry-run and the recorded actions (test/lib/diff-agree.ts).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, Cluster, HeatStack, synthesize } from '../../src/index.js';
 import { UPGRADE_METADATA_KEY } from '../../src/bootstrap/upgrade.js';
+import { expectDiffAgrees, runDiffCli } from '../lib/diff-agree.js';
 import { listPrograms, loadProgram } from '../lib/programs.js';
 import { startTwin, summarize, type Twin } from '../lib/twin.js';
 
@@ -91,6 +93,13 @@ describe('(f) Kubernetes minor upgrade 1.36 -> 1.37 by stack update (twin)', () 
     const serverActions = window.filter((a) => a.type === 'OS::Nova::Server');
     console.log(
       `twin-upgrade: server actions ${JSON.stringify(serverActions.map((a) => [a.name, a.action, (a as { changed?: unknown }).changed]))}`,
+    );
+    // hotk8s diff of the same update, computed locally
+    const t0 = performance.now();
+    const changes = await runDiffCli({ old: out, new: next, updateArgs: args });
+    const ours = expectDiffAgrees('(f) upgrade', changes, preview as never, referencing, [...touched], s);
+    console.log(
+      `twin-upgrade: diff (${(performance.now() - t0).toFixed(0)} ms) ${JSON.stringify(ours)}; ${JSON.stringify(changes.map((c) => [c.path, c.kind]))}`,
     );
     expect([s.created, s.rebuilt, s.resized, s.replaced, s.deleted]).toEqual([[], [], [], [], []]);
     expect(s.maxOutOfService).toMatchObject({ etcd: 0, master: 0, worker: 0 });
