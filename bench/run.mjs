@@ -13,10 +13,10 @@
 //             (`validateHotBundle` from hotk8s/heat) before dumping them: what the required check alone adds
 //   cdk8s     (groups scenarios) the peer: as many groups written with cdk8s (bench/peer-cdk8s.mjs says what stands
 //             for what), and "cdk8s floor", its objects dumped with js-yaml; wall/floor against its own floor
-// All modes of a scenario run interleaved (one warm-up each, then RUNS rounds of every mode in turn), so that the
-// load of a shared machine falls on them alike. BENCH_MODES=program,cdk8s measures only those modes and the floors.
 // and `node -e 0` alone (Node's own start-up) and a program that only imports the library. Program runs also report
 // where their time went (SynthResult.timings and the program's own clock), printed as a second table.
+// All modes of a scenario run interleaved (one warm-up each, then RUNS rounds of every mode in turn), so that the
+// load of a shared machine falls on them alike. BENCH_MODES=program,cdk8s measures only those modes and the floors.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -312,7 +312,7 @@ if (versus.length > 0) {
     console.log(
       `${r.s.name.padEnd(10)}  hotk8s ${f2(r.program.wall)} s (${f2(r.program.wall / r.floor.wall)}x its floor, ` +
         `${f2(r.program.wall / r.floorCheck.wall)}x floor+check)  cdk8s ${f2(r.cdk8s.wall)} s ` +
-        `(${f2(r.cdk8s.wall / r.cdk8sFloor.wall)}x its floor)  hotk8s/cdk8s ${f2(ratio)}: ${ratio < 1 ? 'hotk8s' : 'cdk8s'} faster`,
+        `(${f2(r.cdk8s.wall / r.cdk8sFloor.wall)}x its floor)  hotk8s/cdk8s ${ratio.toFixed(3)}: ${ratio < 1 ? 'hotk8s faster' : ratio > 1 ? 'cdk8s faster' : 'tie'}`,
     );
   }
 }
