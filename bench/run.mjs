@@ -11,8 +11,12 @@
 //   floor     the same HOT documents built as plain objects and dumped with js-yaml: the floor no synth can beat
 //   floor+check  the floor, plus validating those documents with the library's own synth-time checker
 //             (`validateHotBundle` from hotk8s/heat) before dumping them: what the required check alone adds
+//   cdk8s     (groups scenarios) the peer: as many groups written with cdk8s (bench/peer-cdk8s.mjs says what stands
+//             for what), and "cdk8s floor", its objects dumped with js-yaml; wall/floor against its own floor
 // and `node -e 0` alone (Node's own start-up) and a program that only imports the library. Program runs also report
 // where their time went (SynthResult.timings and the program's own clock), printed as a second table.
+// All modes of a scenario run interleaved (one warm-up each, then RUNS rounds of every mode in turn), so that the
+// load of a shared machine falls on them alike. BENCH_MODES=program,cdk8s measures only those modes and the floors.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -64,28 +68,43 @@ function median(xs) {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-function measure(label, cmd, args, env = {}, before = () => {}) {
+/**
+ * Measure several modes interleaved: one warm-up of each, then RUNS rounds that run every mode once in turn, so that
+ * a change in the machine's load (it may be shared) falls on all of them alike. `modes`: [{ label, cmd, args, env,
+ * before }]; returns one result per mode, in order.
+ */
+function measureInterleaved(modes) {
   const timingsFile = join(WORK, 'timings.json');
-  const withTimings = label === 'program' ? { ...env, BENCH_TIMINGS: timingsFile } : env;
-  before();
-  timed(cmd, args, withTimings); // warm-up
-  const samples = [];
-  const phases = [];
-  for (let i = 0; i < RUNS; i++) {
-    before();
-    rmSync(timingsFile, { force: true });
-    samples.push(timed(cmd, args, withTimings));
-    if (existsSync(timingsFile)) phases.push(JSON.parse(readFileSync(timingsFile, 'utf8')));
+  const envOf = (m) => (m.label === 'program' ? { ...m.env, BENCH_TIMINGS: timingsFile } : (m.env ?? {}));
+  for (const m of modes) {
+    m.before?.();
+    timed(m.cmd, m.args, envOf(m)); // warm-up
   }
-  const phaseMedians = {};
-  for (const k of Object.keys(phases[0] ?? {})) phaseMedians[k] = median(phases.map((p) => p[k] ?? 0));
-  return {
-    label,
-    wall: median(samples.map((s) => s.wall)),
-    cpu: median(samples.map((s) => s.cpu)),
-    rssMiB: Math.max(...samples.map((s) => s.rssKiB)) / 1024,
-    phases: phaseMedians,
-  };
+  const samples = modes.map(() => []);
+  const phases = modes.map(() => []);
+  for (let i = 0; i < RUNS; i++) {
+    modes.forEach((m, j) => {
+      m.before?.();
+      rmSync(timingsFile, { force: true });
+      samples[j].push(timed(m.cmd, m.args, envOf(m)));
+      if (existsSync(timingsFile)) phases[j].push(JSON.parse(readFileSync(timingsFile, 'utf8')));
+    });
+  }
+  return modes.map((m, j) => {
+    const phaseMedians = {};
+    for (const k of Object.keys(phases[j][0] ?? {})) phaseMedians[k] = median(phases[j].map((p) => p[k] ?? 0));
+    return {
+      label: m.label,
+      wall: median(samples[j].map((s) => s.wall)),
+      cpu: median(samples[j].map((s) => s.cpu)),
+      rssMiB: Math.max(...samples[j].map((s) => s.rssKiB)) / 1024,
+      phases: phaseMedians,
+    };
+  });
+}
+
+function measure(label, cmd, args, env = {}, before = () => {}) {
+  return measureInterleaved([{ label, cmd, args, env, before }])[0];
 }
 
 function outputStats(outdir) {
@@ -139,18 +158,44 @@ function floorProgram(docs, check) {
   ].join('\n');
 }
 
+/** The peer's output: one multi-document YAML file per chart; its bytes, object count and documents. */
+function peerStats(outdir) {
+  let bytes = 0;
+  const docs = {};
+  for (const f of readdirSync(outdir)) {
+    bytes += statSync(join(outdir, f)).size;
+    if (f.endsWith('.yaml')) docs[f] = yaml.loadAll(readFileSync(join(outdir, f), 'utf8'));
+  }
+  return { bytes, objects: Object.values(docs).reduce((n, d) => n + d.length, 0), docs };
+}
+
+/** The peer's floor: its objects as a plain object literal, dumped with js-yaml as multi-document files. */
+function peerFloorProgram(docs) {
+  return [
+    `import yaml from ${JSON.stringify(join(ROOT, 'node_modules', 'js-yaml', 'dist', 'js-yaml.mjs'))};`,
+    `import { writeFileSync, mkdirSync } from 'node:fs';`,
+    `const docs = ${JSON.stringify(docs)};`,
+    'const out = process.argv[2]; mkdirSync(out, { recursive: true });',
+    "for (const [f, d] of Object.entries(docs)) writeFileSync(out + '/' + f, d.map((o) => yaml.dump(o, { lineWidth: -1, noRefs: true })).join('---\\n'));",
+    '',
+  ].join('\n');
+}
+
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
 writeFileSync(join(WORK, 'package.json'), '{"type":"module"}\n');
 const programJs = join(ROOT, 'bench', 'cluster-program.mjs');
 const appTs = join(ROOT, 'bench', 'cluster-app.ts');
 const bin = join(ROOT, 'bin', 'hotk8s.js');
+const peerJs = join(ROOT, 'bench', 'peer-cdk8s.mjs');
 
 const rows = [];
 const nodeStart = measure('node -e 0', process.execPath, ['-e', '0']);
 // the library's own load time: a program that only imports it
 const importOnly = measure('import', process.execPath, [join(ROOT, 'bench', 'import-only.mjs')]);
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
+// BENCH_MODES=program,cdk8s measures only those modes (and the floors, always)
+const MODES = process.env.BENCH_MODES ? new Set(process.env.BENCH_MODES.split(',')) : undefined;
 for (const s of SCENARIOS.filter((x) => !only || only.has(x.name))) {
   const env = {
     BENCH_GROUPS: String(s.groups),
@@ -160,9 +205,8 @@ for (const s of SCENARIOS.filter((x) => !only || only.has(x.name))) {
   };
   const out = join(WORK, s.name, 'out');
   const state = join(WORK, s.name, 'state');
-  const program = measure('program', process.execPath, [programJs, out, state], env);
-  const first = measure('first', process.execPath, [programJs, out, state], env, () => rmSync(state, { recursive: true, force: true }));
-  const cli = measure('cli', process.execPath, [bin, 'synth', appTs, '--out', out, '--state', state], env);
+  // one run first for the output the floors are built from (its time is not counted)
+  timed(process.execPath, [programJs, out, state], env);
   const stats = outputStats(out);
   // the floor: the same documents as a plain object literal, dumped with js-yaml into files; floor+check validates
   // them with the library's own synth-time checker first
@@ -170,9 +214,48 @@ for (const s of SCENARIOS.filter((x) => !only || only.has(x.name))) {
   const checkedJs = join(WORK, s.name, 'floor-check.mjs');
   writeFileSync(floorJs, floorProgram(stats.docs, false));
   writeFileSync(checkedJs, floorProgram(stats.docs, true));
-  const floor = measure('floor', process.execPath, [floorJs, join(WORK, s.name, 'floor-out')]);
-  const floorCheck = measure('floor+check', process.execPath, [checkedJs, join(WORK, s.name, 'floor-out')]);
-  rows.push({ s, program, first, cli, floor, floorCheck, stats });
+  const modes = [
+    { label: 'program', cmd: process.execPath, args: [programJs, out, state], env },
+    {
+      label: 'first',
+      cmd: process.execPath,
+      args: [programJs, out, state],
+      env,
+      before: () => rmSync(state, { recursive: true, force: true }),
+    },
+    { label: 'cli', cmd: process.execPath, args: [bin, 'synth', appTs, '--out', out, '--state', state], env },
+    { label: 'floor', cmd: process.execPath, args: [floorJs, join(WORK, s.name, 'floor-out')] },
+    { label: 'floor+check', cmd: process.execPath, args: [checkedJs, join(WORK, s.name, 'floor-out')] },
+  ];
+  // the peer (groups scenarios): the same number of groups with cdk8s (bench/peer-cdk8s.mjs), and its own floor
+  let peer;
+  if (s.name.startsWith('groups-')) {
+    const peerOut = join(WORK, s.name, 'cdk8s-out');
+    const peerEnv = { BENCH_GROUPS: String(s.groups) };
+    timed(process.execPath, [peerJs, peerOut], peerEnv);
+    peer = peerStats(peerOut);
+    const peerFloorJs = join(WORK, s.name, 'cdk8s-floor.mjs');
+    writeFileSync(peerFloorJs, peerFloorProgram(peer.docs));
+    modes.push(
+      { label: 'cdk8s', cmd: process.execPath, args: [peerJs, peerOut], env: peerEnv },
+      { label: 'cdk8s floor', cmd: process.execPath, args: [peerFloorJs, join(WORK, s.name, 'cdk8s-floor-out')] },
+    );
+  }
+  const wanted = modes.filter((m) => !MODES || MODES.has(m.label) || m.label.includes('floor'));
+  const measured = new Map(measureInterleaved(wanted).map((r) => [r.label, r]));
+  const [program, first, cli, floor, floorCheck] = ['program', 'first', 'cli', 'floor', 'floor+check'].map((l) => measured.get(l));
+  rows.push({
+    s,
+    program,
+    first,
+    cli,
+    floor,
+    floorCheck,
+    stats,
+    peer,
+    cdk8s: measured.get('cdk8s'),
+    cdk8sFloor: measured.get('cdk8s floor'),
+  });
 }
 
 const f2 = (x) => x.toFixed(2);
@@ -182,10 +265,11 @@ console.log(
 );
 console.log(`node -e 0: ${f2(nodeStart.wall)} s wall, ${f0(nodeStart.rssMiB)} MiB`);
 console.log(`node -e "await import('hotk8s')": ${f2(importOnly.wall)} s wall, ${f0(importOnly.rssMiB)} MiB\n`);
-const header = ['scenario', 'resources', 'bytes', 'mode', 'wall s', 'cpu s', 'rss MiB', 'wall/floor', 'rss/floor'];
+const header = ['scenario', 'resources', 'bytes', 'mode', 'wall s', 'cpu s', 'rss MiB', 'wall/floor', 'rss/floor', 'wall/f+check'];
 const lines = [header];
 for (const r of rows) {
   for (const m of [r.program, r.first, r.cli, r.floor, r.floorCheck]) {
+    if (!m) continue;
     lines.push([
       r.s.name,
       String(r.stats.resources),
@@ -196,11 +280,42 @@ for (const r of rows) {
       f0(m.rssMiB),
       f2(m.wall / r.floor.wall),
       f2(m.rssMiB / r.floor.rssMiB),
+      f2(m.wall / r.floorCheck.wall),
+    ]);
+  }
+  // the peer: its own objects (not Heat resources) and bytes; wall/floor against its own floor
+  for (const m of [r.cdk8s, r.cdk8sFloor]) {
+    if (!m) continue;
+    lines.push([
+      r.s.name,
+      `${r.peer.objects} obj`,
+      String(r.peer.bytes),
+      m.label,
+      f2(m.wall),
+      f2(m.cpu),
+      f0(m.rssMiB),
+      f2(m.wall / r.cdk8sFloor.wall),
+      f2(m.rssMiB / r.cdk8sFloor.rssMiB),
+      '',
     ]);
   }
 }
 const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
 for (const l of lines) console.log(l.map((c, i) => (i < 1 || i === 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+
+// hotk8s (program mode, the check on) against the peer, measured in the same interleaved rounds
+const versus = rows.filter((r) => r.program && r.cdk8s);
+if (versus.length > 0) {
+  console.log('\nhotk8s program (check on) vs cdk8s, same interleaved rounds:');
+  for (const r of versus) {
+    const ratio = r.program.wall / r.cdk8s.wall;
+    console.log(
+      `${r.s.name.padEnd(10)}  hotk8s ${f2(r.program.wall)} s (${f2(r.program.wall / r.floor.wall)}x its floor, ` +
+        `${f2(r.program.wall / r.floorCheck.wall)}x floor+check)  cdk8s ${f2(r.cdk8s.wall)} s ` +
+        `(${f2(r.cdk8s.wall / r.cdk8sFloor.wall)}x its floor)  hotk8s/cdk8s ${ratio.toFixed(3)}: ${ratio < 1 ? 'hotk8s faster' : ratio > 1 ? 'cdk8s faster' : 'tie'}`,
+    );
+  }
+}
 
 // where a program run's time goes (medians, milliseconds; 'start' is Node's own start-up before the program ran)
 const phaseNames = [...new Set(rows.flatMap((r) => Object.keys(r.program.phases)))];

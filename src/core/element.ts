@@ -24,9 +24,9 @@ export function isHeatElement(x: unknown): x is HeatElement {
 
 /** The template (stack) a construct belongs to: its nearest HeatStack ancestor (or itself). */
 export function findStack(scope: IConstruct): HeatStack | undefined {
-  const scopes = scope.node.scopes;
-  for (let i = scopes.length - 1; i >= 0; i--) {
-    if (isHeatStack(scopes[i])) return scopes[i] as unknown as HeatStack;
+  // up the parent chain (`node.scopes` would build the whole path as an array first)
+  for (let c: IConstruct | undefined = scope; c !== undefined; c = c.node.scope) {
+    if (isHeatStack(c)) return c;
   }
   return undefined;
 }
@@ -45,7 +45,6 @@ export abstract class HeatElement extends Construct implements IHeatReferenceabl
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    Object.defineProperty(this, ELEMENT, { value: true });
     const stack = findStack(this);
     if (!stack) {
       throw new HotError(
@@ -88,3 +87,5 @@ export abstract class HeatElement extends Construct implements IHeatReferenceabl
   /** Render this element's entry; called in the render phase. */
   abstract renderEntry(ctx: ResolveContext): unknown;
 }
+// the brand `isHeatElement` reads, on the prototype (one property, not one per element)
+Object.defineProperty(HeatElement.prototype, ELEMENT, { value: true });

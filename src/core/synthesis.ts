@@ -101,7 +101,7 @@ export interface SynthResult {
 // ---------------------------------------------------------------------------------------------------- phases
 
 /** Phase 1: validate. Every error below `root`, each with its construct path. */
-export function validatePhase(root: IConstruct): HotError[] {
+export function validatePhase(root: IConstruct, stacks: readonly HeatStack[] = allStacks(root)): HotError[] {
   const errors: HotError[] = [];
   for (const c of root.node.findAll()) {
     for (const message of c.node.validate()) errors.push(new HotError(c.node.path, message));
@@ -114,23 +114,29 @@ export function validatePhase(root: IConstruct): HotError[] {
       }
     }
   }
-  for (const stack of allStacks(root)) {
-    for (const section of ['parameters', 'resources', 'outputs', 'conditions'] as const) {
-      const seen = new Map<string, string>();
-      for (const el of stack.elements()) {
-        if (el.templateSection !== section) continue;
-        const id = el.logicalId;
-        const other = seen.get(id);
-        if (other)
-          errors.push(
+  for (const stack of stacks) {
+    // one walk over the elements; duplicates reported section by section, in this order
+    const sections = ['parameters', 'resources', 'outputs', 'conditions'] as const;
+    const seen = new Map(sections.map((section) => [section as string, new Map<string, string>()]));
+    const duplicates = new Map(sections.map((section) => [section as string, [] as HotError[]]));
+    for (const el of stack.elements()) {
+      const section = el.templateSection;
+      const ids = seen.get(section);
+      if (!ids) continue;
+      const id = el.logicalId;
+      const other = ids.get(id);
+      if (other)
+        duplicates
+          .get(section)!
+          .push(
             new HotError(
               el.node.path,
               `logical id ${JSON.stringify(id)} is already used by ${other} in ${section}; rename one or use overrideLogicalId`,
             ),
           );
-        else seen.set(id, el.node.path);
-      }
+      else ids.set(id, el.node.path);
     }
+    for (const section of sections) errors.push(...duplicates.get(section)!);
   }
   return errors;
 }
@@ -139,13 +145,21 @@ export function validatePhase(root: IConstruct): HotError[] {
 export function preparePhase(stack: HeatStack, elements: readonly HeatElement[] = stack.elements()): HotError[] {
   const errors: HotError[] = [];
   const base = stack.node.scopes.length;
+  // a dependency's resources, found once (several elements below one construct share its dependencies)
+  const below = new Map<IConstruct, IConstruct[]>();
+  const resourcesBelow = (dep: IConstruct): IConstruct[] => {
+    let found = below.get(dep);
+    if (!found) below.set(dep, (found = dep.node.findAll().filter((t) => HeatResource.isHeatResource(t))));
+    return found;
+  };
   for (const el of elements) {
     if (!HeatResource.isHeatResource(el)) continue;
     const ids = new Set<string>();
-    for (const scope of el.node.scopes.slice(base)) {
+    const scopes = el.node.scopes; // computed on each read
+    for (const scope of scopes.slice(base)) {
       for (const dep of scope.node.dependencies) {
-        if (el.node.scopes.includes(dep)) continue; // depending on an ancestor of itself means nothing
-        for (const target of dep.node.findAll()) {
+        if (scopes.includes(dep)) continue; // depending on an ancestor of itself means nothing
+        for (const target of resourcesBelow(dep)) {
           if (!HeatResource.isHeatResource(target) || target === el) continue;
           if (target.stack !== stack) {
             errors.push(
@@ -277,15 +291,15 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
   };
 
   // validate
-  const errors: HotError[] = validatePhase(root);
+  const stacks = allStacks(root);
+  const errors: HotError[] = validatePhase(root, stacks);
   if (errors.length > 0) throw new HotValidationError(errors);
   mark('validate');
+  const elementsOf = new Map(stacks.map((s) => [s, s.elements()] as const));
 
   // prepare, resolve, render, merge
   const docs = new Map<string, Record<string, unknown>>();
   const stacksByFile = new Map<string, HeatStack>();
-  const stacks = allStacks(root);
-  const elementsOf = new Map(stacks.map((s) => [s, s.elements()] as const));
   for (const stack of stacks) {
     errors.push(...preparePhase(stack, elementsOf.get(stack)));
   }

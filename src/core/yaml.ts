@@ -49,6 +49,12 @@ export function yamlDump(doc: unknown): string {
 
 /** Words js-yaml writes plain: a letter or underscore, then letters, digits and `_ . / -`. */
 const SIMPLE_WORD = /^[A-Za-z_][A-Za-z0-9_./-]*$/;
+/**
+ * Prose js-yaml also writes plain: a letter, then letters, digits, spaces and `_ . / - , ; ( ) = +`, not ending in a
+ * space. With no `:` or `#` nothing in it is an indicator; starting with a letter it is no number, date or float
+ * (those start with a digit, a sign or a dot), and with the reserved words below excluded, no null or boolean.
+ */
+const PLAIN_PROSE = /^[A-Za-z][A-Za-z0-9_./ ,;()=+-]*[A-Za-z0-9_./,;()=+-]$/;
 /** Simple words YAML (1.2 core, or 1.1 for the booleans js-yaml still quotes) reads as null or a boolean. */
 const RESERVED_WORDS = new Set([
   'null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE',
@@ -121,7 +127,7 @@ function sequence(items: readonly unknown[], level: number, compact: boolean): s
 }
 
 function scalar(s: string, level: number): string {
-  if (SIMPLE_WORD.test(s) && !RESERVED_WORDS.has(s)) return s;
+  if ((SIMPLE_WORD.test(s) || PLAIN_PROSE.test(s)) && !RESERVED_WORDS.has(s)) return s;
   if (s.includes('\n') && printable(s)) return literal(s, level);
   return single(s);
 }

@@ -9,7 +9,7 @@ import { emitYaml, toYaml, yamlDump } from '../../src/core/yaml.js';
 import { synthesize } from '../../src/index.js';
 import { listPrograms, loadProgram } from '../lib/programs.js';
 
-const tricky = [...'abcXYZ019_-./: #\'"\n\t\\,[]{}&*!|>%@`?=~+ü€', '\u0007', '\u2028', '\ufeff', '𝄞', '\ud800', '  ', '\n\n', ' \n'];
+const tricky = [...'abcXYZ019_-./: #\'"\n\t\\,[]{}&*!|>%@`?=~+ü€();', '\u0007', '\u2028', '\ufeff', '𝄞', '\ud800', '  ', '\n\n', ' \n'];
 const words = [
   'yes',
   'No',
@@ -37,11 +37,22 @@ const words = [
   'get_param',
   'OS::Nova::Server',
   '%index%',
+  'Worker group pool2',
+  'yes no',
+  'Yes ',
+  'a (b) c; d=e, f+g',
+  'Numbers (2 for bench-pool31-2) or names',
+  'x: y',
+  'x #y',
+  'x -',
+  'x=',
 ];
 const text = fc.oneof(
   { weight: 3, arbitrary: fc.array(fc.constantFrom(...tricky), { maxLength: 12 }).map((cs) => cs.join('')) },
   { weight: 2, arbitrary: fc.constantFrom(...words) },
   { weight: 2, arbitrary: fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_./-]{0,10}$/) },
+  // prose, as descriptions are: the emitter writes it plain itself unless a `:`, `#` or trailing space needs quotes
+  { weight: 2, arbitrary: fc.stringMatching(/^[A-Za-z0-9 (),;=+:#._/-]{1,16}$/) },
   { weight: 1, arbitrary: fc.string({ maxLength: 20, unit: 'grapheme' }) },
 );
 const scalar = fc.oneof(
