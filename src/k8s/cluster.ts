@@ -29,7 +29,7 @@ import { LoadBalancer, type OctaviaProvider } from './load-balancer.js';
 import type { LoadBalancerPool } from './load-balancer-pool.js';
 import { DEFAULT_MASTER_UPDATE_PAUSE_SEC, MasterGroup } from './master-group.js';
 import type { BootVolume, DataVolume, ServerGroupPolicy } from './node-group.js';
-import { countResourcesAtMax } from './private/capacity.js';
+import { countResourcesAtMax, heatConfLines, heatSettingsNeeded } from './private/capacity.js';
 import { cidrContains, cidrsOverlap, formatIpv4, nthAddress, parseCidr, parseIpv4, type Ipv4Cidr } from '../private/cidr.js';
 import { checkProps } from './private/check.js';
 import { checkDnsLabel, checkInt } from './private/names.js';
@@ -184,6 +184,7 @@ export class Cluster extends Construct {
   private readonly bootstrapToken: IResolvable;
   private readonly kubeContext: KubeNodeContext;
   private readonly maxResources: number;
+  private readonly announced = new Set<string>();
   private readonly applications = new Map<string, ExposedApplication>();
   /** Applications exposed on every worker group (no `workerGroups` option): groups added later join them. */
   private readonly applicationsOnAllGroups: ExposedApplication[] = [];
@@ -824,7 +825,25 @@ export class Cluster extends Construct {
         `at every group's maximum the stack holds ${total} resources (nested ones included), above max_resources_per_stack ${this.maxResources}: lower maxSize or set maxResourcesPerStack to the cloud's limit`,
       );
     }
+    this.announceHeatSettings();
     return errors;
+  }
+
+  /**
+   * A warning per heat.conf option this cluster needs above Heat's defaults (once, however often the tree is
+   * validated): maxResourcesPerStack only says what the cloud allows; the operator has to have set it.
+   */
+  private announceHeatSettings(): void {
+    const settings = heatSettingsNeeded(HeatStack.of(this));
+    if (settings.length === 0) return;
+    const message =
+      `this cluster needs Heat settings above Heat's defaults: ${settings
+        .map((s) => `${s.option} = ${s.value} or more (default ${s.heatDefault}; ${s.reason})`)
+        .join('; ')}. The cloud's operator puts these lines in heat.conf of every heat-engine and heat-api host and ` +
+      `restarts them (README, "Scale"):\n${heatConfLines(settings)}`;
+    if (this.announced.has(message)) return;
+    this.announced.add(message);
+    Annotations.of(this).addWarning(message);
   }
 
   private addOutputs(): void {

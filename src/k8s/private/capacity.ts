@@ -18,3 +18,79 @@ export function countResourcesAtMax(stack: HeatStack): number {
   }
   return n;
 }
+
+/** Heat's default `max_resources_per_stack` ([DEFAULT] in heat.conf). */
+export const HEAT_DEFAULT_MAX_RESOURCES_PER_STACK = 1000;
+/** oslo.messaging's default `rpc_response_timeout` ([DEFAULT] in heat.conf), in seconds. */
+export const HEAT_DEFAULT_RPC_RESPONSE_TIMEOUT_SEC = 60;
+/**
+ * Engine seconds budgeted per member of a ResourceGroup for the RPC call that creates or updates the group's nested
+ * stack: the engine answering it validates every member (a template resource whose template is loaded and checked)
+ * before it replies. Measured on the twin (docs/bench-engine.md): 300 compact members took 71 s (0.24 s each, load
+ * average about 5 on 2 cores), above the default 60 s ("MessagingTimeout: No reply on topic engine"); 100 members
+ * passed with the default. Not measured: whether the convergence trigger loop (1 s pause per member,
+ * Stack.converge_stack) also runs inside that call.
+ */
+export const GROUP_MEMBER_RPC_SEC = 0.5;
+
+/** The most members any ResourceGroup of `stack`'s tree holds with every group at its range maximum. */
+export function largestGroupAtMax(stack: HeatStack): number {
+  let n = 0;
+  for (const el of stack.elements()) {
+    if (!HeatResource.isHeatResource(el)) continue;
+    const info = groupInfo(el);
+    if (info) n = Math.max(n, info.maxCount, largestGroupAtMax(info.template));
+  }
+  return n;
+}
+
+/** A heat.conf option a stack needs above Heat's default. */
+export interface HeatSetting {
+  readonly section: 'DEFAULT';
+  readonly option: 'max_resources_per_stack' | 'rpc_response_timeout';
+  /** The least value that serves the stack. */
+  readonly value: number;
+  readonly heatDefault: number;
+  /** Why, in a sentence part: "at every group's maximum the stack tree holds 5097 resources". */
+  readonly reason: string;
+}
+
+/**
+ * The heat.conf options `stack` needs above Heat's defaults, with every group at its maximum: `max_resources_per_stack`
+ * (every resource of the tree counts) and `rpc_response_timeout` (a group's nested stack is created and updated in one
+ * RPC call that validates every member, {@link GROUP_MEMBER_RPC_SEC} each; rounded up to a whole minute). Empty when
+ * Heat's defaults serve. The other limits a large cluster could meet do not grow with the number of workers (the
+ * member template is one file, the tree is three stacks deep) and are checked at synth on their own.
+ */
+export function heatSettingsNeeded(stack: HeatStack): HeatSetting[] {
+  const out: HeatSetting[] = [];
+  const total = countResourcesAtMax(stack);
+  if (total > HEAT_DEFAULT_MAX_RESOURCES_PER_STACK) {
+    out.push({
+      section: 'DEFAULT',
+      option: 'max_resources_per_stack',
+      value: total,
+      heatDefault: HEAT_DEFAULT_MAX_RESOURCES_PER_STACK,
+      reason: `at every group's maximum the stack tree holds ${total} resources, nested ones included`,
+    });
+  }
+  const members = largestGroupAtMax(stack);
+  const rpcSec = Math.ceil((members * GROUP_MEMBER_RPC_SEC) / 60) * 60;
+  if (rpcSec > HEAT_DEFAULT_RPC_RESPONSE_TIMEOUT_SEC) {
+    out.push({
+      section: 'DEFAULT',
+      option: 'rpc_response_timeout',
+      value: rpcSec,
+      heatDefault: HEAT_DEFAULT_RPC_RESPONSE_TIMEOUT_SEC,
+      reason:
+        `the largest group holds up to ${members} members, and Heat creates and updates a group's nested stack in one ` +
+        `engine RPC call that validates every member before it answers (${GROUP_MEMBER_RPC_SEC} s per member allowed); with the default the call fails with "MessagingTimeout: No reply on topic engine"`,
+    });
+  }
+  return out;
+}
+
+/** `option = value` lines under their section, as the operator puts them in heat.conf. */
+export function heatConfLines(settings: readonly HeatSetting[]): string {
+  return settings.length === 0 ? '' : ['[DEFAULT]', ...settings.map((s) => `${s.option} = ${s.value}`)].join('\n');
+}
