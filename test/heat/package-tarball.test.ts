@@ -117,14 +117,22 @@ describe('the packed tarball in a fresh project', () => {
     const two = run(project, bin, ['diff', 'hotk8s.out', 'next.out', '--json']);
     expect(two.status, two.out).toBe(0);
     const changes = (JSON.parse(two.stdout) as { changes: { kind: string; path: string }[] }).changes;
-    // the worker group's servers and their ports, each a group of three members made five; nothing else changes
+    // the worker group's servers and their ports, each a group of three members made five
     const resized = changes.filter((c) => c.kind === 'resized').map((c) => c.path);
     expect(resized).toEqual([
       expect.stringMatching(/^cluster\/ClusterWorkersdefaultWorkersNodesGroup/),
       expect.stringMatching(/^cluster\/ClusterWorkersdefaultWorkersPortsGroup/),
     ]);
-    expect(changes.filter((c) => c.kind !== 'resized')).toEqual([]);
-    expect(diff.stdout).toMatch(/^2 resized$/m);
+    // and each group's two new members (3 and 4) added; nothing else changes
+    const added = changes.filter((c) => c.kind === 'added').map((c) => c.path.replace(/Group[0-9A-F]{8}/, 'Group'));
+    expect(added.sort()).toEqual([
+      'cluster/ClusterWorkersdefaultWorkersNodesGroup/3',
+      'cluster/ClusterWorkersdefaultWorkersNodesGroup/4',
+      'cluster/ClusterWorkersdefaultWorkersPortsGroup/3',
+      'cluster/ClusterWorkersdefaultWorkersPortsGroup/4',
+    ]);
+    expect(changes.filter((c) => c.kind !== 'resized' && c.kind !== 'added')).toEqual([]);
+    expect(diff.stdout).toMatch(/^2 resized, 4 added$/m);
   });
 
   it('kubeconfig through the installed bin, from the state directory the synth wrote', () => {
