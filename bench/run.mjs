@@ -267,37 +267,26 @@ console.log(`node -e 0: ${f2(nodeStart.wall)} s wall, ${f0(nodeStart.rssMiB)} Mi
 console.log(`node -e "await import('hotk8s')": ${f2(importOnly.wall)} s wall, ${f0(importOnly.rssMiB)} MiB\n`);
 const header = ['scenario', 'resources', 'bytes', 'mode', 'wall s', 'cpu s', 'rss MiB', 'wall/floor', 'rss/floor', 'wall/f+check'];
 const lines = [header];
+/** One table line: a mode's figures, its ratios against `floor` (and `floorCheck` where there is one). */
+const line = (r, what, bytes, m, floor, floorCheck) => [
+  r.s.name,
+  what,
+  String(bytes),
+  m.label,
+  f2(m.wall),
+  f2(m.cpu),
+  f0(m.rssMiB),
+  f2(m.wall / floor.wall),
+  f2(m.rssMiB / floor.rssMiB),
+  floorCheck ? f2(m.wall / floorCheck.wall) : '',
+];
 for (const r of rows) {
   for (const m of [r.program, r.first, r.cli, r.floor, r.floorCheck]) {
-    if (!m) continue;
-    lines.push([
-      r.s.name,
-      String(r.stats.resources),
-      String(r.stats.bytes),
-      m.label,
-      f2(m.wall),
-      f2(m.cpu),
-      f0(m.rssMiB),
-      f2(m.wall / r.floor.wall),
-      f2(m.rssMiB / r.floor.rssMiB),
-      f2(m.wall / r.floorCheck.wall),
-    ]);
+    if (m) lines.push(line(r, String(r.stats.resources), r.stats.bytes, m, r.floor, r.floorCheck));
   }
   // the peer: its own objects (not Heat resources) and bytes; wall/floor against its own floor
   for (const m of [r.cdk8s, r.cdk8sFloor]) {
-    if (!m) continue;
-    lines.push([
-      r.s.name,
-      `${r.peer.objects} obj`,
-      String(r.peer.bytes),
-      m.label,
-      f2(m.wall),
-      f2(m.cpu),
-      f0(m.rssMiB),
-      f2(m.wall / r.cdk8sFloor.wall),
-      f2(m.rssMiB / r.cdk8sFloor.rssMiB),
-      '',
-    ]);
+    if (m) lines.push(line(r, `${r.peer.objects} obj`, r.peer.bytes, m, r.cdk8sFloor));
   }
 }
 const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));

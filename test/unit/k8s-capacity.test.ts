@@ -1,30 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { HeatStack, HotError, HotValidationError, type ClusterProps } from '../../src/index.js';
 import defaultStack from '../../stacks/default.js';
-import { cluster, templates } from './k8s-helpers.js';
+import { cluster, countAtMax, resourcesAtMax as total, templates } from './k8s-helpers.js';
 
-type Doc = Record<string, unknown>;
 type Res = { type: string; properties?: Record<string, unknown> };
-
-/**
- * Resources Heat counts against max_resources_per_stack, computed here from the rendered templates alone (independently
- * of src/k8s/private/capacity.ts): each resource counts 1; a ResourceGroup adds, per member at the count's maximum
- * (the number, or the range max of the count parameter), the member resource itself plus its template's resources.
- */
-function countAtMax(files: Map<string, Doc>, file: string): number {
-  const doc = files.get(file)!;
-  const params = (doc.parameters ?? {}) as Record<string, { constraints?: { range?: { max: number } }[] }>;
-  let n = 0;
-  for (const r of Object.values((doc.resources ?? {}) as Record<string, Res>)) {
-    n += 1;
-    if (r.type !== 'OS::Heat::ResourceGroup') continue;
-    const count = r.properties!.count as number | { get_param: string };
-    const max = typeof count === 'number' ? count : params[count.get_param]!.constraints!.find((c) => c.range)!.range!.max;
-    const memberFile = (r.properties!.resource_def as { type: string }).type;
-    n += max * (1 + countAtMax(files, memberFile));
-  }
-  return n;
-}
 
 function validationErrors(f: () => unknown): HotError[] {
   try {
@@ -37,7 +16,6 @@ function validationErrors(f: () => unknown): HotError[] {
 }
 
 const build = (props: ClusterProps) => cluster(props).stack;
-const total = (stack: HeatStack) => countAtMax(templates(stack), stack.fileName);
 
 describe('capacity: max_resources_per_stack', () => {
   it('the default cluster holds 143 resources at every maximum (3 etcd, 3 masters, 10 workers)', () => {

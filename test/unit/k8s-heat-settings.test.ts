@@ -7,26 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HotValidationError, synthesize, type ClusterProps, type HeatStack } from '../../src/index.js';
+import { HotValidationError, synthesize, type ClusterProps } from '../../src/index.js';
 import { collectAnnotations } from '../../src/core/annotations.js';
-import { cluster, templates } from './k8s-helpers.js';
+import { cluster, resourcesAtMax as total } from './k8s-helpers.js';
 
 type Doc = Record<string, any>;
-
-/** Resources Heat counts against max_resources_per_stack, from the rendered templates alone (as k8s-capacity.test.ts). */
-function countAtMax(files: Map<string, Doc>, file: string): number {
-  const doc = files.get(file)!;
-  let n = 0;
-  for (const r of Object.values((doc.resources ?? {}) as Record<string, Doc>)) {
-    n += 1;
-    if (r.type !== 'OS::Heat::ResourceGroup') continue;
-    const count = r.properties.count;
-    const max = typeof count === 'number' ? count : doc.parameters[count.get_param].constraints.find((c: Doc) => c.range).range.max;
-    n += max * (1 + countAtMax(files, r.properties.resource_def.type));
-  }
-  return n;
-}
-const total = (stack: HeatStack) => countAtMax(templates(stack) as Map<string, Doc>, stack.fileName);
 
 const big = (workers: number, extra: ClusterProps = {}): ClusterProps => ({
   workerGroups: [{ name: 'default', size: workers, maxSize: workers + 1, layout: 'compact' }],

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { HotValidationError, type ClusterProps, type HeatStack, type WorkerGroupOptions } from '../../src/index.js';
 import { criticalPath } from '../../src/k8s/private/critical-path.js';
-import { cluster, failsWith, templates } from './k8s-helpers.js';
+import { cluster, failsWith, resourcesAtMax as total, templates } from './k8s-helpers.js';
 
 type Doc = Record<string, any>;
 
@@ -19,21 +19,6 @@ const ids = (stack: HeatStack, prefix: string) =>
 const memberOf = (stack: HeatStack, part: string) => stack.nestedStacks().find((s) => s.fileName.includes(part))!;
 const withWorkers = (g: Partial<WorkerGroupOptions>, extra: ClusterProps = {}) =>
   cluster({ workerGroups: [{ name: 'general', ...g }], ...extra });
-
-/** Resources Heat counts against max_resources_per_stack at every group's maximum (as test/unit/k8s-capacity.test.ts). */
-function countAtMax(files: Map<string, Doc>, file: string): number {
-  const doc = files.get(file)!;
-  let n = 0;
-  for (const r of Object.values((doc.resources ?? {}) as Record<string, Doc>)) {
-    n += 1;
-    if (r.type !== 'OS::Heat::ResourceGroup') continue;
-    const count = r.properties.count;
-    const max = typeof count === 'number' ? count : doc.parameters[count.get_param].constraints.find((c: Doc) => c.range).range.max;
-    n += max * (1 + countAtMax(files, r.properties.resource_def.type));
-  }
-  return n;
-}
-const total = (stack: HeatStack) => countAtMax(templates(stack) as Map<string, Doc>, stack.fileName);
 
 /** Whether one group of `maxSize` fits the default 1000-resource limit (the cluster's own check decides). */
 function fits(layout: 'split' | 'compact', maxSize: number): boolean {
