@@ -219,8 +219,10 @@ class Differ {
       decided = new Map();
       for (const n of names.filter((x) => x in oldRes && x in newRes)) {
         const d = this.decide(oldRes[n]!, newRes[n]!, ctx, replaced);
-        if (markedHere.has(n)) d.reasons.unshift('marked unhealthy: Heat replaces it');
-        if (markedHere.has(n)) d.kind = 'replaced';
+        if (markedHere.has(n)) {
+          d.reasons.unshift('marked unhealthy: Heat replaces it');
+          d.kind = 'replaced';
+        }
         const below = marks.filter((m) => m.length > 1 && m[0] === n);
         if (below.length > 0) {
           d.kind ??= 'updated';

@@ -146,10 +146,10 @@ export function preparePhase(stack: HeatStack, elements: readonly HeatElement[] 
   const errors: HotError[] = [];
   const base = stack.node.scopes.length;
   // a dependency's resources, found once (several elements below one construct share its dependencies)
-  const below = new Map<IConstruct, IConstruct[]>();
-  const resourcesBelow = (dep: IConstruct): IConstruct[] => {
+  const below = new Map<IConstruct, HeatResource[]>();
+  const resourcesBelow = (dep: IConstruct): HeatResource[] => {
     let found = below.get(dep);
-    if (!found) below.set(dep, (found = dep.node.findAll().filter((t) => HeatResource.isHeatResource(t))));
+    if (!found) below.set(dep, (found = dep.node.findAll().filter((t): t is HeatResource => HeatResource.isHeatResource(t))));
     return found;
   };
   for (const el of elements) {
@@ -160,7 +160,7 @@ export function preparePhase(stack: HeatStack, elements: readonly HeatElement[] 
       for (const dep of scope.node.dependencies) {
         if (scopes.includes(dep)) continue; // depending on an ancestor of itself means nothing
         for (const target of resourcesBelow(dep)) {
-          if (!HeatResource.isHeatResource(target) || target === el) continue;
+          if (target === el) continue;
           if (target.stack !== stack) {
             errors.push(
               new HotError(

@@ -825,7 +825,7 @@ export class Cluster extends Construct {
         `at every group's maximum the stack holds ${total} resources (nested ones included), above max_resources_per_stack ${this.maxResources}: lower maxSize or set maxResourcesPerStack to the cloud's limit`,
       );
     }
-    this.announceHeatSettings();
+    this.announceHeatSettings(total);
     return errors;
   }
 
@@ -833,8 +833,8 @@ export class Cluster extends Construct {
    * A warning per heat.conf option this cluster needs above Heat's defaults (once, however often the tree is
    * validated): maxResourcesPerStack only says what the cloud allows; the operator has to have set it.
    */
-  private announceHeatSettings(): void {
-    const settings = heatSettingsNeeded(HeatStack.of(this));
+  private announceHeatSettings(resourcesAtMax: number): void {
+    const settings = heatSettingsNeeded(HeatStack.of(this), resourcesAtMax);
     if (settings.length === 0) return;
     const message =
       `this cluster needs Heat settings above Heat's defaults: ${settings

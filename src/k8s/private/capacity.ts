@@ -60,11 +60,11 @@ export interface HeatSetting {
  * (every resource of the tree counts) and `rpc_response_timeout` (a group's nested stack is created and updated in one
  * RPC call that validates every member, {@link GROUP_MEMBER_RPC_SEC} each; rounded up to a whole minute). Empty when
  * Heat's defaults serve. The other limits a large cluster could meet do not grow with the number of workers (the
- * member template is one file, the tree is three stacks deep) and are checked at synth on their own.
+ * member template is one file, the tree is three stacks deep) and are checked at synth on their own. `total` is
+ * {@link countResourcesAtMax} of `stack`, when the caller has it already.
  */
-export function heatSettingsNeeded(stack: HeatStack): HeatSetting[] {
+export function heatSettingsNeeded(stack: HeatStack, total: number = countResourcesAtMax(stack)): HeatSetting[] {
   const out: HeatSetting[] = [];
-  const total = countResourcesAtMax(stack);
   if (total > HEAT_DEFAULT_MAX_RESOURCES_PER_STACK) {
     out.push({
       section: 'DEFAULT',
