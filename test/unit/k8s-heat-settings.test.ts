@@ -48,7 +48,7 @@ describe('Heat settings above the defaults, stated at synth', () => {
     expect(w).toMatch(
       new RegExp(`max_resources_per_stack = ${n} or more \\(default 1000; at every group's maximum the stack tree holds ${n} resources`),
     );
-    expect(w!.endsWith(`\n[DEFAULT]\nmax_resources_per_stack = ${n}\nrpc_response_timeout = 180`)).toBe(true);
+    expect(w!.endsWith(`\n[DEFAULT]\nmax_resources_per_stack = ${n}\nrpc_response_timeout = 180\nexecutor_thread_pool_size = 600`)).toBe(true);
   });
 
   it('rpc_response_timeout: 0.5 s per member of the largest group, whole minutes, above 60 s from 121 members on', () => {
@@ -66,7 +66,21 @@ describe('Heat settings above the defaults, stated at synth', () => {
     expect(rpc(241)).toBe('rpc_response_timeout = 180');
   });
 
-  it('1,000 compact workers: both settings, the heat.conf lines last', () => {
+  it('executor_thread_pool_size: for the same groups, members + 200 rounded up to a hundred', () => {
+    const threads = (maxSize: number) =>
+      heatWarnings({
+        workerGroups: [{ name: 'default', size: 3, maxSize, layout: 'compact' }],
+        nodeCidr: '10.0.0.0/22',
+        maxResourcesPerStack: 2000,
+      })
+        .join('\n')
+        .match(/^executor_thread_pool_size = \d+$/m)?.[0];
+    expect(threads(120)).toBeUndefined();
+    expect(threads(121)).toBe('executor_thread_pool_size = 400');
+    expect(threads(240)).toBe('executor_thread_pool_size = 500');
+  });
+
+  it('1,000 compact workers: all three settings, the heat.conf lines last', () => {
     const props = big(1000, { maxResourcesPerStack: 6000 });
     const n = total(cluster(props).stack);
     // root and control plane, then 5 per worker at 1,001 (the member resource, port, server, handle, wait condition)
@@ -74,7 +88,13 @@ describe('Heat settings above the defaults, stated at synth', () => {
     const [w] = heatWarnings(props);
     expect(w).toContain('rpc_response_timeout = 540 or more (default 60; the largest group holds up to 1001 members');
     expect(w).toContain('MessagingTimeout: No reply on topic engine');
-    expect(w!.split('\n').slice(1)).toEqual(['[DEFAULT]', `max_resources_per_stack = ${n}`, 'rpc_response_timeout = 540']);
+    expect(w).toContain('executor_thread_pool_size = 1300 or more (default 64; each of the up to 1001 members');
+    expect(w!.split('\n').slice(1)).toEqual([
+      '[DEFAULT]',
+      `max_resources_per_stack = ${n}`,
+      'rpc_response_timeout = 540',
+      'executor_thread_pool_size = 1300',
+    ]);
   });
 });
 
@@ -90,7 +110,7 @@ describe('1,000 compact workers through the whole synth', () => {
     // the request does not grow with the workers: one member template for the whole group
     expect(result.requestBytes.get(s.name)).toBeLessThan(1024 * 1024);
     expect(result.annotations.filter((a) => a.level === 'warning').map((a) => a.message)).toEqual([
-      expect.stringContaining(`max_resources_per_stack = ${n}\nrpc_response_timeout = 540`),
+      expect.stringContaining(`max_resources_per_stack = ${n}\nrpc_response_timeout = 540\nexecutor_thread_pool_size = 1300`),
     ]);
     let err: unknown;
     try {

@@ -32,6 +32,15 @@ export const HEAT_DEFAULT_RPC_RESPONSE_TIMEOUT_SEC = 60;
  * Stack.converge_stack) also runs inside that call.
  */
 export const GROUP_MEMBER_RPC_SEC = 0.5;
+/** oslo.messaging's default `executor_thread_pool_size` ([DEFAULT] in heat.conf): the engine's RPC worker threads. */
+export const HEAT_DEFAULT_EXECUTOR_THREAD_POOL_SIZE = 64;
+/**
+ * RPC threads asked for above the largest group's member count. While a group member (a template resource) is being
+ * created or updated, the engine thread that handles it waits for the member's own nested-stack RPC call, which needs
+ * another free thread of the same engine; with the default 64 threads a 300-member create stalled twice on the twin
+ * (no further database write, no error), and with 500 it completed (docs/bench-engine.md).
+ */
+export const EXECUTOR_THREADS_HEADROOM = 200;
 
 /** The most members any ResourceGroup of `stack`'s tree holds with every group at its range maximum. */
 export function largestGroupAtMax(stack: HeatStack): number {
@@ -47,7 +56,7 @@ export function largestGroupAtMax(stack: HeatStack): number {
 /** A heat.conf option a stack needs above Heat's default. */
 export interface HeatSetting {
   readonly section: 'DEFAULT';
-  readonly option: 'max_resources_per_stack' | 'rpc_response_timeout';
+  readonly option: 'max_resources_per_stack' | 'rpc_response_timeout' | 'executor_thread_pool_size';
   /** The least value that serves the stack. */
   readonly value: number;
   readonly heatDefault: number;
@@ -58,7 +67,9 @@ export interface HeatSetting {
 /**
  * The heat.conf options `stack` needs above Heat's defaults, with every group at its maximum: `max_resources_per_stack`
  * (every resource of the tree counts) and `rpc_response_timeout` (a group's nested stack is created and updated in one
- * RPC call that validates every member, {@link GROUP_MEMBER_RPC_SEC} each; rounded up to a whole minute). Empty when
+ * RPC call that validates every member, {@link GROUP_MEMBER_RPC_SEC} each; rounded up to a whole minute) and, for the
+ * same large groups, `executor_thread_pool_size` (the largest group's members plus {@link EXECUTOR_THREADS_HEADROOM},
+ * rounded up to a hundred). Empty when
  * Heat's defaults serve. The other limits a large cluster could meet do not grow with the number of workers (the
  * member template is one file, the tree is three stacks deep) and are checked at synth on their own. `total` is
  * {@link countResourcesAtMax} of `stack`, when the caller has it already.
@@ -85,6 +96,16 @@ export function heatSettingsNeeded(stack: HeatStack, total: number = countResour
       reason:
         `the largest group holds up to ${members} members, and Heat creates and updates a group's nested stack in one ` +
         `engine RPC call that validates every member before it answers (${GROUP_MEMBER_RPC_SEC} s per member allowed); with the default the call fails with "MessagingTimeout: No reply on topic engine"`,
+    });
+    const threads = Math.ceil((members + EXECUTOR_THREADS_HEADROOM) / 100) * 100;
+    out.push({
+      section: 'DEFAULT',
+      option: 'executor_thread_pool_size',
+      value: threads,
+      heatDefault: HEAT_DEFAULT_EXECUTOR_THREAD_POOL_SIZE,
+      reason:
+        `each of the up to ${members} members being created or updated holds an engine RPC thread while it waits for its own ` +
+        `nested stack, which needs another thread of the same engine; with the default a 300-member create stalled`,
     });
   }
   return out;
