@@ -301,7 +301,9 @@ if (versus.length > 0) {
     console.log(
       `${r.s.name.padEnd(10)}  hotk8s ${f2(r.program.wall)} s (${f2(r.program.wall / r.floor.wall)}x its floor, ` +
         `${f2(r.program.wall / r.floorCheck.wall)}x floor+check)  cdk8s ${f2(r.cdk8s.wall)} s ` +
-        `(${f2(r.cdk8s.wall / r.cdk8sFloor.wall)}x its floor)  hotk8s/cdk8s ${ratio.toFixed(3)}: ${ratio < 1 ? 'hotk8s faster' : ratio > 1 ? 'cdk8s faster' : 'tie'}`,
+        `(${f2(r.cdk8s.wall / r.cdk8sFloor.wall)}x its floor)  hotk8s/cdk8s ${ratio.toFixed(3)}: ${ratio < 1 ? 'hotk8s faster' : ratio > 1 ? 'cdk8s faster' : 'tie'}` +
+        // CPU time (user + system) moves less than wall time with the load of a shared machine
+        `; cpu ${f2(r.program.cpu)} s vs ${f2(r.cdk8s.cpu)} s, hotk8s/cdk8s ${(r.program.cpu / r.cdk8s.cpu).toFixed(3)}`,
     );
   }
 }

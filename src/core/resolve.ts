@@ -8,8 +8,7 @@ const TOKEN_MARK = '${Token[';
  * and a token that was turned into a string by accident is reported instead of leaking into the template.
  */
 export function resolveValue(value: unknown, ctx: ResolveContext): unknown {
-  if (value === undefined || value === null) return value;
-  if (isResolvable(value)) return resolveValue(value.resolve(ctx), ctx);
+  // the most common values first: strings, then plain objects and arrays; resolvables are objects with the brand
   if (typeof value === 'string') {
     if (value.includes(TOKEN_MARK)) {
       throw new HotError(
@@ -19,20 +18,17 @@ export function resolveValue(value: unknown, ctx: ResolveContext): unknown {
     }
     return value;
   }
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new HotError(ctx.path, `numbers in a template must be finite; got ${value}`);
-    return value;
-  }
-  if (typeof value === 'boolean') return value;
-  if (Array.isArray(value)) {
-    const out: unknown[] = [];
-    for (const item of value) {
-      const r = resolveValue(item, ctx);
-      if (r !== undefined) out.push(r);
-    }
-    return out;
-  }
+  if (value === undefined || value === null) return value;
   if (typeof value === 'object') {
+    if (isResolvable(value)) return resolveValue(value.resolve(ctx), ctx);
+    if (Array.isArray(value)) {
+      const out: unknown[] = [];
+      for (let i = 0; i < value.length; i++) {
+        const r = resolveValue(value[i], ctx);
+        if (r !== undefined) out.push(r);
+      }
+      return out;
+    }
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
       const name = (value as object).constructor?.name ?? 'object';
@@ -41,12 +37,18 @@ export function resolveValue(value: unknown, ctx: ResolveContext): unknown {
     const out: Record<string, unknown> = {};
     const keys = Object.keys(value);
     if (ctx.sortKeys) keys.sort();
-    for (const k of keys) {
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
       const r = resolveValue((value as Record<string, unknown>)[k], ctx);
       if (r !== undefined) out[k] = r;
     }
     return out;
   }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new HotError(ctx.path, `numbers in a template must be finite; got ${value}`);
+    return value;
+  }
+  if (typeof value === 'boolean') return value;
   throw new HotError(ctx.path, `cannot put a value of type ${typeof value} into a template`);
 }
 

@@ -101,7 +101,11 @@ export interface SynthResult {
 // ---------------------------------------------------------------------------------------------------- phases
 
 /** Phase 1: validate. Every error below `root`, each with its construct path. */
-export function validatePhase(root: IConstruct, stacks: readonly HeatStack[] = allStacks(root)): HotError[] {
+export function validatePhase(
+  root: IConstruct,
+  stacks: readonly HeatStack[] = allStacks(root),
+  elementsOf: ReadonlyMap<HeatStack, readonly HeatElement[]> = new Map(),
+): HotError[] {
   const errors: HotError[] = [];
   for (const c of root.node.findAll()) {
     for (const message of c.node.validate()) errors.push(new HotError(c.node.path, message));
@@ -119,7 +123,7 @@ export function validatePhase(root: IConstruct, stacks: readonly HeatStack[] = a
     const sections = ['parameters', 'resources', 'outputs', 'conditions'] as const;
     const seen = new Map(sections.map((section) => [section as string, new Map<string, string>()]));
     const duplicates = new Map(sections.map((section) => [section as string, [] as HotError[]]));
-    for (const el of stack.elements()) {
+    for (const el of elementsOf.get(stack) ?? stack.elements()) {
       const section = el.templateSection;
       const ids = seen.get(section);
       if (!ids) continue;
@@ -292,10 +296,11 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
 
   // validate
   const stacks = allStacks(root);
-  const errors: HotError[] = validatePhase(root, stacks);
+  // each template's elements, listed once for validate, prepare, render and the parameters
+  const elementsOf = new Map(stacks.map((s) => [s, s.elements()] as const));
+  const errors: HotError[] = validatePhase(root, stacks, elementsOf);
   if (errors.length > 0) throw new HotValidationError(errors);
   mark('validate');
-  const elementsOf = new Map(stacks.map((s) => [s, s.elements()] as const));
 
   // prepare, resolve, render, merge
   const docs = new Map<string, Record<string, unknown>>();
