@@ -15,6 +15,8 @@ SUITE=bookworm
 APT_PACKAGES=(python3-heat python3-heatclient shellcheck cloud-init etcd-server etcd-client debootstrap iproute2 nftables)
 # The local Heat twin's tests drive it with the real openstack CLI.
 APT_PACKAGES+=(python3-openstackclient)
+# The etcd backups' Swift copy (test/bootstrap/etcd-cluster.test.ts): Swift's own tempurl middleware checks the upload.
+APT_PACKAGES+=(python3-swift)
 # The real-boot layer (test/vm, scripts/vm-image): qemu (TCG), qcow2 overlays, the NoCloud seed disk (vfat).
 APT_PACKAGES+=(qemu-system-x86 qemu-utils dosfstools mtools)
 # python3-cffi-backend: debootstrap does not resolve virtual packages (python3-cryptography needs
@@ -61,8 +63,8 @@ fi
 for cmd in shellcheck cloud-init etcd etcdctl debootstrap ip nft openssl openstack; do
   command -v "$cmd" >/dev/null 2>&1 || err "command '$cmd' not found after installing packages"
 done
-/usr/bin/python3 -c 'import cloudinit.user_data, heat' 2>/dev/null ||
-  err "/usr/bin/python3 cannot import cloudinit.user_data and heat (packages cloud-init, python3-heat)"
+/usr/bin/python3 -c 'import cloudinit.user_data, heat, swift.common.middleware.tempurl' 2>/dev/null ||
+  err "/usr/bin/python3 cannot import cloudinit.user_data, heat and swift's tempurl (packages cloud-init, python3-heat, python3-swift)"
 
 # ---- debootstrapped Debian root for the boot simulation ----------------------------------------
 # The mirror is the one apt uses here: the first URI serving $SUITE in deb822 sources or sources.list.

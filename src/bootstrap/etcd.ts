@@ -80,6 +80,19 @@ export interface EtcdBackup {
    * (tests only: a rebuilt root disk loses them). @default true
    */
   readonly volume?: boolean | { readonly label?: string };
+  /**
+   * After each snapshot, also upload it to a Swift container through a temp URL the member signs itself (HMAC-SHA256
+   * with the container's `Temp-URL-Key`): the container URL and the key are the deploy-time placeholders
+   * `__ETCD_BACKUP_SWIFT_URL__` and `__ETCD_BACKUP_SWIFT_KEY__`; objects are `<cluster>/<member>/<time>.db`. A failed
+   * upload fails the run (the local snapshot stays). @default - no upload
+   */
+  readonly swift?: EtcdBackupSwift;
+}
+
+/** The Swift copy of each snapshot. */
+export interface EtcdBackupSwift {
+  /** Days Swift keeps each uploaded snapshot (`X-Delete-After`, Swift's object expirer); 0 keeps them. @default 30 */
+  readonly deleteAfterDays?: number;
 }
 
 /** Synth-time inputs of the etcd member user-data. */
@@ -134,6 +147,10 @@ export const ETCD_PLACEHOLDERS = {
   clusterToken: placeholder('ETCD_CLUSTER_TOKEN'),
   /** The Cinder volume id of the member's backup volume (only with `backup.volume`). */
   backupVolumeId: placeholder('ETCD_BACKUP_VOLUME_ID'),
+  /** The Swift container's URL, `<storage URL>/<container>` (only with `backup.swift`). */
+  backupSwiftUrl: placeholder('ETCD_BACKUP_SWIFT_URL'),
+  /** The container's temp URL key (a hidden parameter; only with `backup.swift`). */
+  backupSwiftKey: placeholder('ETCD_BACKUP_SWIFT_KEY'),
 } as const;
 
 /** The file name of the bootstrap script part (cloud-init runs shell parts sorted by name). */
@@ -161,6 +178,8 @@ export interface ResolvedEtcdContext {
         readonly retain: number;
         readonly randomizedDelaySec: number;
         readonly volume: false | { readonly label: string };
+        /** Seconds of `X-Delete-After` (0: none). */
+        readonly swift: false | { readonly deleteAfterSeconds: number };
       };
   /** The volumes the member mounts, in order (data, then backup). */
   readonly volumes: readonly { readonly placeholder: string; readonly label: string; readonly mountPoint: string }[];
@@ -243,7 +262,14 @@ export function resolveEtcdContext(ctx: EtcdUserDataContext): ResolvedEtcdContex
       if (!LABEL.test(label)) bad('backup.volume.label', 'must be 1-16 letters, digits, _ or - (an ext4 label)', label);
       volume = { label };
     }
-    backup = { schedule, retain, randomizedDelaySec, volume };
+    let swift: false | { deleteAfterSeconds: number } = false;
+    if (ctx.backup.swift) {
+      const days = ctx.backup.swift.deleteAfterDays ?? 30;
+      if (!Number.isInteger(days) || days < 0 || days > 3650)
+        bad('backup.swift.deleteAfterDays', 'must be a whole number of days from 0 (keep) to 3650', days);
+      swift = { deleteAfterSeconds: days * 86400 };
+    }
+    backup = { schedule, retain, randomizedDelaySec, volume, swift };
   }
   const volumes: { placeholder: string; label: string; mountPoint: string }[] = [];
   if (dataVolume) volumes.push({ placeholder: ETCD_PLACEHOLDERS.volumeId, label: dataVolume.label, mountPoint: '/var/lib/etcd' });
@@ -299,7 +325,11 @@ export function etcdBootstrapBudgetSeconds(ctx: EtcdUserDataContext): number {
 /** Renders an etcd member's user-data (MIME multipart; placeholders left for Heat). */
 export function renderEtcdUserData(ctx: EtcdUserDataContext): RenderedUserData {
   const r = resolveEtcdContext(ctx);
-  const fields = { ...r, ...commonTemplateFields(commonContext('etcd', r.podCidr)) };
+  const fields = {
+    ...r,
+    backupSwift: r.backup ? r.backup.swift : false,
+    ...commonTemplateFields(commonContext('etcd', r.podCidr)),
+  };
   const cloudConfig = renderTemplate('etcd/cloud-config.yaml', fields);
   const script = renderTemplate('etcd/bootstrap.sh', fields);
   const text = buildMultipart([
@@ -316,6 +346,7 @@ export function renderEtcdUserData(ctx: EtcdUserDataContext): RenderedUserData {
     ETCD_PLACEHOLDERS.caKey,
     ETCD_PLACEHOLDERS.clusterToken,
     ...r.volumes.map((v) => v.placeholder),
+    ...(r.backup && r.backup.swift ? [ETCD_PLACEHOLDERS.backupSwiftUrl, ETCD_PLACEHOLDERS.backupSwiftKey] : []),
   ]);
   const unexpected = rendered.placeholders.filter((p) => !expected.has(p));
   const missing = [...expected].filter((p) => !rendered.placeholders.includes(p));

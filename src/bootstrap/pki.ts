@@ -244,6 +244,37 @@ export async function loadOrCreateClusterPki(stateDir: string, clusterName: stri
   };
 }
 
+/** The file (relative to the pki dir) of the Swift temp URL key of the etcd backups' container. */
+export const SWIFT_TEMP_URL_KEY_FILE = 'etcd-backup-swift-temp-url-key';
+
+/**
+ * Loads the temp URL key of the cluster's etcd backup container from `<stateDir>/<clusterName>/pki/`, creating it
+ * (32 random bytes, hex; the file 0600) when missing. It only exists for clusters with Swift backups, so it is not
+ * part of {@link loadOrCreateClusterPki}. A file readable by others, or one not holding 32-128 letters and digits, is
+ * an error naming the file.
+ */
+export function loadOrCreateSwiftTempUrlKey(stateDir: string, clusterName: string): string {
+  if (!CLUSTER_NAME.test(clusterName)) {
+    throw new PkiError(
+      `cluster name must be a DNS label (lower case letters, digits, '-', at most 63): got ${JSON.stringify(clusterName)}`,
+    );
+  }
+  const dir = join(stateDir, clusterName, 'pki');
+  ensurePrivateDir(dir);
+  const file = join(dir, SWIFT_TEMP_URL_KEY_FILE);
+  if (existsSync(file)) {
+    checkPrivateFile(dir, SWIFT_TEMP_URL_KEY_FILE);
+    const key = readFileSync(file, 'utf8').trim();
+    if (!/^[A-Za-z0-9]{32,128}$/.test(key)) {
+      throw new PkiError(`${file} must hold a temp URL key of 32-128 letters and digits; got ${key.length} characters`);
+    }
+    return key;
+  }
+  const key = randomBytes(32).toString('hex');
+  writePrivate(dir, SWIFT_TEMP_URL_KEY_FILE, `${key}\n`);
+  return key;
+}
+
 /**
  * Re-issues one synth-time client certificate now, with its existing key (a renewal outside synth's 60-day window,
  * e.g. after a suspected leak of the certificate alone, or to test the delivery path). `validityDays` defaults to

@@ -3,6 +3,7 @@ import { Annotations } from '../core/annotations.js';
 import { HotError, describeValue } from '../core/errors.js';
 import { Fn } from '../core/intrinsics.js';
 import { Lazy, type IResolvable, type Input } from '../core/tokens.js';
+import { OsSwiftContainer } from '../heat/generated/swift.generated.js';
 import { BootstrapRenderError } from '../bootstrap/render.js';
 import {
   ETCD_PLACEHOLDERS,
@@ -68,6 +69,25 @@ export interface EtcdClusterBackup extends Omit<EtcdBackup, 'volume'> {
   readonly volumeType?: string;
   /** @default 'Snapshot' */
   readonly deletionPolicy?: 'Snapshot' | 'Retain';
+  /**
+   * Also upload every snapshot to a Swift container (README "etcd backups"): the stack creates (or takes over, with
+   * `container`) an `OS::Swift::Container` holding a temp URL key made at synth (kept in the state directory, passed
+   * as a hidden parameter); each member signs its own upload URLs with it. The members hold no OpenStack credentials.
+   * The container is kept when the stack is deleted.
+   * @default - no Swift copy
+   */
+  readonly swift?: EtcdClusterBackupSwift;
+}
+
+/** The Swift copy of the etcd snapshots. */
+export interface EtcdClusterBackupSwift {
+  /**
+   * The container's name (1-256 letters, digits, '.', '_' or '-'); an existing container of that name gets the temp
+   * URL key. @default - a name Heat makes (`<stack>-<logical id>-<random>`; `openstack container list`)
+   */
+  readonly container?: string;
+  /** Days Swift keeps each uploaded snapshot (`X-Delete-After`, Swift's object expirer); 0 keeps them. @default 30 */
+  readonly deleteAfterDays?: number;
 }
 
 /**
@@ -86,6 +106,8 @@ export class EtcdCluster extends Construct {
   /** `https://<address>:2379,...` for every member (deploy time). */
   public readonly clientEndpoints: IResolvable;
   public readonly addresses: IResolvable;
+  /** The Swift container of the snapshots' copies (with `backup.swift`). */
+  public readonly backupContainer?: OsSwiftContainer;
 
   constructor(scope: Construct, id: string, props: EtcdClusterProps) {
     super(scope, id);
@@ -103,6 +125,22 @@ export class EtcdCluster extends Construct {
     }
     const prefix = `${props.clusterName}-etcd`;
     const backup = props.backup;
+    const swift = backup?.swift;
+    if (swift !== undefined) {
+      if (swift.container !== undefined && (!/^[A-Za-z0-9._-]{1,256}$/.test(swift.container) || /^\.{1,2}$/.test(swift.container))) {
+        throw new HotError(
+          path,
+          `backup.swift.container must be 1-256 letters, digits, '.', '_' or '-' (a Swift container name our signed URLs need no escaping for), and not '.' or '..'; got ${describeValue(swift.container)}`,
+        );
+      }
+      const days = swift.deleteAfterDays;
+      if (days !== undefined && (!Number.isInteger(days) || days < 0 || days > 3650)) {
+        throw new HotError(
+          path,
+          `backup.swift.deleteAfterDays must be a whole number of days from 0 (keep) to 3650; got ${describeValue(days)}`,
+        );
+      }
+    }
     const ctx: EtcdUserDataContext = {
       clusterName: props.clusterName,
       kubernetesVersion: props.kubernetesVersion,
@@ -110,9 +148,29 @@ export class EtcdCluster extends Construct {
       dataVolume: Boolean(props.dataVolume), // the same truthiness test as NodeGroup, which adds the volume
       install: props.install,
       backup: backup
-        ? { schedule: backup.schedule, retain: backup.retain, randomizedDelaySec: backup.randomizedDelaySec, volume: true }
+        ? {
+            schedule: backup.schedule,
+            retain: backup.retain,
+            randomizedDelaySec: backup.randomizedDelaySec,
+            volume: true,
+            swift: swift ? { deleteAfterDays: swift.deleteAfterDays } : undefined,
+          }
         : undefined,
     };
+    let swiftKey: IResolvable | undefined;
+    let swiftUrl: IResolvable | undefined;
+    if (swift) {
+      swiftKey = props.secrets.param('etcd_backup_swift_key').value;
+      const container = new OsSwiftContainer(this, 'BackupContainer', {
+        name: swift.container,
+        xContainerMeta: { 'Temp-URL-Key': swiftKey },
+        purgeOnDelete: false,
+      });
+      // The snapshots outlive the stack, like the backup volumes.
+      container.heatDeletionPolicy = 'Retain';
+      this.backupContainer = container;
+      swiftUrl = Fn.join('/', [container.attrRootUrl, container.ref()]);
+    }
     this.userDataContext = ctx;
     let budget: number;
     try {
@@ -176,6 +234,18 @@ export class EtcdCluster extends Construct {
         };
         if (m.dataVolumeId) values[ETCD_PLACEHOLDERS.volumeId] = m.dataVolumeId;
         if (m.extraVolumeIds['Backup']) values[ETCD_PLACEHOLDERS.backupVolumeId] = m.extraVolumeIds['Backup'];
+        if (swiftUrl && swiftKey) {
+          values[ETCD_PLACEHOLDERS.backupSwiftUrl] = m.input(
+            'etcd_backup_swift_url',
+            { type: 'string', description: "The etcd backups' Swift container URL (storage URL/container)" },
+            swiftUrl,
+          ).value;
+          values[ETCD_PLACEHOLDERS.backupSwiftKey] = m.input(
+            'etcd_backup_swift_key',
+            { type: 'string', hidden: true, description: "Temp URL key of the etcd backups' Swift container" },
+            swiftKey,
+          ).value;
+        }
         // One token per stack (the root stack's id), the same for every member: two clusters of one name never
         // share member or cluster ids; it never changes for the life of the stack, so replacements join.
         values[ETCD_PLACEHOLDERS.clusterToken] = m.input(

@@ -11,8 +11,12 @@
  * with a fresh disk joins the running cluster and serves the keys written before; a replacement that
  * finds a cluster without quorum fails loudly instead of starting an empty one; members booting 400 s
  * apart form a cluster; and a snapshot taken by the member's backup tool, restored with its restore tool
- * into a new 3-member cluster, brings the keys back.
+ * into a new 3-member cluster, brings the keys back; with Swift backups, the backup tool uploads each snapshot to a
+ * Swift temp URL it signs itself, checked by Swift's own tempurl middleware (Debian's python3-swift, fake-swift.py),
+ * and a refused upload fails the run but keeps the local snapshot.
  */
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -81,6 +85,8 @@ class TestCluster {
   readonly ud: RenderedUserData;
   /** Per member, the directory of its current boot (a fresh disk each time). */
   readonly current: string[] = [];
+  /** Heat's values for the placeholders of optional features (e.g. the Swift container's URL and key). */
+  extraValues: Record<string, string> = {};
   private boots = 0;
 
   constructor(
@@ -137,6 +143,7 @@ class TestCluster {
       __ETCD_CLUSTER_TOKEN__: this.clusterToken,
       __ETCD_CA_CERT__: pki.etcdCa.certPem.trim(),
       __ETCD_CA_KEY__: pki.etcdCa.keyPem.trim(),
+      ...this.extraValues,
     });
     const parts = splitUserData(text);
     expect(parts.map((p) => p.filename)).toEqual(['cloud-config.yaml', ETCD_SCRIPT_PART]);
@@ -526,6 +533,92 @@ describe('backups: a snapshot restored into a new 3-member cluster', () => {
     // The data before the restore is kept beside it.
     expect(readdirSync(b.dir).length).toBeGreaterThan(0);
     expect(b.inMember(0, ['sh', '-c', 'ls -d /var/lib/etcd/data.before-restore-*']).status).toBe(0);
+  });
+});
+
+describe("backups to Swift: through a temp URL the member signs, checked by Swift's own tempurl middleware", () => {
+  it('uploads each snapshot with X-Delete-After; with a wrong key the upload is refused, the run fails and the local snapshot stays', async () => {
+    requireTool('/usr/bin/python3');
+    const swiftCheck = spawnSync('/usr/bin/python3', ['-c', 'import swift.common.middleware.tempurl'], { encoding: 'utf8' });
+    if (swiftCheck.status !== 0) throw new Error("prerequisite missing: Debian's python3-swift (scripts/prepare-test-env.sh installs it)");
+    const backup = { schedule: 'hourly', retain: 5, volume: false, swift: { deleteAfterDays: 7 } } as const;
+    const c = new TestCluster(1, { backup });
+    await c.startHeat();
+    // Swift in the hub: its tempurl middleware in front of a stand-in proxy; the container holds the key.
+    const store = join(c.dir, 'swift');
+    mkdirSync(store, { recursive: true });
+    const key = randomBytes(32).toString('hex');
+    c.net.spawnIn(c.net.hub, ['/usr/bin/python3', join(LIB, 'fake-swift.py'), c.net.hubAddress, store, 'AUTH_test', 'etcd-backups', key]);
+    const port = await waitFor('fake Swift ready', 20, () =>
+      existsSync(join(store, 'port')) ? readFileSync(join(store, 'port'), 'utf8') : undefined,
+    );
+    const containerUrl = `http://${c.net.hubAddress}:${port}/v1/AUTH_test/etcd-backups`;
+    c.extraValues = { __ETCD_BACKUP_SWIFT_URL__: containerUrl, __ETCD_BACKUP_SWIFT_KEY__: key };
+    const dir = c.boot(0);
+    await c.finished([dir], 150);
+    expect(c.exitCode(0), c.file(0, 'bootstrap.log')).toBe('0');
+    for (let k = 0; k < 20; k++) expect(c.etcdctl(['put', `/registry/secrets/s${k}`, `v-${k}`]).status).toBe(0);
+    const requests = () =>
+      existsSync(join(store, 'requests.jsonl'))
+        ? readFileSync(join(store, 'requests.jsonl'), 'utf8')
+            .split('\n')
+            .filter((l) => l !== '')
+            .map(
+              (l) => JSON.parse(l) as { method: string; path: string; status: number; headers?: Record<string, string>; deleteAt?: string },
+            )
+        : [];
+
+    // The key is on the member only in a root-only file; not in the tools' environment file nor the logs.
+    expect(c.inMember(0, ['stat', '-c', '%a %U', '/etc/hotk8s/etcd-backup-swift.key']).stdout.trim()).toBe('600 root');
+    expect(c.inMember(0, ['cat', '/etc/hotk8s/etcd-backup-swift.key']).stdout.trim()).toBe(key);
+    expect(c.inMember(0, ['cat', '/etc/hotk8s/etcd-member.env']).stdout).not.toContain(key);
+    expect(c.file(0, 'bootstrap.log')).not.toContain(key);
+
+    const ok = c.inMember(0, ['/usr/local/sbin/hotk8s-etcd-backup']);
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    const local = c.inMember(0, ['find', '/var/lib/etcd-backup', '-name', '*.db']).stdout.trim().split('\n');
+    expect(local).toHaveLength(1);
+    const stamp = /etcd-etcd-0-(\d{8}T\d{6}Z)\.db$/.exec(local[0] as string)?.[1];
+    expect(stamp, local[0]).toBeDefined();
+    const objectPath = `/v1/AUTH_test/etcd-backups/etcdtest/etcd-0/${stamp}.db`;
+    expect(ok.stdout).toContain(`uploaded to ${containerUrl}/etcdtest/etcd-0/${stamp}.db`);
+    const put = requests().filter((r) => r.method === 'PUT');
+    expect(put.map((r) => [r.path, r.status])).toEqual([[objectPath, 201]]);
+    expect(put[0]?.headers?.['X-Delete-After']).toBe(String(7 * 86400));
+    expect(Number(put[0]?.deleteAt) - Date.now() / 1000).toBeGreaterThan(7 * 86400 - 120);
+    // The object is the member's snapshot, byte for byte, and a valid etcd snapshot.
+    const stored = join(store, 'objects', `etcdtest__etcd-0__${stamp}.db`);
+    const localSum = c.inMember(0, ['sha256sum', local[0] as string]).stdout.split(' ')[0];
+    expect(createHash('sha256').update(readFileSync(stored)).digest('hex')).toBe(localSum);
+    const status = spawnSync('etcdctl', ['snapshot', 'status', stored, '--write-out=json'], {
+      encoding: 'utf8',
+      env: { ...process.env, ETCDCTL_API: '3' },
+    });
+    expect(status.status, status.stderr).toBe(0);
+    expect((JSON.parse(status.stdout) as { totalKey: number }).totalKey).toBeGreaterThanOrEqual(20);
+
+    // A key the container does not hold (rotated by a stack update the member missed): Swift refuses the URL.
+    await new Promise((res) => setTimeout(res, 1100)); // a distinct timestamp
+    const wrong = c.inMember(0, ['sh', '-c', `printf '%s\\n' ${'0'.repeat(64)} >/etc/hotk8s/etcd-backup-swift.key`]);
+    expect(wrong.status, wrong.stderr).toBe(0);
+    const refused = c.inMember(0, ['/usr/local/sbin/hotk8s-etcd-backup']);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(
+      /hotk8s-etcd-backup: uploading \/var\/lib\/etcd-backup\/etcd-etcd-0-\d{8}T\d{6}Z\.db to Swift \(.*\) failed: HTTP 401; the snapshot stays in \/var\/lib\/etcd-backup/,
+    );
+    const after = c.inMember(0, ['find', '/var/lib/etcd-backup', '-name', '*.db']).stdout.trim().split('\n').sort();
+    expect(after).toHaveLength(2);
+    const kept = after.find((f) => f !== local[0]) as string;
+    expect(c.inMember(0, ['sh', '-c', `cd /var/lib/etcd-backup && sha256sum -c ${kept.split('/').pop()}.sha256`]).status).toBe(0);
+    const last = requests().at(-1);
+    expect(last).toMatchObject({ method: 'PUT', status: 401 });
+    expect(last?.path).toMatch(/^\/v1\/AUTH_test\/etcd-backups\/etcdtest\/etcd-0\/\d{8}T\d{6}Z\.db$/);
+    expect(readdirSync(join(store, 'objects'))).toHaveLength(1);
+    // The timer's service is a oneshot of this tool: its failure shows in systemctl (after a network, with the mount).
+    const unit = c.inMember(0, ['cat', '/etc/systemd/system/hotk8s-etcd-backup.service']).stdout;
+    expect(unit).toContain('Type=oneshot');
+    expect(unit).toContain('ExecStart=/usr/local/sbin/hotk8s-etcd-backup');
+    expect(unit).toContain('After=network-online.target');
   });
 });
 

@@ -25,6 +25,10 @@ const base = { clusterName: 'prod-cluster-01', kubernetesVersion: '1.36.2', podC
 const variants: Record<string, EtcdUserDataContext> = {
   'download + data volume': { ...base, dataVolume: true },
   'data volume + backups on their own volume': { ...base, dataVolume: true, backup: { schedule: '*-*-* 00/6:00:00', retain: 12 } },
+  'backups on their own volume and to Swift': {
+    ...base,
+    backup: { schedule: 'daily', retain: 3, swift: { deleteAfterDays: 14 } },
+  },
   'download from a mirror, no volume': { ...base, install: { mode: 'download', baseUrl: 'https://mirror.example.org/etcd' } },
   'preinstalled (air-gapped image)': {
     ...base,
@@ -77,6 +81,13 @@ describe('etcd user-data, static checks', () => {
     const tools = [...script.matchAll(/^cat >\/usr\/local\/sbin\/([\w-]+) <<'HK_EOF'\n([\s\S]*?)\nHK_EOF$/gm)];
     expect(tools.map((m) => m[1])).toEqual(['hotk8s-etcd-backup', 'hotk8s-etcd-restore']);
     for (const m of tools) expect(shellcheck(`${m[2]}\n`, m[1] as string)).toEqual([]);
+    // With the Swift copy: the backup tool (its upload step) passes shellcheck too, and it is the larger tool.
+    const swiftUd = renderEtcdUserData(variants['backups on their own volume and to Swift'] as EtcdUserDataContext);
+    const swiftScript = splitUserData(substituteAsHeat(swiftUd.text, swiftUd.placeholders, realisticHeatValues(pki)))[1]?.content ?? '';
+    const swiftTool = /^cat >\/usr\/local\/sbin\/hotk8s-etcd-backup <<'HK_EOF'\n([\s\S]*?)\nHK_EOF$/m.exec(swiftScript)?.[1] ?? '';
+    expect(swiftTool).toContain('temp_url_sig=');
+    expect(swiftTool.length).toBeGreaterThan((tools[0]?.[2] ?? '').length);
+    expect(shellcheck(`${swiftTool}\n`, 'hotk8s-etcd-backup (swift)')).toEqual([]);
     const calendar = /^OnCalendar=(.*)$/m.exec(script)?.[1];
     expect(calendar).toBe('*-*-* 00/6:00:00');
     const r = spawnSync('systemd-analyze', ['calendar', calendar as string], { encoding: 'utf8' });

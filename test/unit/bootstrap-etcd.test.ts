@@ -76,6 +76,31 @@ describe('renderEtcdUserData', () => {
     expect(renderEtcdUserData(base).text).not.toContain('hotk8s-etcd-backup.timer');
   });
 
+  it('with backup.swift: the container URL and key are deploy-time placeholders, the upload signs PUT with HMAC-SHA256', () => {
+    const ud = renderEtcdUserData({ ...base, backup: { swift: { deleteAfterDays: 14 } } });
+    expect(ud.placeholders).toContain(ETCD_PLACEHOLDERS.backupSwiftUrl);
+    expect(ud.placeholders).toContain(ETCD_PLACEHOLDERS.backupSwiftKey);
+    expect(ud.text).toContain("ETCD_BACKUP_SWIFT_URL='__ETCD_BACKUP_SWIFT_URL__'");
+    expect(ud.text).toContain("ETCD_BACKUP_SWIFT_KEY='__ETCD_BACKUP_SWIFT_KEY__'");
+    expect(ud.text).toContain(`ETCD_BACKUP_SWIFT_DELETE_AFTER=${14 * 86400}`);
+    expect(ud.text).toContain('ETCD_BACKUP_SWIFT_PREFIX=demo');
+    expect(ud.text).toContain('hashlib.sha256');
+    expect(ud.text).not.toMatch(/sha1/);
+    expect(renderEtcdUserData({ ...base, backup: { swift: {} } }).text).toContain(`ETCD_BACKUP_SWIFT_DELETE_AFTER=${30 * 86400}`);
+    expect(renderEtcdUserData({ ...base, backup: { swift: { deleteAfterDays: 0 } } }).text).toContain('ETCD_BACKUP_SWIFT_DELETE_AFTER=0');
+    // Without it: no placeholder, no upload step.
+    const plain = renderEtcdUserData({ ...base, backup: {} });
+    expect(plain.placeholders).not.toContain(ETCD_PLACEHOLDERS.backupSwiftUrl);
+    expect(plain.placeholders).not.toContain(ETCD_PLACEHOLDERS.backupSwiftKey);
+    expect(plain.text).not.toContain('temp_url_sig');
+    for (const days of [-1, 1.5, 3651, Number.NaN])
+      expect(() => resolveEtcdContext({ ...base, backup: { swift: { deleteAfterDays: days } } })).toThrow(
+        new RegExp(
+          `backup\\.swift\\.deleteAfterDays must be a whole number of days from 0 \\(keep\\) to 3650; got ${days === days ? String(days).replace('.', '\\.') : 'null'}`,
+        ),
+      );
+  });
+
   it('is deterministic', () => {
     expect(renderEtcdUserData(base).text).toBe(renderEtcdUserData(base).text);
   });

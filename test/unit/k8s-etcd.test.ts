@@ -10,6 +10,13 @@ import {
   SERVER_BOOT_ALLOWANCE_SEC,
   type EtcdClusterProps,
 } from '../../src/index.js';
+import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { synthesize } from '../../src/index.js';
+import { SWIFT_TEMP_URL_KEY_FILE, loadOrCreateSwiftTempUrlKey } from '../../src/bootstrap/pki.js';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { collectAnnotations } from '../../src/core/annotations.js';
 import { ClusterSecrets } from '../../src/k8s/private/secrets.js';
 import { cluster, failsWith } from './k8s-helpers.js';
@@ -196,11 +203,85 @@ describe('EtcdCluster', () => {
     expect(e.userDataContext.backup).toMatchObject({ retain: 5, volume: true });
   });
 
+  it('backup.swift: a Swift container (kept on delete) holds the temp URL key; each member gets its URL and the key as hidden parameters', () => {
+    const { stack, nodes, etcd: e } = etcd({ backup: { swift: { container: 'etcd-backups', deleteAfterDays: 14 } } });
+    const doc = stack.toTemplate() as { resources: Record<string, Res & { properties: Record<string, unknown> }>; parameters: Doc };
+    const containers = Object.entries(doc.resources).filter(([, r]) => r.type === 'OS::Swift::Container');
+    expect(containers).toHaveLength(1);
+    const [containerId, container] = containers[0]!;
+    expect(containerId).toMatch(/^EtcdBackupContainer/);
+    expect(container.deletion_policy).toBe('Retain');
+    expect(container.properties).toEqual({
+      name: 'etcd-backups',
+      PurgeOnDelete: false,
+      'X-Container-Meta': { 'Temp-URL-Key': { get_param: 'etcd_backup_swift_key' } },
+    });
+    expect(doc.parameters['etcd_backup_swift_key']).toMatchObject({ type: 'string', hidden: true });
+    const [, group] = groupOf(doc, 'EtcdMembersNodesGroup');
+    const def = (group.properties.resource_def as { properties: Record<string, unknown> }).properties;
+    expect(def.etcd_backup_swift_url).toEqual({
+      list_join: ['/', [{ get_attr: [containerId, 'RootURL'] }, { get_resource: containerId }]],
+    });
+    expect(def.etcd_backup_swift_key).toEqual({ get_param: 'etcd_backup_swift_key' });
+    const member = nodes.toTemplate() as { parameters: Record<string, { hidden?: boolean }> };
+    expect(member.parameters['etcd_backup_swift_key']?.hidden).toBe(true);
+    expect(member.parameters['etcd_backup_swift_url']?.hidden).toBeUndefined();
+    HotTemplate.fromStack(nodes).hasResourceProperties('OS::Nova::Server', {
+      user_data: {
+        str_replace: {
+          params: Match.objectLike({
+            __ETCD_BACKUP_SWIFT_URL__: { get_param: 'etcd_backup_swift_url' },
+            __ETCD_BACKUP_SWIFT_KEY__: { get_param: 'etcd_backup_swift_key' },
+          }),
+        },
+      },
+    });
+    expect(JSON.stringify(nodes.toTemplate())).toContain(`ETCD_BACKUP_SWIFT_DELETE_AFTER=${14 * 86400}`);
+    expect(e.userDataContext.backup).toMatchObject({ swift: { deleteAfterDays: 14 } });
+    // Without a name, Heat names the container.
+    const unnamed = etcd({ backup: { swift: {} } }).stack.toTemplate() as { resources: Record<string, Res> };
+    const c2 = Object.values(unnamed.resources).find((r) => r.type === 'OS::Swift::Container')!;
+    expect(c2.properties).not.toHaveProperty('name');
+  });
+
+  it('backup.swift: bad values fail naming the construct path, the rule and the value', () => {
+    failsWith(
+      () => etcd({ backup: { swift: { container: 'a/b' } } }),
+      's/Etcd',
+      /^backup\.swift\.container must be 1-256 letters, digits, .*; got "a\/b"$/,
+    );
+    failsWith(
+      () => etcd({ backup: { swift: { container: '..' } } }),
+      's/Etcd',
+      /^backup\.swift\.container .*not '\.' or '\.\.'; got "\.\."$/,
+    );
+    failsWith(() => etcd({ backup: { swift: { container: '' } } }), 's/Etcd', /^backup\.swift\.container .*; got ""$/);
+    failsWith(() => etcd({ backup: { swift: { container: 'x'.repeat(257) } } }), 's/Etcd', /^backup\.swift\.container must be 1-256/);
+    failsWith(
+      () => etcd({ backup: { swift: { deleteAfterDays: -1 } } }),
+      's/Etcd',
+      /^backup\.swift\.deleteAfterDays must be a whole number of days from 0 \(keep\) to 3650; got -1$/,
+    );
+    failsWith(() => etcd({ backup: { swift: { deleteAfterDays: 2.5 } } }), 's/Etcd', /^backup\.swift\.deleteAfterDays .*; got 2\.5$/);
+    failsWith(
+      () => cluster({ etcd: { backup: { swift: { container: 7 as unknown as string } } } }),
+      'test/Cluster',
+      /etcd\.backup\.swift\.container must be a string; got 7/,
+    );
+    failsWith(
+      () => cluster({ etcd: { backup: { swift: { deleteAfter: 3 } as never } } }),
+      'test/Cluster',
+      /etcd\.backup\.swift\.deleteAfter/,
+    );
+  });
+
   it('without backup: no backup volume, no timer', () => {
     const { nodes } = etcd();
     const text = JSON.stringify(nodes.toTemplate());
     expect(text).not.toContain('__ETCD_BACKUP_VOLUME_ID__');
     expect(text).not.toContain('hotk8s-etcd-backup.timer');
+    expect(text).not.toContain('__ETCD_BACKUP_SWIFT_URL__');
+    expect(JSON.stringify(etcd({ backup: {} }).stack.toTemplate())).not.toContain('OS::Swift::Container');
   });
 
   it('warns at the EtcdCluster when a single member has no data volume (a rebuild would lose every object)', () => {
@@ -308,4 +389,53 @@ describe('etcd in a Cluster', () => {
 
   it("fails with the cluster's etcd path when the size is even", () =>
     failsWith(() => cluster({ etcd: { size: 2 } }), 'test/Cluster/Etcd', /^size must be odd .*; got 2$/));
+});
+
+describe('the Swift temp URL key of the etcd backups', () => {
+  it('is made at synth into the 0600 state directory, reaches Heat only through the secrets file, and is reused', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'hotk8s-swift-key-'));
+    const run = async () => {
+      const { app } = cluster({ etcd: { backup: { swift: { deleteAfterDays: 7 } } } });
+      return synthesize(app, { outdir: join(work, 'out'), stateDir: join(work, 'state') });
+    };
+    const first = await run();
+    const keyFile = join(work, 'state', 'k8s', 'pki', SWIFT_TEMP_URL_KEY_FILE);
+    expect(((await stat(keyFile)).mode & 0o777).toString(8)).toBe('600');
+    const key = (await readFile(keyFile, 'utf8')).trim();
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    const s = first.manifest.stacks[0]!;
+    const secrets = yaml.load(await readFile(join(work, 'out', s.secretEnvironment!), 'utf8')) as {
+      parameter_defaults: Record<string, string>;
+    };
+    expect(secrets.parameter_defaults['etcd_backup_swift_key']).toBe(key);
+    const files = await readdir(join(work, 'out'));
+    expect(files.length).toBeGreaterThan(5);
+    for (const f of files) {
+      if (f === s.secretEnvironment) continue;
+      expect((await readFile(join(work, 'out', f), 'utf8')).includes(key), `${f} holds the key`).toBe(false);
+    }
+    await run();
+    expect((await readFile(keyFile, 'utf8')).trim()).toBe(key);
+    // Clusters without Swift backups get no key (and no parameter).
+    const other = await mkdtemp(join(tmpdir(), 'hotk8s-swift-key-'));
+    const plain = await synthesize(cluster({ etcd: { backup: {} } }).app, { outdir: join(other, 'out'), stateDir: join(other, 'state') });
+    expect(plain.manifest.stacks[0]!.parameters).not.toHaveProperty('etcd_backup_swift_key');
+    expect(await readdir(join(other, 'state', 'k8s', 'pki'))).not.toContain(SWIFT_TEMP_URL_KEY_FILE);
+  }, 60_000);
+
+  it('refuses a key file others can read, or one that holds no key, naming the file', async () => {
+    const state = await mkdtemp(join(tmpdir(), 'hotk8s-swift-key-'));
+    const dir = join(state, 'c1', 'pki');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = join(dir, SWIFT_TEMP_URL_KEY_FILE);
+    writeFileSync(file, `${'a'.repeat(64)}\n`, { mode: 0o644 });
+    chmodSync(file, 0o644);
+    expect(() => loadOrCreateSwiftTempUrlKey(state, 'c1')).toThrow(new RegExp(`${file} has mode 0644; secret material must be 0600`));
+    chmodSync(file, 0o600);
+    expect(loadOrCreateSwiftTempUrlKey(state, 'c1')).toBe('a'.repeat(64));
+    writeFileSync(file, 'short key\n');
+    expect(() => loadOrCreateSwiftTempUrlKey(state, 'c1')).toThrow(
+      new RegExp(`${file} must hold a temp URL key of 32-128 letters and digits; got 9 characters`),
+    );
+  });
 });

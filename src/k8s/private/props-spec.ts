@@ -11,7 +11,7 @@ import type { KubeNodeBounds, PackageSource } from '../../bootstrap/kubeadm.js';
 import type { ClusterCloudProviderOptions } from '../cloud-provider.js';
 import type { ApiLoadBalancerOptions, ClusterProps } from '../cluster.js';
 import type { ExistingNetwork } from '../cluster-network.js';
-import type { EtcdClusterBackup } from '../etcd-cluster.js';
+import type { EtcdClusterBackup, EtcdClusterBackupSwift } from '../etcd-cluster.js';
 import { EXPOSED_PROTOCOLS, type ExposeNodePortOptions } from '../exposed-application.js';
 import { FLANNEL_BACKENDS } from '../flannel-network.js';
 import { HEALTH_MONITOR_TYPES, LB_ALGORITHMS, type HealthMonitorOptions } from '../load-balancer-pool.js';
@@ -76,6 +76,7 @@ const ETCD_BACKUP_SPEC = shape<EtcdClusterBackup>({
   volumeSizeGiB: num,
   volumeType: str,
   deletionPolicy: DELETION_POLICY,
+  swift: shape<EtcdClusterBackupSwift>({ container: str, deleteAfterDays: num }),
 });
 
 const ETCD_SPEC = shape<Def<ClusterProps['etcd']>>({

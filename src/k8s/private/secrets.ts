@@ -4,7 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { Annotations } from '../../core/annotations.js';
 import { HeatParameter } from '../../core/parameter.js';
 import { ETCD_CLIENT_CERT_META_PARTS, etcdClientCertMetadataKey } from '../../bootstrap/cert-renew.js';
-import { loadOrCreateClusterPki, type ClusterPki } from '../../bootstrap/pki.js';
+import { loadOrCreateClusterPki, loadOrCreateSwiftTempUrlKey, type ClusterPki } from '../../bootstrap/pki.js';
 import { checkAndRecordKubernetesVersion } from '../../bootstrap/version-state.js';
 import { HotError } from '../../core/errors.js';
 
@@ -55,6 +55,16 @@ export const PKI_SECRETS: Readonly<Record<string, { readonly description: string
   ),
 };
 
+/** Secrets kept in the state directory apart from the PKI (made only for the clusters that use them). */
+export const STATE_SECRETS: Readonly<
+  Record<string, { readonly description: string; readonly value: (stateDir: string, clusterName: string) => string }>
+> = {
+  etcd_backup_swift_key: {
+    description: "Temp URL key of the etcd backups' Swift container",
+    value: (stateDir, clusterName) => loadOrCreateSwiftTempUrlKey(stateDir, clusterName),
+  },
+};
+
 /** Creates each secret parameter once, on the root stack, on first use. */
 export class ClusterSecrets extends Construct {
   private readonly params = new Map<string, HeatParameter>();
@@ -78,10 +88,25 @@ export class ClusterSecrets extends Construct {
     }
   }
 
-  /** The hidden root parameter named `name` (a key of PKI_SECRETS). */
+  /** The hidden root parameter named `name` (a key of PKI_SECRETS or STATE_SECRETS). */
   param(name: string): HeatParameter {
     const had = this.params.get(name);
     if (had) return had;
+    const state = STATE_SECRETS[name];
+    if (state) {
+      const clusterName = this.clusterName;
+      const p = new HeatParameter(this, name, {
+        type: 'string',
+        name,
+        hidden: true,
+        label: state.description,
+        description: `${state.description}; made by hotk8s synth and kept in its state directory`,
+        secretValue: async (session) =>
+          (await session.memo(`${name}:${clusterName}`, async () => state.value(session.stateDir, clusterName))) as string,
+      });
+      this.params.set(name, p);
+      return p;
+    }
     const spec = PKI_SECRETS[name];
     if (!spec) throw new Error(`unknown cluster secret ${name}`);
     const clusterName = this.clusterName;

@@ -56,6 +56,10 @@ export function realisticHeatValues(pki: ClusterPki, extra: Readonly<Record<stri
     __ETCD_BACKUP_VOLUME_ID__: '7a2c5b63-0d4f-4e8b-9f10-2b3c4d5e6f70',
     // what Heat gives: '<cluster>-etcd-' and the root stack's id (OS::stack_id)
     __ETCD_CLUSTER_TOKEN__: 'prod-cluster-01-etcd-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+    // OS::Swift::Container's RootURL (the project's storage URL) and the name Heat made for it
+    __ETCD_BACKUP_SWIFT_URL__:
+      'https://object-store.region-one.example.org:8080/v1/AUTH_0123456789abcdef0123456789abcdef/prod-cluster-01-ClusterEtcdBackupContainer2963CE90-x2kq7d4mzjvb',
+    __ETCD_BACKUP_SWIFT_KEY__: '9f'.repeat(32),
     ...extra,
   };
 }
