@@ -54,6 +54,8 @@ export class Stack {
   private pending: Change[] = [];
   private running = false;
   private reading?: Promise<Snapshot>;
+  /** Counts our own PATCHes: a read begun before one must not replace the snapshot that one wrote. */
+  private generation = 0;
   /** Set while our update runs; the outcome of the last one. */
   busy = false;
   /**
@@ -92,14 +94,20 @@ export class Stack {
   }
 
   private async fetch(): Promise<Snapshot> {
-    const st = await this.state();
-    const o = await this.cloud.call('heat', 'GET', `/stacks/${this.id}/outputs/${AUTOSCALING_OUTPUT}`);
-    const out = (o.body as { output?: { output_value?: AutoscalingView; output_error?: string } })?.output;
-    if (o.status !== 200 || !out?.output_value?.groups) {
-      throw new CloudError(o.status, `GET output ${AUTOSCALING_OUTPUT}: ${o.status} ${out?.output_error ?? errorText(o.body)}`);
+    for (;;) {
+      const generation = this.generation;
+      const st = await this.state();
+      const o = await this.cloud.call('heat', 'GET', `/stacks/${this.id}/outputs/${AUTOSCALING_OUTPUT}`);
+      const out = (o.body as { output?: { output_value?: AutoscalingView; output_error?: string } })?.output;
+      if (o.status !== 200 || !out?.output_value?.groups) {
+        throw new CloudError(o.status, `GET output ${AUTOSCALING_OUTPUT}: ${o.status} ${out?.output_error ?? errorText(o.body)}`);
+      }
+      // Our own update was sent while this read ran (the output takes seconds while heat-engine is busy): what it
+      // read may predate that update, and would hand the autoscaler the old count. Read again.
+      if (generation !== this.generation) continue;
+      this.snap = { ...st, view: out.output_value, at: Date.now() };
+      return this.snap;
     }
-    this.snap = { ...st, view: out.output_value, at: Date.now() };
-    return this.snap;
   }
 
   /** The count the autoscaler should see: Heat's, plus what is queued. */
@@ -241,6 +249,7 @@ export class Stack {
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
     let r;
+    this.generation++;
     try {
       r = await this.cloud.call('heat', 'PATCH', `/stacks/${this.id}`, { parameters: params });
     } catch (e) {
@@ -260,6 +269,7 @@ export class Stack {
       return;
     }
     // Heat holds the new parameters from now on; what we read next must not count the changes twice
+    this.generation++;
     this.snap = { ...s, status: 'UPDATE_IN_PROGRESS', params: { ...s.params, ...params }, at: Date.now() };
     for (const c of sent) c.done();
     this.notify('Normal', 'StackUpdate', `stack update ${what} (${sent.map((c) => c.why).join('; ')})`);
