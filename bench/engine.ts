@@ -99,9 +99,20 @@ function limitFor(layout: NodeGroupLayout, workers: number): number {
   }
 }
 
+// Right after an update completes, heat-api may answer the nested listing with 404 while the engine purges the
+// previous traversal's rows (seen once on compact N=100 after the scale-up: "rsrc_prop_data lazy load", then 404), so
+// the census asks again, up to three times, a few seconds apart
 async function census(twin: Twin): Promise<{ stacks: number; resources: number }> {
-  const all = await stackResources(twin, STACK, 5);
-  return { stacks: new Set(all.map((r) => r.stackId)).size, resources: all.length };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const all = await stackResources(twin, STACK, 5);
+      return { stacks: new Set(all.map((r) => r.stackId)).size, resources: all.length };
+    } catch (e) {
+      if (attempt >= 3 || !/gave HTTP 404/.test(String(e))) throw e;
+      console.error(`bench:engine: ${String(e)}; asking again`);
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  }
 }
 
 /**
