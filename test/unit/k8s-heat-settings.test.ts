@@ -48,7 +48,9 @@ describe('Heat settings above the defaults, stated at synth', () => {
     expect(w).toMatch(
       new RegExp(`max_resources_per_stack = ${n} or more \\(default 1000; at every group's maximum the stack tree holds ${n} resources`),
     );
-    expect(w!.endsWith(`\n[DEFAULT]\nmax_resources_per_stack = ${n}\nrpc_response_timeout = 180\nexecutor_thread_pool_size = 600`)).toBe(true);
+    expect(w!.endsWith(`\n[DEFAULT]\nmax_resources_per_stack = ${n}\nrpc_response_timeout = 180\nexecutor_thread_pool_size = 600`)).toBe(
+      true,
+    );
   });
 
   it('rpc_response_timeout: 0.5 s per member of the largest group, whole minutes, above 60 s from 121 members on', () => {
