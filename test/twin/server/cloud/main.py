@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 
-from . import cinder, glance, heatdb, keystone, neutron, nodes, nova, octavia
+from . import agent, cinder, glance, heatdb, keystone, neutron, nodes, nova, octavia
 from .core import Cloud
 from .web import HttpError, Router, Server
 
@@ -77,6 +77,7 @@ def main():
         cloud.services[svc.service_type] = svc
         svc.register(router)
     Control(cloud).register(router)
+    deployments = agent.DeploymentAgent(cloud, config.get("heatDatabase"))
     server = Server("127.0.0.1", int(config.get("port", 0)), router, cloud.lock, cloud.log)
     cloud.base_url = "http://127.0.0.1:%d" % server.port
     server.start()
@@ -90,6 +91,7 @@ def main():
     cloud.log("fake cloud serving on %s" % cloud.base_url)
     stop.wait()
     cloud.nodes.stop()
+    deployments.stop()
     cloud.scheduler.stop()
     server.stop()
     cloud.recorder.close()
