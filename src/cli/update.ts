@@ -183,11 +183,9 @@ async function gatedMembers(os: OpenStackCli, stack: string, groups: readonly Ga
   return { members, servers };
 }
 
-/** A server's name and the boot ids of the markers in its console log. */
-async function consoleState(os: OpenStackCli, serverId: string) {
-  const name = (await os.run(['server', 'show', serverId, '-f', 'value', '-c', 'name'])).trim();
-  const log = await os.run(['console', 'log', 'show', '--lines', '200', serverId]);
-  return { name, markers: parseHealthMarkers(log) };
+/** The health markers in a server's console log (its last 200 lines). */
+async function consoleMarkers(os: OpenStackCli, serverId: string): Promise<HealthMarker[]> {
+  return parseHealthMarkers(await os.run(['console', 'log', 'show', '--lines', '200', serverId]));
 }
 
 interface Gate {
@@ -226,7 +224,7 @@ export async function runUpdate(args: UpdateArgs, io: Io): Promise<number> {
     const before = await gatedMembers(os, args.stack, groups);
     const bootsBefore = new Map<string, Set<string>>(); // server physical id -> boot ids
     for (const { physicalId } of before.servers.values()) {
-      bootsBefore.set(physicalId, new Set((await consoleState(os, physicalId)).markers.map((m) => m.boot)));
+      bootsBefore.set(physicalId, new Set((await consoleMarkers(os, physicalId)).map((m) => m.boot)));
     }
 
     const hooks = join(work, 'hotk8s-health-hooks.env.yaml');
@@ -279,8 +277,8 @@ export async function runUpdate(args: UpdateArgs, io: Io): Promise<number> {
         const serverId =
           w.serverId ||
           (await os.run(['stack', 'resource', 'show', stackId, MEMBER_SERVER, '-f', 'value', '-c', 'physical_resource_id'])).trim();
-        const seen = await consoleState(os, serverId);
-        w.name = seen.name;
+        w.name ??= (await os.run(['server', 'show', serverId, '-f', 'value', '-c', 'name'])).trim();
+        const seen = { name: w.name, markers: await consoleMarkers(os, serverId) };
         const ok = healthyAfter(
           seen.markers,
           { name: seen.name, role: w.member.group.role },
