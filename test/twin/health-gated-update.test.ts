@@ -1,9 +1,10 @@
 /**
  * Issue 12 item 2 on the twin: `hotk8s update` rolls the etcd members and the masters of stacks/default one at a
  * time, each next one only after the one before printed its health marker on its console (Nova's console log, the
- * twin's os-getConsoleOutput). The rolling pauses are 0 here, so only the gate keeps the members apart; the fake
- * nodes print their marker 4 s after their server is back, so without the gate the next member's rebuild would start
- * before it. A withheld marker stops the command, naming the member, with Heat paused on it.
+ * twin's os-getConsoleOutput). The rolling pauses are 0 here, so only the gate keeps the members apart (Heat finishes a
+ * member when Nova reports its server back; the wait condition keeps its old signal); the fake nodes print their
+ * marker 4 s after their server is back. A withheld marker stops the command, naming the member, with Heat paused on
+ * it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
