@@ -181,6 +181,54 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
       },
     )
     .command(
+      'update <stack>',
+      'Update the stack with the etcd members and masters rolling one at a time, each next one only after the one before reports healthy',
+      (y) =>
+        y
+          .positional('stack', { type: 'string', demandOption: true, describe: 'the Heat stack name' })
+          .option('template', { alias: 't', type: 'string', describe: "a root template to update to (default: the stack's current one)" })
+          .option('out', {
+            alias: 'o',
+            type: 'string',
+            describe: 'a synth output directory to update to (its template and environments, as synth writes them)',
+          })
+          .option('parameter', {
+            alias: 'P',
+            type: 'string',
+            array: true,
+            describe: 'a parameter the update sets, KEY=VALUE (as openstack stack update --existing --parameter)',
+          })
+          .option('environment', { alias: 'e', type: 'string', array: true, describe: 'an environment file the update passes' })
+          .option('timeout', {
+            type: 'number',
+            default: 900,
+            describe: 'seconds an updated etcd member or master has to report healthy before the update stops there',
+          })
+          .option('poll', { type: 'number', default: 5, describe: 'seconds between two looks at the stack' })
+          .option('openstack', { type: 'string', describe: 'the openstack client executable (default: $HOTK8S_OPENSTACK or openstack)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the result (the members gated, their waits) as JSON' })
+          .example('$0 update mycluster -P etcd_image=debian-13', 'a new etcd image, one member at a time, each healthy before the next')
+          .example('$0 update mycluster --out hotk8s.out', 'to a new synth output'),
+      async (a) => {
+        const { runUpdate } = await import('./update.js');
+        code = await runUpdate(
+          {
+            stack: a.stack,
+            template: a.template,
+            out: a.out,
+            parameters: a.parameter,
+            environments: a.environment,
+            timeout: a.timeout,
+            poll: a.poll,
+            openstack: a.openstack,
+            json: a.json,
+            debug: a.debug,
+          },
+          io,
+        );
+      },
+    )
+    .command(
       'graph [app]',
       'The dependency graph of the stack (nested templates included) with the creation critical path',
       (y) =>
@@ -277,7 +325,7 @@ export async function main(argv: string[], io: Io = consoleIo): Promise<number> 
     .example('$0 synth app.ts && $0 params app.ts > site.env.yaml', 'the Heat templates, then the parameters a site sets')
     .example('$0 diff --app app.ts --fail-on-replace=stateful', 'before a stack update: what Heat will replace')
     .example('$0 <command> --help', 'the options and examples of a command')
-    .demandCommand(1, 'name a command: init, synth, validate, params, diff, graph, kubeconfig or teardown')
+    .demandCommand(1, 'name a command: init, synth, validate, params, diff, update, graph, kubeconfig or teardown')
     .strict()
     .fail((msg, err) => {
       // throwing stops yargs here: a command line that does not parse never runs its command

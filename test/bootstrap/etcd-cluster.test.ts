@@ -302,6 +302,15 @@ for (const size of [3, 5]) {
       }
     });
 
+    it('prints the health marker (role, node, member, boot id, time) on its console once its own endpoint is healthy', () => {
+      const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      for (let i = 0; i < size; i++) {
+        expect(b.file(i, 'console')).toMatch(
+          new RegExp(`^hotk8s-health role=etcd node=etcd-${i} member=${i} boot=${bootId} time=\\d+ healthy\r$`, 'm'),
+        );
+      }
+    });
+
     it('rejects clients without a certificate, and plain http', () => {
       const put = b.etcdctl(['put', 'k', 'v'], { cert: false, endpoints: `https://${b.addresses[1]}:2379` });
       expect(put.status).not.toBe(0);
@@ -340,6 +349,7 @@ for (const size of [3, 5]) {
             'enable hotk8s-scrub-user-data.service',
             'enable hotk8s-etcd.service',
             'start --no-block hotk8s-etcd.service',
+            'enable --now hotk8s-health-marker.timer',
             'start --no-block hotk8s-scrub-user-data.service',
             '',
           ].join('\n'),

@@ -551,7 +551,7 @@ export function summarize(actions: readonly TwinAction[], opts: { since?: number
                 ? 'resized'
                 : updatedInPlace > 0
                   ? 'updated'
-                  : list.every((a) => a.action === 'signal')
+                  : list.every((a) => a.action === 'signal' || a.action === 'console-marker')
                     ? 'signalled'
                     : 'touched';
     resources[path] = {

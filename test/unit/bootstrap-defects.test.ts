@@ -50,7 +50,9 @@ describe('bootstrap defects', () => {
   it('signals SUCCESS only after the node is Ready and not tainted uninitialised (bounded), on every role', () => {
     const master = parts(renderMasterUserData(base).text)['50-hotk8s-master.sh']!;
     const worker = Object.entries(parts(renderWorkerUserData(base).text)).find(([n]) => n.endsWith('.sh'))![1];
-    expect(master).toMatch(/\nwait_node_ready\nsystemctl enable --now hotk8s-upgrade\.timer \|\| fail [^\n]*\nfinish\n/);
+    expect(master).toMatch(
+      /\nwait_node_ready\nsystemctl enable --now hotk8s-upgrade\.timer \|\| fail [^\n]*\n(?:#[^\n]*\n)?install_health_marker "[^\n]*\/readyz"\nfinish\n/,
+    );
     expect(worker).toMatch(/\nwait_node_ready\nsystemctl enable --now hotk8s-upgrade\.timer \|\| fail [^\n]*\nfinish\n/);
     expect(kubeNodeBudgetSec({ nodeReadySec: 1000 }, 'worker') - kubeNodeBudgetSec({ nodeReadySec: 100 }, 'worker')).toBe(900);
   });

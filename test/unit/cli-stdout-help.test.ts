@@ -14,7 +14,7 @@ function capture() {
   return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
 }
 
-const COMMANDS = ['init', 'synth', 'validate', 'params', 'diff', 'graph', 'kubeconfig', 'teardown'];
+const COMMANDS = ['init', 'synth', 'validate', 'params', 'diff', 'update', 'graph', 'kubeconfig', 'teardown'];
 
 describe('--help', () => {
   it.each(COMMANDS)('%s --help lists --json and at least one example of the command', async (command) => {
@@ -140,6 +140,7 @@ describe('--json errors on every command', () => {
     ['graph', (d: string) => ['graph', d, '--json']],
     ['kubeconfig', (d: string) => ['kubeconfig', 's', '--state', join(d, 'none'), '--api-address', '203.0.113.7', '--json']],
     ['teardown', (d: string) => ['teardown', 's', '--dry-run', '--openstack', join(d, 'no-openstack'), '--json']],
+    ['update', (d: string) => ['update', 's', '--openstack', join(d, 'no-openstack'), '--json']],
   ] as const)('%s: one JSON object on standard output, nothing on standard error, exit 1', async (_name, argv) => {
     const d = await mkdtemp(join(tmpdir(), 'hotk8s-json-err-'));
     const c = capture();

@@ -22,7 +22,9 @@ mkdir -p "$member_dir/bin"
 install -m 0755 "$lib_dir/systemctl-stub.sh" "$member_dir/bin/systemctl"
 # The signal watchdog counts from the boot; a fresh VM has been up for seconds, whatever this host's uptime.
 echo "5.00 5.00" >"$member_dir/uptime"
-export HOTK8S_TEST_DIR=$member_dir HOTK8S_TEST_LIB=$lib_dir HK_UPTIME_FILE=$member_dir/uptime
+# The health marker goes to this file instead of the host's serial console.
+: >"$member_dir/console"
+export HOTK8S_TEST_DIR=$member_dir HOTK8S_TEST_LIB=$lib_dir HK_UPTIME_FILE=$member_dir/uptime HOTK8S_CONSOLE=$member_dir/console
 export PATH="$member_dir/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /usr/bin/python3 "$lib_dir/cloudinit_tool.py" write-files <"$member_dir/parts/cloud-config.yaml" >"$member_dir/write-files.json"
 rc=0

@@ -51,7 +51,7 @@ CFG
 for stage in "init" "modules --mode config" "modules --mode final"; do
   # shellcheck disable=SC2086 # the stage is several words on purpose
   timeout 600 chroot "$M" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    HOME=/root LANG=C.UTF-8 HK_UPTIME_FILE=/etc/hotk8s-sim/uptime /usr/bin/cloud-init $stage >>"$W/console.log" 2>&1
+    HOME=/root LANG=C.UTF-8 HK_UPTIME_FILE=/etc/hotk8s-sim/uptime HOTK8S_CONSOLE=/dev/null /usr/bin/cloud-init $stage >>"$W/console.log" 2>&1
   printf '%s %s\n' "$stage" "$?" >>"$W/stages"
 done
 kill "$heat_pid" 2>/dev/null

@@ -26,6 +26,14 @@ Node model (options.nodeModel "module:Class", the module on PYTHONPATH): an obje
   `hotk8s-kubernetes-version` the node last signalled SUCCESS with), generation, status, event.
   The control file, when it names the node, wins over the model.
 
+Console: each node keeps the text Nova's os-getConsoleOutput returns. Every boot (a create, a rebuild, a
+resize's or a reboot's restart) starts with a new boot id and a kernel line; once the node is in service (its
+SUCCESS signal accepted, or back after a resize or reboot) it prints the hotk8s health marker, as a hotk8s node's
+hotk8s-health-marker does after its own health check:
+  hotk8s-health role=<role> node=<name> member=<index> boot=<boot id> time=<epoch seconds> healthy
+recorded as a `console-marker` action. A control entry with "marker": false (with "on" to limit it to some events)
+withholds it, as a node whose health check never passes.
+
 Tokens: a signal whose token the twin's Keystone does not know or has expired is not sent, and is
 recorded as refused with 401 (heat-api here runs without token validation; with keystonemiddleware, as
 on a cloud, Heat would answer 401).
@@ -40,6 +48,7 @@ import re
 import threading
 import time
 import urllib.error
+import uuid
 import urllib.request
 
 CURL_RX = re.compile(r"curl\s[^\n]*?-X\s+POST[^\n]*")
@@ -160,16 +169,44 @@ class Nodes(object):
         n = self.nodes.get(s["id"])
         if n is None:
             n = {"id": s["id"], "name": s["name"], "metadata": dict(s["metadata"]), "inService": False,
-                 "everInService": False, "version": None, "epoch": 0, "event": None, "target": None}
+                 "everInService": False, "version": None, "epoch": 0, "event": None, "target": None,
+                 "console": [], "bootId": None}
             self.nodes[s["id"]] = n
         return n
 
     # ---- events from Nova -----------------------------------------------------------------------
 
+    # ---- the console (Nova's console log) --------------------------------------------------------
+
+    def _new_boot(self, n, why):
+        n["bootId"] = str(uuid.uuid4())
+        n["console"].append("[    0.000000] Linux version 6.1.0-twin (%s; boot %s)" % (why, n["bootId"]))
+
+    def console(self, sid):
+        n = self.nodes.get(sid)
+        return "".join(line + "\n" for line in n["console"]) if n else ""
+
+    def _marker(self, s, event):
+        """The health marker, once the node is in service after this boot (unless the control file withholds it)."""
+        n = self._node(s)
+        role = s["metadata"].get("hotk8s-role")
+        if role not in ("etcd", "master"):
+            return  # workers have no health marker (bootstrap: etcd and master scripts only)
+        settings, _ = self.control.settings(s["name"], event)
+        if settings.get("marker", True) is False:
+            self._record(s, "node-silent", time.time(), event=event, what="health marker withheld")
+            return
+        now = time.time()
+        line = "hotk8s-health role=%s node=%s member=%s boot=%s time=%d healthy" % (
+            role, s["name"], s["name"].rsplit("-", 1)[-1], n["bootId"], int(now))
+        n["console"].append(line)
+        self._record(s, "console-marker", now, event=event, bootId=n["bootId"])
+
     def boot(self, s, event):
         n = self._node(s)
         n["epoch"] += 1
         n["event"] = event
+        self._new_boot(n, event)
         target = signal_from_metadata(s["metadata"]) or signal_from_user_data(s["user_data"])
         self._plan(s["id"], n["epoch"], event, target)
 
@@ -184,11 +221,13 @@ class Nodes(object):
         n["epoch"] += 1
         epoch = n["epoch"]
         was = n["everInService"]
+        self._new_boot(n, "reboot")
 
         def back():
             if self._current(s["id"], epoch) and was:
                 n["inService"] = True
                 self._record(s, "node-ready", time.time(), reason="rebooted")
+                self._marker(s, "reboot")
 
         self.cloud.scheduler.at(self._delay(s["name"], "reboot"), back)
 
@@ -291,12 +330,16 @@ class Nodes(object):
         accepted = code is not None and 200 <= code < 300
         with self.cloud.lock:
             n = self.nodes.get(sid)
-            if accepted and body["status"] == "SUCCESS" and n is not None and n["epoch"] == epoch:
+            marker = accepted and body["status"] == "SUCCESS" and n is not None and n["epoch"] == epoch
+            if marker:
                 n["inService"] = True
                 n["everInService"] = True
                 n["version"] = version
             self._record(snapshot, "signal", start, status=body["status"], reason=body["reason"], accepted=accepted,
                          httpStatus=code, event=event, source=target["source"], **({"error": error} if error else {}))
+            s = self.cloud.services["compute"].servers.get(sid)
+            if marker and s is not None:
+                self._marker(s, event)
 
     def _record(self, s, action, start, **extra):
         entry = {"type": "OS::Nova::Server", "physicalId": s["id"], "name": s["name"], "action": action, "start": start,

@@ -439,6 +439,7 @@ class Nova(object):
             "rebuild": self._rebuild, "resize": self._resize, "confirmResize": self._confirm_resize,
             "revertResize": self._revert_resize, "forceDelete": self._force_delete, "changePassword": self._noop,
             "os-start": self._start, "os-stop": self._stop, "reboot": self._reboot,
+            "os-getConsoleOutput": self._console_output,
         }.get(name)
         if handler is None:
             raise bad_request("The action %s is not supported by the twin's Nova." % name)
@@ -530,6 +531,19 @@ class Nova(object):
         self.cloud.nodes.stop_node(s, "delete")
         self._deleted(s["id"], start)
         return 202, None, self._hdr()
+
+    def _console_output(self, s, arg):
+        """What the node printed (cloud/nodes.py), the last `length` lines when given (Nova's os-getConsoleOutput)."""
+        text = self.cloud.nodes.console(s["id"])
+        length = arg.get("length")
+        if length is not None:
+            try:
+                length = int(length)
+            except (TypeError, ValueError):
+                raise bad_request("Invalid input for field/attribute length. Value: %s." % length)
+            lines = text.splitlines(True)
+            text = "".join(lines[-length:]) if length > 0 else ""
+        return 200, {"output": text}, self._hdr()
 
     def _noop(self, s, arg):
         return 202, None, self._hdr()
