@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { HotError } from '../core/errors.js';
-import type { Manifest, StackManifest } from '../core/synthesis.js';
+import type { StackManifest } from '../core/synthesis.js';
 import { synthesize } from '../core/synthesis.js';
 import { loadApp } from './load-app.js';
+import { readOutput, type SynthOutput } from './output.js';
 import { reportError, type Io } from './report.js';
 import { readyMadeStack } from './synth.js';
 
@@ -22,11 +22,7 @@ export interface ResourceChange {
   readonly reasons: readonly string[];
 }
 
-/** A synth output: its manifest and a reader of its files. */
-export interface SynthOutput {
-  readonly manifest: Manifest;
-  read(file: string): string;
-}
+export { readOutput, type SynthOutput } from './output.js';
 
 type Semantics = 'update' | 'replace' | 'immutable';
 
@@ -500,14 +496,6 @@ export async function diffOutputs(oldOut: SynthOutput, newOut: SynthOutput, opts
   const order: Record<ChangeKind, number> = { replaced: 0, removed: 1, rebuilt: 2, resized: 3, updated: 4, added: 5 };
   const loud = (c: ResourceChange) => c.stateful && (c.kind === 'replaced' || c.kind === 'removed');
   return changes.sort((x, y) => Number(loud(y)) - Number(loud(x)) || order[x.kind] - order[y.kind] || (x.path < y.path ? -1 : 1));
-}
-
-/** A synth output directory. */
-export function readOutput(dir: string): SynthOutput {
-  const file = join(dir, 'manifest.json');
-  if (!existsSync(file))
-    throw new HotError(dir, 'not a synth output directory (it holds no manifest.json): run hotk8s synth first, or name one');
-  return { manifest: JSON.parse(readFileSync(file, 'utf8')) as Manifest, read: (f) => readFileSync(join(dir, f), 'utf8') };
 }
 
 /** The parameters an update sets: environment files in order (`parameter_defaults`, then `parameters`), then `KEY=VALUE`. */

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { HotError } from '../core/errors.js';
 import { OpenStackCli } from './openstack.js';
+import { readOutput } from './output.js';
 import { reportError, type Io } from './report.js';
 
 /**
@@ -145,12 +146,7 @@ function updateInputs(args: UpdateArgs): { template?: string; environments: stri
   if (args.template) return { template: resolve(args.template), environments: [] };
   if (!args.out) return { environments: [] };
   const dir = resolve(args.out);
-  let manifest: { stacks?: { name: string; template: string; environment?: string; secretEnvironment?: string }[] };
-  try {
-    manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as typeof manifest;
-  } catch (e) {
-    throw new HotError(`--out ${args.out}`, `a synth output directory has a readable manifest.json: ${(e as Error).message}`);
-  }
+  const { manifest } = readOutput(dir);
   const stacks = manifest.stacks ?? [];
   const s = stacks.find((x) => x.name === args.stack) ?? (stacks.length === 1 ? stacks[0] : undefined);
   if (!s)
@@ -164,12 +160,17 @@ function updateInputs(args: UpdateArgs): { template?: string; environments: stri
   };
 }
 
+/** The physical id of a resource of a stack (empty while it has none). */
+async function physicalId(os: OpenStackCli, stack: string, resource: string): Promise<string> {
+  return (await os.run(['stack', 'resource', 'show', stack, resource, '-f', 'value', '-c', 'physical_resource_id'])).trim();
+}
+
 /** The gated groups' members now: member stack ids, server physical ids and names. */
 async function gatedMembers(os: OpenStackCli, stack: string, groups: readonly GatedGroup[]) {
   const members = new Map<string, Member>(); // member stack id -> member
   const servers = new Map<string, { member: Member; physicalId: string }>(); // member stack id -> its server
   for (const g of groups) {
-    const groupStack = (await os.run(['stack', 'resource', 'show', stack, g.name, '-f', 'value', '-c', 'physical_resource_id'])).trim();
+    const groupStack = await physicalId(os, stack, g.name);
     if (!groupStack) continue;
     for (const row of await os.list(['stack', 'resource', 'list', groupStack, '-c', 'resource_name', '-c', 'physical_resource_id'])) {
       const id = field(row, 'physical_resource_id');
@@ -177,7 +178,7 @@ async function gatedMembers(os: OpenStackCli, stack: string, groups: readonly Ga
     }
   }
   for (const m of members.values()) {
-    const id = (await os.run(['stack', 'resource', 'show', m.stackId, MEMBER_SERVER, '-f', 'value', '-c', 'physical_resource_id'])).trim();
+    const id = await physicalId(os, m.stackId, MEMBER_SERVER);
     if (id) servers.set(m.stackId, { member: m, physicalId: id });
   }
   return { members, servers };
@@ -274,9 +275,9 @@ export async function runUpdate(args: UpdateArgs, io: Io): Promise<number> {
         waiting.set(member.stackId, { since: at, hookAt: field(ev, 'event_time'), member, serverId: field(ev, 'physical_resource_id') });
       }
       for (const [stackId, w] of [...waiting]) {
-        const serverId =
-          w.serverId ||
-          (await os.run(['stack', 'resource', 'show', stackId, MEMBER_SERVER, '-f', 'value', '-c', 'physical_resource_id'])).trim();
+        // the hook event names the server; when it does not, ask once
+        w.serverId ||= await physicalId(os, stackId, MEMBER_SERVER);
+        const serverId = w.serverId;
         w.name ??= (await os.run(['server', 'show', serverId, '-f', 'value', '-c', 'name'])).trim();
         const seen = { name: w.name, markers: await consoleMarkers(os, serverId) };
         const ok = healthyAfter(

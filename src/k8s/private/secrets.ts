@@ -93,38 +93,28 @@ export class ClusterSecrets extends Construct {
     const had = this.params.get(name);
     if (had) return had;
     const state = STATE_SECRETS[name];
-    if (state) {
-      const clusterName = this.clusterName;
-      const p = new HeatParameter(this, name, {
-        type: 'string',
-        name,
-        hidden: true,
-        label: state.description,
-        description: `${state.description}; made by hotk8s synth and kept in its state directory`,
-        secretValue: async (session) =>
-          (await session.memo(`${name}:${clusterName}`, async () => state.value(session.stateDir, clusterName))) as string,
-      });
-      this.params.set(name, p);
-      return p;
-    }
     const spec = PKI_SECRETS[name];
-    if (!spec) throw new Error(`unknown cluster secret ${name}`);
+    if (!state && !spec) throw new Error(`unknown cluster secret ${name}`);
     const clusterName = this.clusterName;
+    const description = (state ?? spec)!.description;
     const p = new HeatParameter(this, name, {
       type: 'string',
       name,
       hidden: true,
-      label: spec.description,
-      description: `${spec.description}; made by hotk8s synth and kept in its state directory`,
-      secretValue: async (session) => {
-        await session.memo(`kubernetes-version:${clusterName}`, async () => this.checkVersion(session.stateDir));
-        const pki = await session.memo('pki', () => loadOrCreateClusterPki(session.stateDir, clusterName));
-        // certificate expiry and renewal: printed by the CLI after synthesis, once per synth
-        await session.memo(`pki-warnings:${clusterName}`, async () => {
-          for (const w of (pki as ClusterPki).warnings) Annotations.of(this).addWarning(w);
-        });
-        return spec.value(pki as ClusterPki);
-      },
+      label: description,
+      description: `${description}; made by hotk8s synth and kept in its state directory`,
+      secretValue: state
+        ? async (session) =>
+            (await session.memo(`${name}:${clusterName}`, async () => state.value(session.stateDir, clusterName))) as string
+        : async (session) => {
+            await session.memo(`kubernetes-version:${clusterName}`, async () => this.checkVersion(session.stateDir));
+            const pki = await session.memo('pki', () => loadOrCreateClusterPki(session.stateDir, clusterName));
+            // certificate expiry and renewal: printed by the CLI after synthesis, once per synth
+            await session.memo(`pki-warnings:${clusterName}`, async () => {
+              for (const w of (pki as ClusterPki).warnings) Annotations.of(this).addWarning(w);
+            });
+            return spec!.value(pki as ClusterPki);
+          },
     });
     this.params.set(name, p);
     return p;
