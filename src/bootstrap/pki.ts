@@ -118,6 +118,16 @@ export const PKI_FILES = {
   encryptionKey: ['encryption-key'],
 } as const;
 
+/** `<stateDir>/<clusterName>/pki`, once the cluster name is known to be a DNS label (nothing is created). */
+function pkiDir(stateDir: string, clusterName: string): string {
+  if (!CLUSTER_NAME.test(clusterName)) {
+    throw new PkiError(
+      `cluster name must be a DNS label (lower case letters, digits, '-', at most 63): got ${JSON.stringify(clusterName)}`,
+    );
+  }
+  return join(stateDir, clusterName, 'pki');
+}
+
 /**
  * Loads the cluster's PKI from `<stateDir>/<clusterName>/pki/`, creating whatever is missing
  * (directories 0700, files 0600). Existing material is reused as is and validated: a certificate
@@ -125,15 +135,10 @@ export const PKI_FILES = {
  * half-present pair or a file readable by others is an error naming the file.
  */
 export async function loadOrCreateClusterPki(stateDir: string, clusterName: string, options: PkiOptions = {}): Promise<ClusterPki> {
-  if (!CLUSTER_NAME.test(clusterName)) {
-    throw new PkiError(
-      `cluster name must be a DNS label (lower case letters, digits, '-', at most 63): got ${JSON.stringify(clusterName)}`,
-    );
-  }
+  const dir = pkiDir(stateDir, clusterName);
   const now = options.now ?? new Date();
   const caDays = positive('caValidityDays', options.caValidityDays ?? 3650);
   const clientDays = options.clientValidityDays === undefined ? undefined : positive('clientValidityDays', options.clientValidityDays);
-  const dir = join(stateDir, clusterName, 'pki');
   ensurePrivateDir(dir);
   ensurePrivateDir(join(dir, 'etcd'));
 
@@ -254,12 +259,7 @@ export const SWIFT_TEMP_URL_KEY_FILE = 'etcd-backup-swift-temp-url-key';
  * an error naming the file.
  */
 export function loadOrCreateSwiftTempUrlKey(stateDir: string, clusterName: string): string {
-  if (!CLUSTER_NAME.test(clusterName)) {
-    throw new PkiError(
-      `cluster name must be a DNS label (lower case letters, digits, '-', at most 63): got ${JSON.stringify(clusterName)}`,
-    );
-  }
-  const dir = join(stateDir, clusterName, 'pki');
+  const dir = pkiDir(stateDir, clusterName);
   ensurePrivateDir(dir);
   const file = join(dir, SWIFT_TEMP_URL_KEY_FILE);
   if (existsSync(file)) {
