@@ -48,12 +48,12 @@ describe('Heat settings above the defaults, stated at synth', () => {
     expect(w).toMatch(
       new RegExp(`max_resources_per_stack = ${n} or more \\(default 1000; at every group's maximum the stack tree holds ${n} resources`),
     );
-    expect(w!.endsWith(`\n[DEFAULT]\nmax_resources_per_stack = ${n}\nrpc_response_timeout = 180\nexecutor_thread_pool_size = 600`)).toBe(
+    expect(w!.endsWith(`\n[DEFAULT]\nmax_resources_per_stack = ${n}\nrpc_response_timeout = 420\nexecutor_thread_pool_size = 600`)).toBe(
       true,
     );
   });
 
-  it('rpc_response_timeout: 0.5 s per member of the largest group, whole minutes, above 60 s from 121 members on', () => {
+  it('rpc_response_timeout: from 121 members of the largest group on, 1.2 s per member in whole minutes', () => {
     const rpc = (maxSize: number) =>
       heatWarnings({
         workerGroups: [{ name: 'default', size: 3, maxSize, layout: 'compact' }],
@@ -63,9 +63,11 @@ describe('Heat settings above the defaults, stated at synth', () => {
         .join('\n')
         .match(/^rpc_response_timeout = \d+$/m)?.[0];
     expect(rpc(120)).toBeUndefined();
-    expect(rpc(121)).toBe('rpc_response_timeout = 120');
-    expect(rpc(240)).toBe('rpc_response_timeout = 120');
-    expect(rpc(241)).toBe('rpc_response_timeout = 180');
+    expect(rpc(121)).toBe('rpc_response_timeout = 180');
+    expect(rpc(150)).toBe('rpc_response_timeout = 180');
+    expect(rpc(151)).toBe('rpc_response_timeout = 240');
+    expect(rpc(250)).toBe('rpc_response_timeout = 300');
+    expect(rpc(251)).toBe('rpc_response_timeout = 360');
   });
 
   it('executor_thread_pool_size: for the same groups, members + 200 rounded up to a hundred', () => {
@@ -88,13 +90,13 @@ describe('Heat settings above the defaults, stated at synth', () => {
     // root and control plane, then 5 per worker at 1,001 (the member resource, port, server, handle, wait condition)
     expect(n - total(cluster(big(999, { maxResourcesPerStack: 6000 })).stack)).toBe(5);
     const [w] = heatWarnings(props);
-    expect(w).toContain('rpc_response_timeout = 540 or more (default 60; the largest group holds up to 1001 members');
+    expect(w).toContain('rpc_response_timeout = 1260 or more (default 60; the largest group holds up to 1001 members');
     expect(w).toContain('MessagingTimeout: No reply on topic engine');
     expect(w).toContain('executor_thread_pool_size = 1300 or more (default 64; each of the up to 1001 members');
     expect(w!.split('\n').slice(1)).toEqual([
       '[DEFAULT]',
       `max_resources_per_stack = ${n}`,
-      'rpc_response_timeout = 540',
+      'rpc_response_timeout = 1260',
       'executor_thread_pool_size = 1300',
     ]);
   });
@@ -112,7 +114,7 @@ describe('1,000 compact workers through the whole synth', () => {
     // the request does not grow with the workers: one member template for the whole group
     expect(result.requestBytes.get(s.name)).toBeLessThan(1024 * 1024);
     expect(result.annotations.filter((a) => a.level === 'warning').map((a) => a.message)).toEqual([
-      expect.stringContaining(`max_resources_per_stack = ${n}\nrpc_response_timeout = 540\nexecutor_thread_pool_size = 1300`),
+      expect.stringContaining(`max_resources_per_stack = ${n}\nrpc_response_timeout = 1260\nexecutor_thread_pool_size = 1300`),
     ]);
     let err: unknown;
     try {

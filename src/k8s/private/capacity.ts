@@ -24,14 +24,21 @@ export const HEAT_DEFAULT_MAX_RESOURCES_PER_STACK = 1000;
 /** oslo.messaging's default `rpc_response_timeout` ([DEFAULT] in heat.conf), in seconds. */
 export const HEAT_DEFAULT_RPC_RESPONSE_TIMEOUT_SEC = 60;
 /**
- * Engine seconds budgeted per member of a ResourceGroup for the RPC call that creates or updates the group's nested
- * stack: the engine answering it validates every member (a template resource whose template is loaded and checked)
- * before it replies. Measured on the twin (docs/bench-engine.md): 300 compact members took 71 s (0.24 s each, load
- * average about 5 on 2 cores), above the default 60 s ("MessagingTimeout: No reply on topic engine"); 100 members
- * passed with the default. Not measured: whether the convergence trigger loop (1 s pause per member,
- * Stack.converge_stack) also runs inside that call.
+ * The largest ResourceGroup whose nested-stack RPC call Heat's default `rpc_response_timeout` (60 s) serves: the engine
+ * answering it validates every member (a template resource whose template is loaded and checked) before it replies.
+ * Measured on the twin (docs/bench-engine.md): 100 compact members passed with the default; 300 took 71 s (0.24 s each,
+ * load average about 5 on 2 cores) and failed ("MessagingTimeout: No reply on topic engine"). Budgeted at 0.5 s per
+ * member, the default serves up to 120.
  */
-export const GROUP_MEMBER_RPC_SEC = 0.5;
+export const DEFAULT_RPC_SERVES_MEMBERS = 120;
+/**
+ * Engine seconds per member of the largest group that the `rpc_response_timeout` asked for allows, once a group is
+ * above {@link DEFAULT_RPC_SERVES_MEMBERS}. Sized for one engine worker serving the whole queue of member creates,
+ * measured on the twin at 1,000 members: with 540 s (0.5 s per member) the wait of a member's call grew to 537 s by
+ * the 781st and the 930th timed out (about 0.69 s per member); 1200 s completed. 1.2 s per member keeps a 1.7x margin
+ * over that rate; several engine workers (one per CPU by default) share the queue and need less.
+ */
+export const GROUP_MEMBER_RPC_SEC = 1.2;
 /** oslo.messaging's default `executor_thread_pool_size` ([DEFAULT] in heat.conf): the engine's RPC worker threads. */
 export const HEAT_DEFAULT_EXECUTOR_THREAD_POOL_SIZE = 64;
 /**
@@ -67,7 +74,8 @@ export interface HeatSetting {
 /**
  * The heat.conf options `stack` needs above Heat's defaults, with every group at its maximum: `max_resources_per_stack`
  * (every resource of the tree counts) and `rpc_response_timeout` (a group's nested stack is created and updated in one
- * RPC call that validates every member, {@link GROUP_MEMBER_RPC_SEC} each; rounded up to a whole minute) and, for the
+ * RPC call that validates every member; above {@link DEFAULT_RPC_SERVES_MEMBERS} members, {@link GROUP_MEMBER_RPC_SEC}
+ * per member, rounded up to a whole minute) and, for the
  * same large groups, `executor_thread_pool_size` (the largest group's members plus {@link EXECUTOR_THREADS_HEADROOM},
  * rounded up to a hundred). Empty when
  * Heat's defaults serve. The other limits a large cluster could meet do not grow with the number of workers (the
@@ -86,8 +94,8 @@ export function heatSettingsNeeded(stack: HeatStack, total: number = countResour
     });
   }
   const members = largestGroupAtMax(stack);
-  const rpcSec = Math.ceil((members * GROUP_MEMBER_RPC_SEC) / 60) * 60;
-  if (rpcSec > HEAT_DEFAULT_RPC_RESPONSE_TIMEOUT_SEC) {
+  if (members > DEFAULT_RPC_SERVES_MEMBERS) {
+    const rpcSec = Math.ceil((members * GROUP_MEMBER_RPC_SEC) / 60) * 60;
     out.push({
       section: 'DEFAULT',
       option: 'rpc_response_timeout',
@@ -95,7 +103,8 @@ export function heatSettingsNeeded(stack: HeatStack, total: number = countResour
       heatDefault: HEAT_DEFAULT_RPC_RESPONSE_TIMEOUT_SEC,
       reason:
         `the largest group holds up to ${members} members, and Heat creates and updates a group's nested stack in one ` +
-        `engine RPC call that validates every member before it answers (${GROUP_MEMBER_RPC_SEC} s per member allowed); with the default the call fails with "MessagingTimeout: No reply on topic engine"`,
+        `engine RPC call that validates every member before it answers, while the other members' calls queue on the engines ` +
+        `(${GROUP_MEMBER_RPC_SEC} s per member allowed, enough for one engine worker); with the default the call fails with "MessagingTimeout: No reply on topic engine"`,
     });
     const threads = Math.ceil((members + EXECUTOR_THREADS_HEADROOM) / 100) * 100;
     out.push({
