@@ -29,7 +29,7 @@ import { LoadBalancer, type OctaviaProvider } from './load-balancer.js';
 import type { LoadBalancerPool } from './load-balancer-pool.js';
 import { DEFAULT_MASTER_UPDATE_PAUSE_SEC, MasterGroup } from './master-group.js';
 import type { BootVolume, DataVolume, ServerGroupPolicy } from './node-group.js';
-import { countResourcesAtMax, heatConfLines, heatSettingsNeeded } from './private/capacity.js';
+import { capacityAtMax, heatConfLines, heatSettingsNeeded, type CapacityAtMax } from './private/capacity.js';
 import { cidrContains, cidrsOverlap, formatIpv4, nthAddress, parseCidr, parseIpv4, type Ipv4Cidr } from '../private/cidr.js';
 import { checkProps } from './private/check.js';
 import { checkDnsLabel, checkInt } from './private/names.js';
@@ -819,13 +819,14 @@ export class Cluster extends Construct {
         `the node subnet ${this.network.cidr.text} gives ${this.network.poolSize} addresses; the groups' maxima need ${addresses} (nodes, etcd, load balancer and DHCP ports)`,
       );
     }
-    const total = countResourcesAtMax(HeatStack.of(this));
+    const capacity = capacityAtMax(HeatStack.of(this));
+    const total = capacity.resources;
     if (total > this.maxResources) {
       errors.push(
         `at every group's maximum the stack holds ${total} resources (nested ones included), above max_resources_per_stack ${this.maxResources}: lower maxSize or set maxResourcesPerStack to the cloud's limit`,
       );
     }
-    this.announceHeatSettings(total);
+    this.announceHeatSettings(capacity);
     return errors;
   }
 
@@ -833,8 +834,8 @@ export class Cluster extends Construct {
    * A warning per heat.conf option this cluster needs above Heat's defaults (once, however often the tree is
    * validated): maxResourcesPerStack only says what the cloud allows; the operator has to have set it.
    */
-  private announceHeatSettings(resourcesAtMax: number): void {
-    const settings = heatSettingsNeeded(HeatStack.of(this), resourcesAtMax);
+  private announceHeatSettings(capacity: CapacityAtMax): void {
+    const settings = heatSettingsNeeded(HeatStack.of(this), capacity);
     if (settings.length === 0) return;
     const message =
       `this cluster needs Heat settings above Heat's defaults: ${settings

@@ -3,20 +3,32 @@ import { HeatResource } from '../../core/resource.js';
 import type { HeatStack } from '../../core/stack.js';
 import { groupInfo } from './template-group.js';
 
-/**
- * Resources Heat counts against `max_resources_per_stack` for `stack` with every ResourceGroup at its maximum:
- * each resource counts 1, and a group of N members of a template with k resources adds N * (1 + k)
- * (each member is itself a resource, holding a nested stack), the way Heat's `count_total_resources` counts.
- */
-export function countResourcesAtMax(stack: HeatStack): number {
-  let n = 0;
+/** What a template tree holds with every ResourceGroup at its range maximum. */
+export interface CapacityAtMax {
+  /**
+   * Resources Heat counts against `max_resources_per_stack`: each resource counts 1, and a group of N members of a
+   * template with k resources adds N * (1 + k) (each member is itself a resource, holding a nested stack), the way
+   * Heat's `count_total_resources` counts.
+   */
+  readonly resources: number;
+  /** The most members any ResourceGroup of the tree holds. */
+  readonly largestGroup: number;
+}
+
+/** {@link CapacityAtMax} of `stack`'s tree, in one walk (each member template is walked once per group using it). */
+export function capacityAtMax(stack: HeatStack): CapacityAtMax {
+  let resources = 0;
+  let largestGroup = 0;
   for (const el of stack.elements()) {
     if (!HeatResource.isHeatResource(el)) continue;
-    n += 1;
+    resources += 1;
     const info = groupInfo(el);
-    if (info) n += info.maxCount * (1 + countResourcesAtMax(info.template));
+    if (!info) continue;
+    const member = capacityAtMax(info.template);
+    resources += info.maxCount * (1 + member.resources);
+    largestGroup = Math.max(largestGroup, info.maxCount, member.largestGroup);
   }
-  return n;
+  return { resources, largestGroup };
 }
 
 /** Heat's default `max_resources_per_stack` ([DEFAULT] in heat.conf). */
@@ -49,17 +61,6 @@ export const HEAT_DEFAULT_EXECUTOR_THREAD_POOL_SIZE = 64;
  */
 export const EXECUTOR_THREADS_HEADROOM = 200;
 
-/** The most members any ResourceGroup of `stack`'s tree holds with every group at its range maximum. */
-export function largestGroupAtMax(stack: HeatStack): number {
-  let n = 0;
-  for (const el of stack.elements()) {
-    if (!HeatResource.isHeatResource(el)) continue;
-    const info = groupInfo(el);
-    if (info) n = Math.max(n, info.maxCount, largestGroupAtMax(info.template));
-  }
-  return n;
-}
-
 /** A heat.conf option a stack needs above Heat's default. */
 export interface HeatSetting {
   readonly section: 'DEFAULT';
@@ -79,10 +80,11 @@ export interface HeatSetting {
  * same large groups, `executor_thread_pool_size` (the largest group's members plus {@link EXECUTOR_THREADS_HEADROOM},
  * rounded up to a hundred). Empty when
  * Heat's defaults serve. The other limits a large cluster could meet do not grow with the number of workers (the
- * member template is one file, the tree is three stacks deep) and are checked at synth on their own. `total` is
- * {@link countResourcesAtMax} of `stack`, when the caller has it already.
+ * member template is one file, the tree is three stacks deep) and are checked at synth on their own. `capacity` is
+ * {@link capacityAtMax} of `stack`, when the caller has it already.
  */
-export function heatSettingsNeeded(stack: HeatStack, total: number = countResourcesAtMax(stack)): HeatSetting[] {
+export function heatSettingsNeeded(stack: HeatStack, capacity: CapacityAtMax = capacityAtMax(stack)): HeatSetting[] {
+  const total = capacity.resources;
   const out: HeatSetting[] = [];
   if (total > HEAT_DEFAULT_MAX_RESOURCES_PER_STACK) {
     out.push({
@@ -93,7 +95,7 @@ export function heatSettingsNeeded(stack: HeatStack, total: number = countResour
       reason: `at every group's maximum the stack tree holds ${total} resources, nested ones included`,
     });
   }
-  const members = largestGroupAtMax(stack);
+  const members = capacity.largestGroup;
   if (members > DEFAULT_RPC_SERVES_MEMBERS) {
     const rpcSec = Math.ceil((members * GROUP_MEMBER_RPC_SEC) / 60) * 60;
     out.push({
