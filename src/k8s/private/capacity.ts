@@ -76,12 +76,11 @@ export interface HeatSetting {
  * The heat.conf options `stack` needs above Heat's defaults, with every group at its maximum: `max_resources_per_stack`
  * (every resource of the tree counts) and `rpc_response_timeout` (a group's nested stack is created and updated in one
  * RPC call that validates every member; above {@link DEFAULT_RPC_SERVES_MEMBERS} members, {@link GROUP_MEMBER_RPC_SEC}
- * per member, rounded up to a whole minute) and, for the
- * same large groups, `executor_thread_pool_size` (the largest group's members plus {@link EXECUTOR_THREADS_HEADROOM},
- * rounded up to a hundred). Empty when
- * Heat's defaults serve. The other limits a large cluster could meet do not grow with the number of workers (the
- * member template is one file, the tree is three stacks deep) and are checked at synth on their own. `capacity` is
- * {@link capacityAtMax} of `stack`, when the caller has it already.
+ * per member, rounded up to a whole minute) and, for the same large groups, `executor_thread_pool_size` (the largest
+ * group's members plus {@link EXECUTOR_THREADS_HEADROOM}, rounded up to a hundred). Empty when Heat's defaults serve.
+ * The other limits a large cluster could meet do not grow with the number of workers (the member template is one
+ * file, the tree is three stacks deep) and are checked at synth on their own. `capacity` is {@link capacityAtMax} of
+ * `stack`, when the caller has it already.
  */
 export function heatSettingsNeeded(stack: HeatStack, capacity: CapacityAtMax = capacityAtMax(stack)): HeatSetting[] {
   const total = capacity.resources;
