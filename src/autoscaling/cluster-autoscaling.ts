@@ -150,6 +150,10 @@ export class ClusterAutoscaling extends Construct {
     if (region !== undefined && (typeof region !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(region))) {
       throw new HotError(path, `region must be a Keystone region id (letters, digits, '.', '_', '-'); got ${describeValue(region)}`);
     }
+    // the region is written into the masters' user-data, where __NAME__ is a deploy-time placeholder
+    if (region !== undefined && /__[A-Z](?:[A-Z0-9_]*?[A-Z0-9])?__/.test(region)) {
+      throw new HotError(path, `region must not contain __NAME__ (the form of a user-data placeholder); got ${describeValue(region)}`);
+    }
     const authUrl = shared('authUrl');
     if (authUrl !== undefined && (typeof authUrl !== 'string' || !/^https?:\/\/[^\s/"\\]+(\/[^\s"\\]*)?$/.test(authUrl))) {
       throw new HotError(

@@ -253,6 +253,12 @@ describe('autoscaling: bad input is our error', () => {
       /^autoscaling.excludeGroups must be a list \(each a string\); got "gpu"$/,
     );
     failsWith(() => withAs({ region: 'a b' }), P, /region must be a Keystone region id/);
+    // found by test/property/autoscaling.property.test.ts: it reached the masters' user-data as a placeholder
+    failsWith(
+      () => withAs({ region: 'a__A__' }),
+      P,
+      /region must not contain __NAME__ \(the form of a user-data placeholder\); got "a__A__"/,
+    );
     failsWith(() => withAs({ authUrl: 'keystone' }), P, /authUrl must be an http\(s\) URL/);
     failsWith(
       () => withAs({ region: 'one' }, { region: 'two' }),
