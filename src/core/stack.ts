@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { HotError } from './errors.js';
+import { compareStrings } from '../private/compare.js';
 import { brandStack, findStack, isHeatElement, isHeatStack, type HeatElement } from './element.js';
 import { STACK_NAME_PATTERN, makeLogicalId } from './logical-id.js';
 import { synthesizeTemplate } from './synthesis.js';
@@ -111,6 +112,7 @@ export class HeatStack extends Construct {
   // a construct's place in the tree never changes after it is created, so these are computed once
   private _parentStack?: HeatStack | null;
   private _fileName?: string;
+  private readonly _standsFor: { readonly path: string; readonly fileName: string }[] = [];
 
   get isNested(): boolean {
     return this.parentStack !== undefined;
@@ -125,21 +127,40 @@ export class HeatStack extends Construct {
   get templateName(): string {
     if (!this.isNested) return this.node.id;
     if (this._templateName) return this._templateName;
-    const root = this.rootStack;
-    const below = this.node.scopes.slice(root.node.scopes.length);
-    return below
-      .map((s) =>
-        s.node.id
-          .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
-          .toLowerCase()
-          .replace(/[^a-z0-9-]/g, '-'),
-      )
-      .join('-');
+    return defaultTemplateName(this.rootStack, this.node.scopes);
   }
 
-  /** File name of this template in the output directory (relative; nested files are referenced by it). */
+  /**
+   * File name of this template in the output directory (relative; nested files are referenced by it). A template that
+   * also stands for others ({@link shareWith}) is written under the first of their file names in sort order, the
+   * name synthesis would keep if each had been built and found identical.
+   */
   get fileName(): string {
-    return (this._fileName ??= this.isNested ? `${this.stackName}.${this.templateName}.yaml` : `${this.node.id}.yaml`);
+    if (this._fileName !== undefined) return this._fileName;
+    let name = this.isNested ? `${this.stackName}.${this.templateName}.yaml` : `${this.node.id}.yaml`;
+    for (const other of this._standsFor) if (compareStrings(other.fileName, name) < 0) name = other.fileName;
+    return (this._fileName = name);
+  }
+
+  /**
+   * Let this nested template also stand for a template that is never built: one that would sit at `scope/id` with
+   * the default template name and be identical to this one (worker groups of one shape share one member template).
+   * The manifest's `sharedFiles` lists it as a user of this file, as it lists templates found identical at synthesis.
+   */
+  shareWith(scope: Construct, id: string): void {
+    if (!this.isNested) throw new HotError(this.node.path, 'only a nested template can stand for another');
+    const root = findStack(scope)?.rootStack;
+    if (root !== this.rootStack)
+      throw new HotError(this.node.path, `a template can stand only for templates of its own root stack; ${scope.node.path} is not in it`);
+    const path = `${scope.node.path}/${id}`;
+    const fileName = `${this.stackName}.${defaultTemplateName(root, [...scope.node.scopes, { node: { id } }])}.yaml`;
+    this._standsFor.push({ path, fileName });
+    this._fileName = undefined;
+  }
+
+  /** The templates this one stands for besides itself ({@link shareWith}): construct paths and file names. */
+  get standsFor(): readonly { readonly path: string; readonly fileName: string }[] {
+    return this._standsFor;
   }
 
   /** A form group for Horizon (`parameter_groups`). */
@@ -224,4 +245,17 @@ export class HeatStack extends Construct {
     visit(this);
     return out;
   }
+}
+
+/** The default name of a nested template: the construct ids below the root stack, lower-cased, joined with '-'. */
+function defaultTemplateName(root: HeatStack, scopes: readonly { readonly node: { readonly id: string } }[]): string {
+  return scopes
+    .slice(root.node.scopes.length)
+    .map((s) =>
+      s.node.id
+        .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '-'),
+    )
+    .join('-');
 }

@@ -530,12 +530,15 @@ function shareIdenticalTemplates(
       else sets.push([s]);
     }
     for (const set of [...buckets.values()].flat()) {
-      if (set.length < 2) continue;
+      // a template built once for several (HeatStack.shareWith) counts as all of them
+      if (set.length < 2 && set[0]!.standsFor.length === 0) continue;
       set.sort((a, b) => compareStrings(a.fileName, b.fileName));
       const keep = set[0]!.fileName;
+      const users = set.flatMap((s) => [{ path: s.node.path, fileName: ownFileName(s) }, ...s.standsFor]);
+      users.sort((a, b) => compareStrings(a.fileName, b.fileName));
       shared.set(
         keep,
-        set.map((s) => s.node.path),
+        users.map((u) => u.path),
       );
       for (const s of set.slice(1)) {
         renamed.set(s.fileName, keep);
@@ -548,6 +551,11 @@ function shareIdenticalTemplates(
     for (const s of stacks) if (!s.isNested) docs.set(s.fileName, renameFiles(docs.get(s.fileName)!, renamed) as Record<string, unknown>);
   }
   return shared;
+}
+
+/** The file name a template would have if it stood for no other (HeatStack.shareWith may give it an earlier one). */
+function ownFileName(s: HeatStack): string {
+  return s.standsFor.length === 0 ? s.fileName : `${s.stackName}.${s.templateName}.yaml`;
 }
 
 /**

@@ -28,13 +28,14 @@ import { FlannelNetwork, type FlannelBackend } from './flannel-network.js';
 import { LoadBalancer, type OctaviaProvider } from './load-balancer.js';
 import type { LoadBalancerPool } from './load-balancer-pool.js';
 import { DEFAULT_MASTER_UPDATE_PAUSE_SEC, MasterGroup } from './master-group.js';
-import type { BootVolume, DataVolume, ServerGroupPolicy } from './node-group.js';
+import type { BootVolume, DataVolume, NodeGroup, ServerGroupPolicy } from './node-group.js';
 import { capacityAtMax, heatConfLines, heatSettingsNeeded, type CapacityAtMax } from './private/capacity.js';
 import { cidrContains, cidrsOverlap, formatIpv4, nthAddress, parseCidr, parseIpv4, type Ipv4Cidr } from '../private/cidr.js';
 import { checkProps } from './private/check.js';
 import { checkDnsLabel, checkInt } from './private/names.js';
 import { CLUSTER_PROPS_SPEC, EXPOSE_NODE_PORT_SPEC, WORKER_GROUP_SPEC } from './private/props-spec.js';
 import { roleImage } from './private/role-image.js';
+import { memberTemplateSharing } from './private/member-sharing.js';
 import { ClusterSecrets } from './private/secrets.js';
 import { WorkerGroup, type WorkerGroupOptions } from './worker-group.js';
 
@@ -180,6 +181,8 @@ export class Cluster extends Construct {
     readonly sshAllowedCidrs: HeatParameter;
   };
   private readonly workerGroupMap = new Map<string, WorkerGroup>();
+  /** Worker node groups by member-template shape (see WorkerGroupProps.memberTemplates). */
+  private readonly workerMemberTemplates = new Map<string, Map<string, NodeGroup>>();
   private readonly secrets: ClusterSecrets;
   private readonly bootstrapToken: IResolvable;
   private readonly kubeContext: KubeNodeContext;
@@ -686,6 +689,7 @@ export class Cluster extends Construct {
       apiAddress: this.apiAddress,
       bootstrapToken: this.bootstrapToken,
       bootstrap: this.kubeContext,
+      memberTemplates: memberTemplateSharing.enabled ? this.workerMemberTemplates : undefined,
     });
     this.workerGroupMap.set(g.name, g);
     for (const app of this.applicationsOnAllGroups) app.addWorkerGroup(g);

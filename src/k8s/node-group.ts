@@ -8,7 +8,7 @@ import type { RenderedUserData } from '../bootstrap/render.js';
 import { OsCinderVolume, OsCinderVolumeAttachment } from '../heat/generated/cinder.generated.js';
 import { OsHeatWaitCondition, OsHeatWaitConditionHandle } from '../heat/generated/heat.generated.js';
 import { OsNeutronPort, type OsNeutronPortProps } from '../heat/generated/neutron.generated.js';
-import { OsNovaServer, OsNovaServerGroup } from '../heat/generated/nova.generated.js';
+import { OsNovaServer, OsNovaServerGroup, type OsNovaServerProps } from '../heat/generated/nova.generated.js';
 import { OsOctaviaPoolMember } from '../heat/generated/octavia.generated.js';
 import type { NodeRole } from './cluster-security-groups.js';
 import type { LoadBalancerPool } from './load-balancer-pool.js';
@@ -151,6 +151,14 @@ export interface NodeGroupProps {
    * @default 'split'
    */
   readonly layout?: NodeGroupLayout;
+  /**
+   * Build no member templates: use those of `group`, a NodeGroup of the same role and layout whose members are
+   * identical to what this group's would be (its caller vouches for that: every difference between the groups must
+   * reach the members as member-template inputs). Only the `split` layout shares, since a `compact` member template
+   * grows with each pool membership. Costs one ResourceGroup per group instead of a template per group.
+   * @default - member templates of its own
+   */
+  readonly shareMemberTemplatesOf?: NodeGroup;
 }
 
 /** A rolling update of a node group (see {@link NodeGroupProps.rollingUpdate}). */
@@ -197,6 +205,8 @@ export class NodeGroup extends Construct {
   /** compact: the member's own address and the member template's subnet input (for pool members). */
   private readonly compactAddress?: IResolvable;
   private memberSubnet?: IResolvable;
+  /** The member-template resources that a group sharing these templates refers to. */
+  private readonly member: MemberResources;
 
   constructor(scope: Construct, id: string, props: NodeGroupProps) {
     super(scope, id);
@@ -215,6 +225,15 @@ export class NodeGroup extends Construct {
 
     this.layout = checkOneOf(path, 'layout', props.layout ?? 'split', NODE_GROUP_LAYOUTS);
     const compact = this.layout === 'compact';
+    // a group sharing another's member templates feeds them its values through the same input() calls below, but
+    // builds none of their resources: it refers to the other group's
+    const leader = props.shareMemberTemplatesOf;
+    if (leader && (leader.layout !== 'split' || compact || leader.role !== props.role))
+      throw new HotError(
+        path,
+        `only split node groups of one role share member templates; ${leader.node.path} is ${leader.role} ${leader.layout}`,
+      );
+    const shared = leader?.member;
     // the port of a member of `t`, named after the member; the subnet input is kept for compact pool members
     const portProps = (t: TemplateGroup, namePrefix: IResolvable): OsNeutronPortProps => ({
       name: Fn.join('-', [namePrefix, Fn.strReplace('port-%i', { '%i': t.index })]) as unknown as string,
@@ -230,20 +249,20 @@ export class NodeGroup extends Construct {
 
     // --- ports, first (split layout)
     let pt: TemplateGroup | undefined;
+    let splitPort: OsNeutronPort | undefined;
     if (!compact) {
       pt = new TemplateGroup(this, 'Ports', {
         count: props.count,
         maxCount: props.maxCount,
         description: `hotk8s ${props.role} node port (created before any server, so every address is known at boot)`,
         removalList: props.removalList,
+        shareTemplateOf: leader?.ports,
       });
       // every other group of these nodes skips the names the ports group skips, so a node and its port go together
       this.removedNames = props.removalList === undefined ? undefined : Fn.getAttr(pt.group, 'removed_rsrc_list');
-      const port = new OsNeutronPort(
-        pt.template,
-        'Port',
-        portProps(pt, pt.input('name_prefix', { type: 'string' }, props.namePrefix).value),
-      );
+      const splitPortProps = portProps(pt, pt.input('name_prefix', { type: 'string' }, props.namePrefix).value);
+      const port = shared ? shared.splitPort! : new OsNeutronPort(pt.template, 'Port', splitPortProps);
+      splitPort = port;
       pt.output('address', port.getAtt('fixed_ips', 0, 'ip_address'), "The port's fixed IPv4 address");
       pt.output('port_id', port.ref(), 'The port id');
     }
@@ -259,6 +278,7 @@ export class NodeGroup extends Construct {
         ? `hotk8s ${props.role} node: port, server, its bootstrap, its own wait condition and its pool memberships`
         : `hotk8s ${props.role} node: server, its bootstrap and its own wait condition`,
       removalList: compact ? props.removalList : this.removedNames,
+      shareTemplateOf: leader?.nodes,
     });
     const nt = this.nodes;
     this.ports = pt ?? nt;
@@ -296,8 +316,10 @@ export class NodeGroup extends Construct {
       this.portIds = nt.output('port_id', portId, 'The port id');
     }
     this.compactAddress = pt ? undefined : address;
-    const handle = new OsHeatWaitConditionHandle(nt.template, 'WaitHandle', { signalTransport: 'TOKEN_SIGNAL' });
+    const handle = shared?.handle ?? new OsHeatWaitConditionHandle(nt.template, 'WaitHandle', { signalTransport: 'TOKEN_SIGNAL' });
     let volume: OsCinderVolume | undefined;
+    if (shared && (props.dataVolume || props.extraVolumes?.length))
+      throw new HotError(path, 'a node group with volumes of its own does not share member templates');
     if (props.dataVolume) {
       volume = new OsCinderVolume(nt.template, 'DataVolume', {
         size: props.dataVolume.sizeGiB,
@@ -338,17 +360,20 @@ export class NodeGroup extends Construct {
         .value;
     // Heat 19's block_device_mapping_v2 has no volume_type: a typed boot volume is a Cinder volume of its own, made
     // from the image, that the server boots from (deleted with the member: Heat deletes the server first)
-    const typedBootVolume =
+    const bootVolumeProps =
       props.bootVolume?.volumeType !== undefined
-        ? new OsCinderVolume(nt.template, 'BootVolume', {
+        ? {
             size: props.bootVolume.sizeGiB,
             volumeType: props.bootVolume.volumeType,
             image: imageInput(),
             name: Fn.join('-', [nodeName, 'boot']) as unknown as string,
             availabilityZone: props.availabilityZone,
-          })
+          }
         : undefined;
-    const server = new OsNovaServer(nt.template, 'Server', {
+    const typedBootVolume = shared
+      ? shared.typedBootVolume
+      : bootVolumeProps && new OsCinderVolume(nt.template, 'BootVolume', bootVolumeProps);
+    const serverProps: OsNovaServerProps = {
       name: nodeName as unknown as string,
       flavor: nt.input(
         'flavor',
@@ -381,7 +406,15 @@ export class NodeGroup extends Construct {
       userData: Fn.strReplace(ud.rendered.text, sortedValues(ud.values)) as unknown as string,
       userDataUpdatePolicy: props.userDataUpdatePolicy ?? 'IGNORE',
       metadata: { ...props.serverMetadata, ...extraMetadata, 'hotk8s-role': props.role },
-    });
+    };
+    if (shared) {
+      // the outputs exist in the shared template; these only check that and give this group's attributes
+      this.serverNames = nt.output('name', shared.server.attrName, 'The server name');
+      nt.output('server_id', shared.server.ref(), 'The server id');
+      this.member = shared;
+      return;
+    }
+    const server = new OsNovaServer(nt.template, 'Server', serverProps);
     let previous: OsCinderVolumeAttachment | undefined;
     if (volume) {
       previous = new OsCinderVolumeAttachment(nt.template, 'DataVolumeAttachment', { instanceUuid: server.ref(), volumeId: volume.ref() });
@@ -398,6 +431,7 @@ export class NodeGroup extends Construct {
     new OsHeatWaitCondition(nt.template, 'WaitCondition', { handle: handle.ref(), timeout: this.waitTimeoutSec, count: 1 });
     this.serverNames = nt.output('name', server.attrName, 'The server name');
     nt.output('server_id', server.ref(), 'The server id');
+    this.member = { splitPort, handle, typedBootVolume, server };
   }
 
   /**
@@ -434,6 +468,14 @@ export class NodeGroup extends Construct {
     });
     return g;
   }
+}
+
+/** The resources of a node group's member templates that code outside them refers to. */
+interface MemberResources {
+  readonly splitPort?: OsNeutronPort;
+  readonly handle: OsHeatWaitConditionHandle;
+  readonly typedBootVolume?: OsCinderVolume;
+  readonly server: OsNovaServer;
 }
 
 function securityGroupList(ids: NodeGroupProps['securityGroupIds']): unknown {

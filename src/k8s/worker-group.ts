@@ -65,6 +65,15 @@ export interface WorkerGroupOptions {
    * @default 'split'
    */
   readonly layout?: NodeGroupLayout;
+  /**
+   * Whether the group may use the member templates of an earlier group of the same shape (same layout, boot volume,
+   * zone presence, server group policy or none) instead of building its own. Such groups write one member template
+   * file either way (synthesis writes identical templates once); sharing only saves building them, a few
+   * milliseconds per group. Set false when an escape hatch must reach this group's member templates alone: on a shared
+   * template it reaches every group that shares it. Only `split` groups share.
+   * @default true
+   */
+  readonly shareMemberTemplates?: boolean;
 }
 
 /** A worker group's rolling update. */
@@ -88,6 +97,13 @@ export interface WorkerGroupProps extends WorkerGroupOptions {
   readonly bootstrapToken: Input<string>;
   /** Synth-time bootstrap settings. */
   readonly bootstrap: KubeNodeContext;
+  /**
+   * The node groups of earlier worker groups of the same cluster, by the shape of their member templates: a group
+   * finding its shape here uses that group's member templates (see {@link WorkerGroupOptions.shareMemberTemplates}),
+   * else it adds itself. Only what comes from the same Cluster may share: every prop above is the same for all its
+   * groups. @default - no sharing
+   */
+  readonly memberTemplates?: Map<string, Map<string, NodeGroup>>;
 }
 
 /**
@@ -208,6 +224,18 @@ export class WorkerGroup extends Construct {
     }
     // the WaitCondition outlasts the node's own bootstrap budget (every bounded phase, its overshoot, cloud-init)
     const budget = kubeNodeBudgetSec(props.bootstrap.bounds, 'worker');
+    // what of a group reaches its member templates other than through their inputs (the props below the Cluster
+    // gives every group alike): the rendered user-data, the boot volume, the zone's presence (an input) and, on a
+    // typed boot volume, its value, and the server group
+    const registry = props.shareMemberTemplates === false || this.layout !== 'split' ? undefined : props.memberTemplates;
+    const shapeKey =
+      registry &&
+      JSON.stringify([
+        props.bootVolume ?? null,
+        props.availabilityZone === undefined ? null : props.bootVolume?.volumeType === undefined ? '' : props.availabilityZone,
+        props.serverGroupPolicy === false,
+      ]);
+    const leader = registry && registry.get(shapeKey!)?.get(rendered.text);
     this.nodes = new NodeGroup(this, 'Workers', {
       role: 'worker',
       namePrefix,
@@ -226,6 +254,7 @@ export class WorkerGroup extends Construct {
       waitTimeoutSec: SERVER_BOOT_ALLOWANCE_SEC + budget,
       serverMetadata: upgradeMetadata(props.bootstrap.kubernetesVersion),
       layout: this.layout,
+      shareMemberTemplatesOf: leader,
       removalList: memberNames(this.removeParameter, `${namePrefix}-`),
       rollingUpdate:
         this.updatePauseParameter && this.maxBatchSize !== undefined
@@ -249,6 +278,11 @@ export class WorkerGroup extends Construct {
         },
       }),
     });
+    if (registry && !leader) {
+      const byText = registry.get(shapeKey!) ?? new Map<string, NodeGroup>();
+      registry.set(shapeKey!, byText);
+      byText.set(rendered.text, this.nodes);
+    }
   }
 
   /**

@@ -26,8 +26,9 @@ const nested = (stack: HeatStack, fragment: string): HeatStack => {
 const withCp = (cp: ClusterCloudProviderOptions = {}, props: ClusterProps = {}) =>
   cluster({ ...props, cloudProvider: { authUrl: AUTH, ...cp } });
 /** The user-data template text and its str_replace params of the member template matching `fragment`. */
-const userData = (stack: HeatStack, fragment: string): { text: string; params: Doc } => {
-  const server = Object.values(resources(nested(stack, fragment))).find((r) => r.type === 'OS::Nova::Server')!;
+const userData = (stack: HeatStack, fragment: string | HeatStack): { text: string; params: Doc } => {
+  const member = typeof fragment === 'string' ? nested(stack, fragment) : fragment;
+  const server = Object.values(resources(member)).find((r) => r.type === 'OS::Nova::Server')!;
   const sr = (server.properties!.user_data as { str_replace: { template: string; params: Doc } }).str_replace;
   return { text: sr.template, params: sr.params };
 };
@@ -152,9 +153,10 @@ describe('cloudProvider: bootstrap wiring', () => {
   });
 
   it('every kubelet runs with --cloud-provider=external (masters and workers)', () => {
-    const { stack } = withCp({}, { workerGroups: [{ name: 'a' }, { name: 'b' }] });
-    for (const f of ['masters-nodes', 'workers-a-workers-nodes', 'workers-b-workers-nodes']) {
-      expect(userData(stack, f).text, f).toMatch(/- name: cloud-provider\s+value: "external"/);
+    const { stack, cluster: c } = withCp({}, { workerGroups: [{ name: 'a' }, { name: 'b' }] });
+    // every group's member template (group b uses group a's: they share one)
+    for (const f of ['masters-nodes', ...c.workerGroups.map((g) => g.nodes.nodes.template)]) {
+      expect(userData(stack, f).text, typeof f === 'string' ? f : f.node.path).toMatch(/- name: cloud-provider\s+value: "external"/);
     }
   });
 

@@ -120,12 +120,13 @@ describe('FlannelNetwork in a Cluster', () => {
   const portsOf = (stack: HeatStack, part: string) => HotTemplate.fromStack(stack.nestedStacks().find((s) => s.fileName.includes(part))!);
 
   it('host-gw: allowed_address_pairs on every master and worker port (all groups), none on etcd ports', () => {
-    const { stack } = cluster({
+    const { stack, cluster: c } = cluster({
       flannel: { backend: 'host-gw', podCidr: '10.32.0.0/16' },
       workerGroups: [{ name: 'a' }, { name: 'b', size: 1 }],
     });
-    for (const part of ['masters-ports', 'workers-a-workers-ports', 'workers-b-workers-ports']) {
-      portsOf(stack, part).hasResourceProperties('OS::Neutron::Port', { allowed_address_pairs: [{ ip_address: '10.32.0.0/16' }] });
+    // every group's ports template (group b uses group a's: they share one)
+    for (const t of [portsOf(stack, 'masters-ports'), ...c.workerGroups.map((g) => HotTemplate.fromStack(g.nodes.ports.template))]) {
+      t.hasResourceProperties('OS::Neutron::Port', { allowed_address_pairs: [{ ip_address: '10.32.0.0/16' }] });
     }
     portsOf(stack, 'etcd-members-ports').hasResourceProperties('OS::Neutron::Port', { allowed_address_pairs: Match.absent() });
   });

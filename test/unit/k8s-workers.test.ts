@@ -138,7 +138,7 @@ describe('WorkerGroup', () => {
   });
 
   it('labels and taints reach the kubelet configuration of that group only, as deploy-time values', () => {
-    const { stack } = cluster({
+    const { stack, cluster: c } = cluster({
       workerGroups: [
         { name: 'plain' },
         {
@@ -160,10 +160,10 @@ describe('WorkerGroup', () => {
       node_labels: 'hotk8s.io/worker-group=plain',
       node_taints: '[]',
     });
-    // the member templates carry only the placeholders, fed from those parameters
-    const gpu = member(stack, 'workers-gpu-workers-nodes').toTemplate();
-    const plain = member(stack, 'workers-plain-workers-nodes').toTemplate();
-    expect(gpu).toEqual(plain);
+    // the member template carries only the placeholders, fed from those parameters: both groups use the one template
+    const [plainGroup, gpuGroup] = c.workerGroups;
+    expect(gpuGroup!.nodes.nodes.template).toBe(plainGroup!.nodes.nodes.template);
+    const gpu = gpuGroup!.nodes.nodes.template.toTemplate();
     const text = expandedUserData(gpu);
     for (const w of ['value: \\"__NODE_LABELS__\\"', 'taints: __NODE_TAINTS__']) expect(text, w).toContain(w);
     for (const w of ['hotk8s.io/pool', 'nvidia.com/gpu', 'NoExecute']) expect(text, w).not.toContain(w);
@@ -201,7 +201,7 @@ describe('WorkerGroup', () => {
     );
   });
 
-  it('each group gets its parameter group, its addresses output and its own member templates', () => {
+  it('each group gets its parameter group, its addresses output and its own ResourceGroups, over shared member templates', () => {
     const { stack } = cluster({ workerGroups: [{ name: 'a' }, { name: 'b' }] });
     const t = HotTemplate.fromStack(stack);
     expect(
@@ -218,9 +218,22 @@ describe('WorkerGroup', () => {
     ]);
     t.hasOutput('workers_a_addresses');
     t.hasOutput('workers_b_addresses');
-    const files = stack.nestedStacks().map((s) => s.fileName);
-    for (const f of ['test.cluster-workers-a-workers-nodes-member.yaml', 'test.cluster-workers-b-workers-ports-member.yaml'])
-      expect(files).toContain(f);
+    const doc = stack.toTemplate();
+    for (const [group, part] of [
+      ['a', 'Nodes'],
+      ['a', 'Ports'],
+      ['b', 'Nodes'],
+      ['b', 'Ports'],
+    ]) {
+      const [, r] = groupOf(doc, `ClusterWorkers${group}Workers${part}Group`)!;
+      expect((r.properties.resource_def as { type: string }).type).toBe(`test.cluster-workers-a-workers-${part.toLowerCase()}-member.yaml`);
+    }
+    expect(
+      stack
+        .nestedStacks()
+        .map((s) => s.fileName)
+        .filter((f) => f.includes('workers')),
+    ).toEqual(['test.cluster-workers-a-workers-ports-member.yaml', 'test.cluster-workers-a-workers-nodes-member.yaml']);
   });
 
   it('adding a group keeps every existing logical id, parameter, output and member file name', () => {

@@ -51,6 +51,7 @@ export const WORKER_GROUP_SPEC = shape<WorkerGroupOptions>(
     serverGroupPolicy: SERVER_GROUP_POLICY,
     layout: oneOf(NODE_GROUP_LAYOUTS),
     rollingUpdate: shape<WorkerRollingUpdate>({ maxBatchSize: num, pauseSeconds: num }),
+    shareMemberTemplates: bool,
   },
   { required: ['name'] },
 );

@@ -24,6 +24,12 @@ export interface TemplateGroupProps {
   readonly description: string;
   /** A comma-delimited list of member names (indexes) to remove first on scale-down. @default - Heat removes the highest indexes */
   readonly removalList?: Input<string[]>;
+  /**
+   * Use this group's member template instead of building one: the caller vouches that it would build an identical
+   * one. Every `input()` must then name a parameter of that template, and all of them must be fed (checked at
+   * synthesis); `output()` names one of its outputs. @default - a member template of its own
+   */
+  readonly shareTemplateOf?: TemplateGroup;
 }
 
 const GROUPS = new WeakMap<object, { readonly maxCount: number; readonly template: HeatStack }>();
@@ -44,15 +50,33 @@ export class TemplateGroup extends Construct {
    * members out of those lists, so after member "2" is removed, position 3 holds member "4".
    */
   public readonly index: IResolvable;
+  /** The group whose member template this one uses (see {@link TemplateGroupProps.shareTemplateOf}). */
+  public readonly sharesTemplateOf?: TemplateGroup;
   private readonly feeds = new Map<string, unknown>();
 
   constructor(scope: Construct, id: string, props: TemplateGroupProps) {
     super(scope, id);
-    this.template = new HeatStack(this, 'Member', { description: props.description });
+    const leader = props.shareTemplateOf?.sharesTemplateOf ?? props.shareTemplateOf;
+    if (leader) {
+      this.sharesTemplateOf = leader;
+      this.template = leader.template;
+      this.template.shareWith(this, 'Member');
+      if (this.template.description !== props.description)
+        throw new HotError(
+          this.node.path,
+          `a shared member template must have the same description; got ${JSON.stringify(props.description)}`,
+        );
+      this.node.addValidation({ validate: () => this.unfedInputs() });
+    } else {
+      this.template = new HeatStack(this, 'Member', { description: props.description });
+    }
+    const template = this.template;
     this.group = new OsHeatResourceGroup(this, 'Group', {
       count: props.count,
       resourceDef: {
-        type: this.template.fileName,
+        // read at synthesis: a shared template takes the first file name of the groups it stands for, which a group
+        // added later may change
+        type: Lazy.value(() => template.fileName) as unknown as string,
         properties: Lazy.value(() => {
           const out: Record<string, unknown> = {};
           for (const [k, v] of [...this.feeds].sort(([a], [b]) => compareStrings(a, b))) out[k] = v;
@@ -73,9 +97,25 @@ export class TemplateGroup extends Construct {
     if (this.feeds.has(name)) throw new HotError(this.node.path, `member template input ${JSON.stringify(name)} is defined twice`);
     if (value === undefined)
       throw new HotError(this.node.path, `member template input ${JSON.stringify(name)} needs a value; got undefined`);
+    if (this.sharesTemplateOf) {
+      const p = this.template.node.tryFindChild(name);
+      if (!(p instanceof HeatParameter))
+        throw new HotError(
+          this.node.path,
+          `member template input ${JSON.stringify(name)} is not a parameter of the shared member template`,
+        );
+      this.feeds.set(name, value);
+      return p;
+    }
     const p = new HeatParameter(this.template, name, props);
     this.feeds.set(name, value);
     return p;
+  }
+
+  /** A group using a shared member template must feed every parameter the template's own group feeds. */
+  private unfedInputs(): string[] {
+    const missing = [...this.sharesTemplateOf!.feeds.keys()].filter((k) => !this.feeds.has(k));
+    return missing.length === 0 ? [] : [`the shared member template's inputs ${missing.join(', ')} are not fed`];
   }
 
   /** Whether an input of this name exists. */
@@ -88,7 +128,9 @@ export class TemplateGroup extends Construct {
    * order. Removed members are left out of the list, so a position in it is not a member's name.
    */
   output(name: string, value: unknown, description: string): IResolvable {
-    new HeatOutput(this.template, name, { value, description });
+    if (!this.sharesTemplateOf) new HeatOutput(this.template, name, { value, description });
+    else if (!(this.template.node.tryFindChild(name) instanceof HeatOutput))
+      throw new HotError(this.node.path, `the shared member template has no output ${JSON.stringify(name)}`);
     return Fn.getAttr(this.group, name);
   }
 
