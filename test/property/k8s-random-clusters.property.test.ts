@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
 import { App, Cluster, HeatStack, HotError, HotValidationError, type ClusterProps, type WorkerGroupOptions } from '../../src/index.js';
+import { memberTemplateSharing } from '../../src/k8s/private/member-sharing.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'hotk8s-prop-'));
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -176,6 +177,31 @@ describe('random valid clusters', () => {
       }),
       { numRuns: NUM_RUNS },
     );
+  }, 120_000);
+
+  it('write the same files whether worker groups of one shape share member templates or build their own', async () => {
+    let sharedSomewhere = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(validCluster, async (p) => {
+          const props = validProps(p);
+          memberTemplateSharing.enabled = false;
+          const own = await newCluster(props).synth({ write: false, stateDir });
+          memberTemplateSharing.enabled = true;
+          const app = newCluster(props);
+          const shared = await app.synth({ write: false, stateDir });
+          expect([...shared.files.keys()].sort()).toEqual([...own.files.keys()].sort());
+          for (const [file, text] of own.files) expect(shared.files.get(file), file).toBe(text);
+          const cluster = app.node.findAll().find((c): c is Cluster => c instanceof Cluster)!;
+          if (cluster.workerGroups.some((g) => g.nodes.nodes.sharesTemplateOf !== undefined)) sharedSomewhere++;
+        }),
+        { numRuns: NUM_RUNS },
+      );
+    } finally {
+      memberTemplateSharing.enabled = true;
+    }
+    // the generator makes groups of one shape often (no boot volume, the same zone and policy): sharing was exercised
+    expect(sharedSomewhere).toBeGreaterThan(0);
   }, 120_000);
 });
 
