@@ -180,11 +180,25 @@ describe('random valid clusters', () => {
   }, 120_000);
 
   it('write the same files whether worker groups of one shape share member templates or build their own', async () => {
+    const copy = fc.constantFrom(true, true, true, false);
+    const copies = fc.tuple(copy, copy, copy);
     let sharedSomewhere = 0;
     try {
       await fc.assert(
-        fc.asyncProperty(validCluster, async (p) => {
-          const props = validProps(p);
+        fc.asyncProperty(validCluster, fc.array(copies, { minLength: 4, maxLength: 4 }), async (p, alike) => {
+          // groups take some or all of the first group's shape (boot volume, zone, server group policy): those taking
+          // all of it share, those taking part of it must not
+          const first = p.groups[0]!;
+          const groups = p.groups.map((g, i) => {
+            const [boot, zone, policy] = i > 0 ? alike[i]! : [false, false, false];
+            return {
+              ...g,
+              ...(boot ? { bootVolume: first.bootVolume } : {}),
+              ...(zone ? { availabilityZone: first.availabilityZone } : {}),
+              ...(policy ? { serverGroupPolicy: first.serverGroupPolicy } : {}),
+            };
+          });
+          const props = validProps({ ...p, groups });
           memberTemplateSharing.enabled = false;
           const own = await newCluster(props).synth({ write: false, stateDir });
           memberTemplateSharing.enabled = true;
@@ -200,8 +214,8 @@ describe('random valid clusters', () => {
     } finally {
       memberTemplateSharing.enabled = true;
     }
-    // the generator makes groups of one shape often (no boot volume, the same zone and policy): sharing was exercised
-    expect(sharedSomewhere).toBeGreaterThan(0);
+    // groups of the first group's shape share in most runs (8-18 of 25 in eleven runs): sharing was exercised
+    expect(sharedSomewhere).toBeGreaterThanOrEqual(2);
   }, 120_000);
 });
 
