@@ -62,12 +62,12 @@ await build({
   legalComments: 'none',
   // minified: Node 20 parses every module it loads on each start (no compile cache for ES modules), and about 1.5 MB
   // of it before a first synth; minified, about a third less, 10 to 30 ms less per synth (docs/bench-synth.md).
-  // keepNames keeps class and function names (errors name a construct's class); the linked source maps give the
-  // original frames under `node --enable-source-maps`. lineLimit: an uncaught error prints its source line, which
-  // would otherwise be a whole chunk (measured: no slower, 21 interleaved runs at 1 and 10 groups)
+  // keepNames keeps class and function names (errors name a construct's class). lineLimit: an uncaught error prints
+  // its source line, which would otherwise be a whole chunk (measured: no slower, 21 interleaved runs at 1 and 10
+  // groups). No source maps: the package ships none (about 11 MB; test/heat/package-tarball.test.ts), and frames name
+  // functions anyway; dist/src (tsc's output) is there for stepping through the original code
   minify: true,
   lineLimit: 160,
   keepNames: true,
-  sourcemap: 'linked',
   logLevel: 'warning',
 });
