@@ -61,7 +61,8 @@ await build({
   banner: { js: "import { createRequire as __hotk8sRequire } from 'node:module'; const require = __hotk8sRequire(import.meta.url);" },
   legalComments: 'none',
   // minified: Node 20 parses every module it loads on each start (no compile cache for ES modules), and about 1.5 MB
-  // of it before a first synth; minified, about a third less, 10 to 30 ms less per synth (docs/bench-synth.md).
+  // of it before a first synth; minified, about a third less, about 20 ms less per synth at 1 and 10 worker groups
+  // (docs/bench-synth.md).
   // keepNames keeps class and function names (errors name a construct's class). lineLimit: an uncaught error prints
   // its source line, which would otherwise be a whole chunk (measured: no slower, 21 interleaved runs at 1 and 10
   // groups). No source maps: the package ships none (about 11 MB; test/heat/package-tarball.test.ts), and frames name
