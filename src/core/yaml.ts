@@ -98,7 +98,7 @@ function node(value: unknown, level: number, compact: boolean): string {
 function mapping(obj: Record<string, unknown>, level: number, compact: boolean): string {
   const keys = Object.keys(obj);
   let out = '';
-  const newline = `\n${'  '.repeat(level)}`;
+  const newline = newlineAt(level);
   for (const key of keys) {
     const value = obj[key];
     if (value === undefined) continue; // js-yaml skips the pair
@@ -110,6 +110,12 @@ function mapping(obj: Record<string, unknown>, level: number, compact: boolean):
   return out === '' ? '{}' : out;
 }
 
+const newlines: string[] = [];
+/** A line feed and the indentation of `level`, made once per level. */
+function newlineAt(level: number): string {
+  return (newlines[level] ??= `\n${'  '.repeat(level)}`);
+}
+
 /** A collection as a mapping value (its pairs or items start on the next line) or flow `{}` / `[]` when empty. */
 function collection(value: object, level: number): string {
   if (Array.isArray(value)) return value.length === 0 ? '[]' : sequence(value, level, false);
@@ -118,7 +124,7 @@ function collection(value: object, level: number): string {
 
 function sequence(items: readonly unknown[], level: number, compact: boolean): string {
   let out = '';
-  const newline = `\n${'  '.repeat(level)}`;
+  const newline = newlineAt(level);
   for (const item of items) {
     const v = node(item === undefined ? null : item, level + 1, true);
     out += (compact && out === '' ? '' : newline) + (v.charCodeAt(0) === 10 ? '-' : '- ') + v;
@@ -152,22 +158,24 @@ function literal(s: string, level: number): string {
   const keep = clip && (s.charCodeAt(s.length - 2) === 10 || s === '\n');
   const chomp = keep ? '+' : clip ? '' : '-';
   const indent = '  '.repeat(Math.max(1, level));
-  let body = '';
-  let pos = 0;
-  while (pos < s.length) {
-    const next = s.indexOf('\n', pos);
-    const line = next === -1 ? s.slice(pos) : s.slice(pos, next + 1);
-    pos = next === -1 ? s.length : next + 1;
-    if (line.length > 0 && line !== '\n') body += indent;
-    body += line;
-  }
+  // every line but a blank one is indented: the first unless it is blank, and each after a line feed that is followed
+  // by more than another line feed. One native replace: a loop over the lines runs cold (interpreted) in a synth
+  // process, and user-data is most of a template's text
+  let body = (s.charCodeAt(0) === 10 ? '' : indent) + s.replace(NEXT_LINE, `\n${indent}`);
   if (body.charCodeAt(body.length - 1) === 10) body = body.slice(0, -1);
   return `|${indicator}${chomp}\n${body}`;
 }
 
+/** A line feed followed by a line that is not blank. */
+const NEXT_LINE = /\n(?=[^\n])/g;
+
 /** js-yaml's isPrintable for every code point but line feeds (which block scalars carry). */
 function printable(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
+  // printable ASCII and line feeds (nearly every template string) found by one native scan; the loop below checks
+  // from the first other character on
+  const first = s.search(NOT_ASCII_PRINTABLE);
+  if (first === -1) return true;
+  for (let i = first; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0x20 && c <= 0x7e) continue;
     if (c === 10) continue;
@@ -184,6 +192,9 @@ function printable(s: string): boolean {
   }
   return true;
 }
+
+/** A character other than printable ASCII and the line feed. */
+const NOT_ASCII_PRINTABLE = /[^\n\x20-\x7e]/;
 
 /** Parse YAML strictly (duplicate keys are errors). */
 export function parseYaml(text: string, fileName?: string): unknown {
