@@ -6,9 +6,10 @@
 // `constructs` stays an external package so that a user's own constructs and ours share one Construct class; so do
 // esbuild (a native binary) and tsx (the CLI's fallback loader). Handlebars' runtime, yargs, js-yaml and, in a chunk
 // of their own loaded on a first synth, @peculiar/x509 with reflect-metadata are inside.
-import { readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,6 +38,100 @@ const requireConstructs = {
 };
 
 rmSync(join(DIST, 'lib'), { recursive: true, force: true });
+
+/**
+ * Code loaded with a V8 code cache (src/private/compile-cache.ts). On Node 20 an ES module is compiled again on
+ * every start, and in a synth process compiling our code for the first time is a large share of the work
+ * (docs/bench-synth.md). Parts that hold no object identity with the rest of the library can be built as
+ * CommonJS files and loaded through the cache; every import of them in the library below is replaced by a module
+ * that loads the file and re-exports its exports. So far one part is: the Heat validation layer (src/heat/validate.ts:
+ * the validation code, the generated ajv validators of the HOT version and the resource types a cluster uses
+ * (`cluster-set`), js-yaml and ajv's runtime) as dist/lib/heat-validate.cjs. It takes plain documents and returns
+ * plain issues, so it holds no object identity with the rest of the library. Every other type's validator, and the
+ * other HOT versions, is a CommonJS file of its own in dist/lib/heat-validators/, required when a template first
+ * uses it, as the ES build loaded them; all of them share the runtime helpers' state (the HOT functions of the
+ * version being checked) through one required module, dist/lib/heat-validate-runtime.cjs.
+ *
+ * Measured and not taken: the precompiled bootstrap templates (src/bootstrap/templates.generated.ts) the same way;
+ * loading them moved about as much time into the import as it saved in construction (21 interleaved runs).
+ */
+const VALIDATORS = join(DIST, 'src', 'heat', 'generated', 'validators');
+const RUNTIME = join(DIST, 'src', 'heat', 'validate-runtime.js');
+const layerExternals = (runtimeFrom) => ({
+  name: 'layer-externals',
+  setup(b) {
+    b.onResolve({ filter: /\.js$/ }, (args) => {
+      const path = resolve(args.resolveDir, args.path);
+      if (path === RUNTIME) return { path: `${runtimeFrom}heat-validate-runtime.cjs`, external: true };
+      if (dirname(path) === VALIDATORS && args.kind === 'dynamic-import' && !path.endsWith('cluster-set.generated.js')) {
+        return { path: `./heat-validators/${path.slice(VALIDATORS.length + 1).replace(/\.js$/, '.cjs')}`, external: true };
+      }
+      return undefined;
+    });
+  },
+});
+const cjs = {
+  absWorkingDir: ROOT,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  // a dynamic import of a file of its own becomes a require (the cached file runs as a script, where import() needs
+  // a loader of its own)
+  supported: { 'dynamic-import': false },
+  legalComments: 'none',
+  // ASCII, so that the loader can read it as Latin-1 (checked below)
+  charset: 'ascii',
+  minify: true,
+  lineLimit: 160,
+  keepNames: true,
+  logLevel: 'warning',
+};
+const CACHED = [{ source: join(DIST, 'src', 'heat', 'validate.js'), out: 'dist/lib/heat-validate.cjs', plugins: [layerExternals('./')] }];
+for (const c of CACHED) {
+  await build({ ...cjs, entryPoints: [c.source], outfile: join(ROOT, c.out), plugins: c.plugins });
+  const text = readFileSync(join(ROOT, c.out), 'latin1');
+  if (/[^\x00-\x7f]/.test(text)) throw new Error(`${c.out} is not ASCII`);
+  c.key = createHash('sha256').update(text, 'latin1').digest('hex').slice(0, 16);
+  c.exports = Object.keys(await import(pathToFileURL(c.source).href)).sort();
+}
+await build({ ...cjs, entryPoints: [RUNTIME], outfile: join(DIST, 'lib', 'heat-validate-runtime.cjs') });
+await build({
+  ...cjs,
+  entryPoints: readdirSync(VALIDATORS)
+    .filter((f) => f.endsWith('.generated.js') && f !== 'index.generated.js' && f !== 'cluster-set.generated.js')
+    .map((f) => join(VALIDATORS, f)),
+  outdir: join(DIST, 'lib', 'heat-validators'),
+  outExtension: { '.js': '.cjs' },
+  plugins: [layerExternals('../')],
+});
+const cachedModules = {
+  name: 'cached-modules',
+  setup(b) {
+    b.onResolve({ filter: /\.js$/ }, (args) => {
+      if (args.namespace === 'cached-module') return undefined;
+      const path = resolve(args.resolveDir, args.path);
+      return CACHED.some((c) => c.source === path) ? { path, namespace: 'cached-module' } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'cached-module' }, (args) => {
+      const c = CACHED.find((m) => m.source === args.path);
+      return {
+        contents: [
+          `import { join } from 'node:path';`,
+          `import { loadCommonJs } from ${JSON.stringify(join(DIST, 'src', 'private', 'compile-cache.js'))};`,
+          `import { packageRoot } from ${JSON.stringify(join(DIST, 'src', 'private', 'package-root.js'))};`,
+          'const root = packageRoot();',
+          `if (root === undefined) throw new Error('hotk8s: cannot find its package directory (to load ${c.out})');`,
+          `const loaded = loadCommonJs(join(root.dir, ${JSON.stringify(c.out)}), ${JSON.stringify(c.key)});`,
+          `export const { ${c.exports.join(', ')} } = loaded;`,
+        ].join('\n'),
+        resolveDir: DIST,
+        loader: 'js',
+      };
+    });
+  },
+};
+
 await build({
   absWorkingDir: ROOT,
   entryPoints: [
@@ -56,7 +151,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['esbuild', 'tsx', 'tsx/*'],
-  plugins: [requireConstructs],
+  plugins: [requireConstructs, cachedModules],
   // bundled CommonJS code (ajv's runtime helpers, x509's dependencies) may require Node's own modules
   banner: { js: "import { createRequire as __hotk8sRequire } from 'node:module'; const require = __hotk8sRequire(import.meta.url);" },
   legalComments: 'none',
