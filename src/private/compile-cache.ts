@@ -27,7 +27,7 @@ import { Script } from 'node:vm';
  * process's exit, with the functions the run compiled.
  *
  * Where: `$HOTK8S_COMPILE_CACHE` names the directory; `0`, `off` or `false` there turns the cache off; by default
- * `$XDG_CACHE_HOME/hotk8s` or `~/.cache/hotk8s`. The directory is made private (0700), and a directory that is not
+ * `$XDG_CACHE_HOME/hotk8s/compile` or `~/.cache/hotk8s/compile`. The directory is made private (0700), and a directory that is not
  * the user's own or that others can write to is not used (code read from it runs in this process). A cache file is
  * named by the bundle's content hash, the file's size and mtime, Node's version, the CPU architecture and V8's
  * cached-data tag, so a rebuilt or patched bundle or another Node never reads a stale one; V8 itself refuses data
@@ -56,7 +56,7 @@ export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | 
     return /^(0|off|false|no)$/i.test(setting) ? undefined : setting;
   }
   const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
-  return join(base, 'hotk8s');
+  return join(base, 'hotk8s', 'compile');
 }
 
 /**

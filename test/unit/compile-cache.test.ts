@@ -136,10 +136,10 @@ describe('compile cache', () => {
     expect(load(file, { HOTK8S_COMPILE_CACHE: join(work, 'a-file', 'cache') })).toEqual({ use: 'missing', answer: 5, sum: 140 });
   });
 
-  it('defaults to $XDG_CACHE_HOME/hotk8s, else ~/.cache/hotk8s', () => {
-    expect(compileCacheDir({ XDG_CACHE_HOME: '/var/cache/u1' })).toBe('/var/cache/u1/hotk8s');
-    expect(compileCacheDir({ XDG_CACHE_HOME: 'relative' })).toMatch(/\/\.cache\/hotk8s$/);
-    expect(compileCacheDir({})).toMatch(/\/\.cache\/hotk8s$/);
+  it('defaults to $XDG_CACHE_HOME/hotk8s/compile, else ~/.cache/hotk8s/compile', () => {
+    expect(compileCacheDir({ XDG_CACHE_HOME: '/var/cache/u1' })).toBe('/var/cache/u1/hotk8s/compile');
+    expect(compileCacheDir({ XDG_CACHE_HOME: 'relative' })).toMatch(/\/\.cache\/hotk8s\/compile$/);
+    expect(compileCacheDir({})).toMatch(/\/\.cache\/hotk8s\/compile$/);
     expect(compileCacheDir({ HOTK8S_COMPILE_CACHE: '/tmp/c' })).toBe('/tmp/c');
   });
 
