@@ -26,7 +26,7 @@ import { Script } from 'node:vm';
  * loaded here: compiled with the code V8 saved from an earlier run when there is one, and otherwise saved at this
  * process's exit, with the functions the run compiled.
  *
- * Where: `$HOTK8S_COMPILE_CACHE` names the directory; `0`, `off` or `false` there turns the cache off; by default
+ * Where: `$HOTK8S_COMPILE_CACHE` names the directory; `0`, `off`, `false` or `no` there turns the cache off; by default
  * `$XDG_CACHE_HOME/hotk8s/compile` or `~/.cache/hotk8s/compile`. The directory is made private (0700), and a directory that is not
  * the user's own or that others can write to is not used (code read from it runs in this process). A cache file is
  * named by the bundle's content hash, the file's size and mtime, Node's version, the CPU architecture and V8's
@@ -68,28 +68,27 @@ export function loadCommonJs(file: string, buildKey: string, env: NodeJS.Process
   // is the same text and about twice as fast to decode as UTF-8
   const source = readFileSync(file, 'latin1');
   const dir = compileCacheDir(env);
-  let cacheFile: string | undefined;
-  let prefix = '';
+  let target: Omit<Pending, 'script'> | undefined;
   let cachedData: Buffer | undefined;
   if (dir !== undefined) {
     const st = statSync(file);
-    prefix = `${basename(file).replace(/[^A-Za-z0-9_.-]/g, '_')}-`;
+    const prefix = `${basename(file).replace(/[^A-Za-z0-9_.-]/g, '_')}-`;
     const key = [buildKey, st.size, Math.trunc(st.mtimeMs), process.version, process.arch, cachedDataVersionTag()].join('-');
-    cacheFile = join(dir, `${prefix}${key.replace(/[^A-Za-z0-9_.-]/g, '_')}.v8`);
-    cachedData = privateDir(dir, false) ? readIfPresent(cacheFile) : undefined;
+    target = { dir, prefix, file: join(dir, `${prefix}${key.replace(/[^A-Za-z0-9_.-]/g, '_')}.v8`) };
+    cachedData = privateDir(dir, false) ? readIfPresent(target.file) : undefined;
   }
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
     cachedData,
   });
   const use: CompileCacheUse =
-    cacheFile === undefined ? 'off' : cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
+    target === undefined ? 'off' : cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
   uses.set(file, use);
   const module = { exports: {} as Record<string, unknown> };
   const run = script.runInThisContext() as (...args: unknown[]) => void;
   run.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
-  if (cacheFile !== undefined && dir !== undefined && use !== 'used') {
-    pending.set(file, { script, dir, file: cacheFile, prefix });
+  if (target !== undefined && use !== 'used') {
+    pending.set(file, { script, ...target });
     if (!exitHooked) {
       exitHooked = true;
       process.once('exit', () => saveCompileCaches());
@@ -98,7 +97,7 @@ export function loadCommonJs(file: string, buildKey: string, env: NodeJS.Process
   return module.exports;
 }
 
-/** How `file` was last loaded in this process (for tests and the benchmark). */
+/** How `file` was last loaded in this process (for tests). */
 export function compileCacheUse(file: string): CompileCacheUse | undefined {
   return uses.get(file);
 }
