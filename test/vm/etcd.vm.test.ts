@@ -198,7 +198,10 @@ describe('a 3-member etcd cluster of VMs', () => {
     const signals = signalsOf(lab, 'etcd-1').length;
     const started = Date.now();
     const consoleBefore = vm.consoleText().length;
-    await vm.sh('systemctl reboot --no-block');
+    // The reboot starts 5 s after the shell has answered: asked at once, the shutdown could stop the serial shell
+    // before its answer left the guest (seen in CI: the host waited out its 300 s for an answer that never came).
+    const scheduled = await vm.sh('systemd-run --quiet --unit=hk-test-reboot --on-active=5 /bin/systemctl reboot', 120);
+    expect(scheduled.status, scheduled.out).toBe(0);
     // The old boot's shell may still answer the probe and then die with the command in hand: wait until the
     // kernel restarted, and let each try give up after 120 s (the next try opens a new connection).
     await waitUntil('member 1 restarted', 900, () =>
