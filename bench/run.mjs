@@ -10,7 +10,8 @@
 //   cli       `hotk8s synth app.ts` through the installed bin, on a TypeScript app, re-synth (keys and compiled app cached)
 //   floor     the same HOT documents built as plain objects and dumped with js-yaml: the floor no synth can beat
 //   floor+check  the floor, plus validating those documents with the library's own synth-time checker
-//             (`validateHotBundle` from hotk8s/heat) before dumping them: what the required check alone adds
+//             (`validateHotBundle`, its layer alone with the library's code cache) before dumping them: what the
+//             required check alone adds
 //   cdk8s     (groups scenarios) the peer: as many groups written with cdk8s (bench/peer-cdk8s.mjs says what stands
 //             for what), and "cdk8s floor", its objects dumped with js-yaml; wall/floor against its own floor
 // and `node -e 0` alone (Node's own start-up) and a program that only imports the library. Program runs also report
@@ -18,8 +19,9 @@
 // All modes of a scenario run interleaved (one warm-up each, then RUNS rounds of every mode in turn), so that the
 // load of a shared machine falls on them alike. BENCH_MODES=program,cdk8s measures only those modes and the floors.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 
@@ -138,16 +140,63 @@ function outputStats(outdir) {
   return { bytes, resources: count(root), docs };
 }
 
-/** The floor program: `docs` as an object literal dumped with js-yaml; with `check`, validated by our checker first. */
-function floorProgram(docs, check) {
-  const heat = JSON.stringify(join(ROOT, 'dist', 'lib', 'src', 'heat', 'index.js'));
+/**
+ * The checker alone, as the floor+check line loads it: the library's Heat validation layer (src/heat/validate.ts with
+ * the validators of the HOT version and the resource types a cluster uses, js-yaml and ajv's runtime) bundled as one
+ * CommonJS file and loaded with the same V8 code cache as the library (src/private/compile-cache.ts); the other
+ * validators are the package's own files. The package itself holds this code inside its one script
+ * (dist/lib/hotk8s.cjs); loading that whole script here would add the rest of the library to the floor.
+ */
+async function buildChecker() {
+  const { build } = await import('esbuild');
+  const dist = join(ROOT, 'dist');
+  const validators = join(dist, 'src', 'heat', 'generated', 'validators');
+  const runtime = join(dist, 'src', 'heat', 'validate-runtime.js');
+  const file = join(WORK, 'heat-validate.cjs');
+  await build({
+    entryPoints: [join(dist, 'src', 'heat', 'validate.js')],
+    outfile: file,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    supported: { 'dynamic-import': false },
+    charset: 'ascii',
+    legalComments: 'none',
+    minify: true,
+    lineLimit: 160,
+    keepNames: true,
+    logLevel: 'warning',
+    plugins: [
+      {
+        name: 'package-validators',
+        setup(b) {
+          b.onResolve({ filter: /\.js$/ }, (args) => {
+            const path = resolve(args.resolveDir, args.path);
+            if (path === runtime) return { path: join(dist, 'lib', 'heat-validate-runtime.cjs'), external: true };
+            if (dirname(path) === validators && args.kind === 'dynamic-import' && !path.endsWith('cluster-set.generated.js')) {
+              return { path: join(dist, 'lib', 'heat-validators', basename(path).replace(/\.js$/, '.cjs')), external: true };
+            }
+            return undefined;
+          });
+        },
+      },
+    ],
+  });
+  const key = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
+  return { file, key, loader: join(dist, 'src', 'private', 'compile-cache.js') };
+}
+
+/** The floor program: `docs` as an object literal dumped with js-yaml; with `checker`, validated by it first. */
+function floorProgram(docs, checker) {
   return [
     `import yaml from ${JSON.stringify(join(ROOT, 'node_modules', 'js-yaml', 'dist', 'js-yaml.mjs'))};`,
     `import { writeFileSync, mkdirSync } from 'node:fs';`,
     `const docs = ${JSON.stringify(docs)};`,
-    ...(check
+    ...(checker
       ? [
-          `const { validateHotBundle } = await import(${heat});`,
+          `const { loadCommonJs } = await import(${JSON.stringify(checker.loader)});`,
+          `const { validateHotBundle } = loadCommonJs(${JSON.stringify(checker.file)}, ${JSON.stringify(checker.key)});`,
           'const issues = await validateHotBundle(new Map(Object.entries(docs)));',
           'if (issues.length > 0) { console.error(JSON.stringify(issues, null, 2)); process.exit(1); }',
         ]
@@ -184,6 +233,7 @@ function peerFloorProgram(docs) {
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
 writeFileSync(join(WORK, 'package.json'), '{"type":"module"}\n');
+const checker = await buildChecker();
 const programJs = join(ROOT, 'bench', 'cluster-program.mjs');
 const appTs = join(ROOT, 'bench', 'cluster-app.ts');
 const bin = join(ROOT, 'bin', 'hotk8s.js');
@@ -213,7 +263,7 @@ for (const s of SCENARIOS.filter((x) => !only || only.has(x.name))) {
   const floorJs = join(WORK, s.name, 'floor.mjs');
   const checkedJs = join(WORK, s.name, 'floor-check.mjs');
   writeFileSync(floorJs, floorProgram(stats.docs, false));
-  writeFileSync(checkedJs, floorProgram(stats.docs, true));
+  writeFileSync(checkedJs, floorProgram(stats.docs, checker));
   const modes = [
     { label: 'program', cmd: process.execPath, args: [programJs, out, state], env },
     {

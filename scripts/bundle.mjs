@@ -1,14 +1,10 @@
 #!/usr/bin/env node
-// Bundle the compiled library (dist/src, dist/stacks) into dist/lib: one ES module per public entry point, code
-// they share in common chunks, and what is loaded only on demand (per-type validators, the x509 issuer) in chunks of
-// its own. Measured on Node 20 (`npm run bench`, the import-only line): loading the library went from about 58 ms
-// (60 modules resolved and linked one by one, plus the CommonJS files of handlebars' runtime) to about 28 ms.
-// `constructs` stays an external package so that a user's own constructs and ours share one Construct class; so do
-// esbuild (a native binary) and tsx (the CLI's fallback loader). Handlebars' runtime, yargs, js-yaml and, in a chunk
-// of their own loaded on a first synth, @peculiar/x509 with reflect-metadata are inside.
+// Bundle the compiled library (dist/src, dist/stacks) into dist/lib: one CommonJS script holding the whole library,
+// loaded with a V8 code cache, and one small ES module per public entry point that takes its exports from it (see
+// below); the Heat validators outside a cluster's set in files of their own, required on first use.
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
@@ -18,45 +14,36 @@ const stacks = readdirSync(join(DIST, 'stacks'))
   .filter((f) => f.endsWith('.js'))
   .map((f) => join(DIST, 'stacks', f));
 
-/**
- * `constructs` is CommonJS. Imported from an ES module, Node runs its export lexer over it (about 12 ms at start-up);
- * required, it loads as plain CommonJS, the same module instance a user's `import 'constructs'` gets.
- */
-const requireConstructs = {
-  name: 'require-constructs',
-  setup(b) {
-    b.onResolve({ filter: /^constructs$/ }, (args) =>
-      args.namespace === 'require-constructs'
-        ? { path: 'constructs', external: true }
-        : { path: 'constructs', namespace: 'require-constructs' },
-    );
-    b.onLoad({ filter: /.*/, namespace: 'require-constructs' }, () => ({
-      contents: "module.exports = require('constructs');",
-      loader: 'js',
-    }));
-  },
-};
-
 rmSync(join(DIST, 'lib'), { recursive: true, force: true });
 
 /**
- * Code loaded with a V8 code cache (src/private/compile-cache.ts). On Node 20 an ES module is compiled again on
- * every start, and in a synth process compiling our code for the first time is a large share of the work
- * (docs/bench-synth.md). Parts that hold no object identity with the rest of the library can be built as
- * CommonJS files and loaded through the cache; every import of them in the library below is replaced by a module
- * that loads the file and re-exports its exports. So far one part is: the Heat validation layer (src/heat/validate.ts:
- * the validation code, the generated ajv validators of the HOT version and the resource types a cluster uses
- * (`cluster-set`), js-yaml and ajv's runtime) as dist/lib/heat-validate.cjs. It takes plain documents and returns
- * plain issues, so it holds no object identity with the rest of the library. Every other type's validator, and the
- * other HOT versions, is a CommonJS file of its own in dist/lib/heat-validators/, required when a template first
- * uses it, as the ES build loaded them; all of them share the runtime helpers' state (the HOT functions of the
- * version being checked) through one required module, dist/lib/heat-validate-runtime.cjs.
+ * The library is one CommonJS script, dist/lib/hotk8s.cjs, loaded with a V8 code cache (src/private/compile-cache.ts).
+ * Node 20 parses and compiles every ES module again on each start (Node 22 has a compile cache, Node 20 has none),
+ * and in a short synth process compiling our code for the first time was a large share of the work: the import,
+ * the first construction of a cluster (the functions it calls compiled on first use) and the Heat validation layer
+ * (the generated ajv validators) (docs/bench-synth.md). With the code V8 saved at an earlier run's exit, those
+ * functions come compiled.
  *
- * Measured and not taken: the precompiled bootstrap templates (src/bootstrap/templates.generated.ts) the same way;
- * loading them moved about as much time into the import as it saved in construction (21 interleaved runs).
+ * Every public entry point (`hotk8s`, `hotk8s/assertions`, `hotk8s/heat`, the CLI, the ready-made stacks) is a small
+ * ES module that takes its exports from the one instance of the script (dist/lib/load.js), so a user's program, the
+ * CLI and the stacks share every class. `hotk8s` is evaluated when the script loads; the other entry points' code on
+ * their first import. `constructs` stays an external package, so that a user's own constructs and ours share one
+ * Construct class; so do esbuild (a native binary) and tsx (the CLI's fallback loader). Handlebars' runtime, yargs,
+ * js-yaml, ajv's runtime and @peculiar/x509 with reflect-metadata are inside.
+ *
+ * In a script a dynamic import becomes a `require`. The library's own lazy parts load so (the CLI's commands, the
+ * x509 issuer), and so do the Heat validators outside the cluster's set: each other resource type and HOT version is a
+ * CommonJS file of its own in dist/lib/heat-validators/, required when a template first uses it; all share the runtime
+ * helpers' state (the HOT functions of the version being checked) through one module, dist/lib/heat-validate-runtime.cjs.
+ * ES modules from outside (a user's program, tsx's API) are imported through src/private/dynamic-import.ts, which the
+ * script takes from load.js. `import.meta.url` is the script's own URL.
+ *
+ * Measured and not taken: the precompiled bootstrap templates (src/bootstrap/templates.generated.ts) in a cached file of
+ * their own; loading them moved about as much time into the import as it saved in construction (21 interleaved runs).
  */
 const VALIDATORS = join(DIST, 'src', 'heat', 'generated', 'validators');
 const RUNTIME = join(DIST, 'src', 'heat', 'validate-runtime.js');
+const IMPORT_HOOK = join(DIST, 'src', 'private', 'dynamic-import.js');
 const layerExternals = (runtimeFrom) => ({
   name: 'layer-externals',
   setup(b) {
@@ -70,31 +57,39 @@ const layerExternals = (runtimeFrom) => ({
     });
   },
 });
+/** src/private/dynamic-import.ts in the script: the `import()` that load.js hands the script. */
+const importHook = {
+  name: 'import-hook',
+  setup(b) {
+    b.onResolve({ filter: /\.js$/ }, (args) =>
+      resolve(args.resolveDir, args.path) === IMPORT_HOOK ? { path: IMPORT_HOOK, namespace: 'import-hook' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'import-hook' }, () => ({
+      contents: 'export function importModule(specifier) { return __hotk8s_import(specifier); }',
+      loader: 'js',
+    }));
+  },
+};
 const cjs = {
   absWorkingDir: ROOT,
   bundle: true,
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // a dynamic import of a file of its own becomes a require (the cached file runs as a script, where import() needs
-  // a loader of its own)
+  // a dynamic import becomes a require (the cached file runs as a script, where import() needs a loader of its own)
   supported: { 'dynamic-import': false },
   legalComments: 'none',
   // ASCII, so that the loader can read it as Latin-1 (checked below)
   charset: 'ascii',
+  // minified: about a third less source for V8 to read and, without saved code, to parse. keepNames keeps class and
+  // function names (errors name a construct's class). lineLimit: an uncaught error prints its source line, which
+  // would otherwise be the whole file. No source maps: the package ships none (test/heat/package-tarball.test.ts), and
+  // frames name functions anyway; dist/src (tsc's output) is there for stepping through the original code
   minify: true,
   lineLimit: 160,
   keepNames: true,
   logLevel: 'warning',
 };
-const CACHED = [{ source: join(DIST, 'src', 'heat', 'validate.js'), out: 'dist/lib/heat-validate.cjs', plugins: [layerExternals('./')] }];
-for (const c of CACHED) {
-  await build({ ...cjs, entryPoints: [c.source], outfile: join(ROOT, c.out), plugins: c.plugins });
-  const text = readFileSync(join(ROOT, c.out), 'latin1');
-  if (/[^\x00-\x7f]/.test(text)) throw new Error(`${c.out} is not ASCII`);
-  c.key = createHash('sha256').update(text, 'latin1').digest('hex').slice(0, 16);
-  c.exports = Object.keys(await import(pathToFileURL(c.source).href)).sort();
-}
 await build({ ...cjs, entryPoints: [RUNTIME], outfile: join(DIST, 'lib', 'heat-validate-runtime.cjs') });
 await build({
   ...cjs,
@@ -105,65 +100,76 @@ await build({
   outExtension: { '.js': '.cjs' },
   plugins: [layerExternals('../')],
 });
-const cachedModules = {
-  name: 'cached-modules',
-  setup(b) {
-    b.onResolve({ filter: /\.js$/ }, (args) => {
-      if (args.namespace === 'cached-module') return undefined;
-      const path = resolve(args.resolveDir, args.path);
-      return CACHED.some((c) => c.source === path) ? { path, namespace: 'cached-module' } : undefined;
-    });
-    b.onLoad({ filter: /.*/, namespace: 'cached-module' }, (args) => {
-      const c = CACHED.find((m) => m.source === args.path);
-      return {
-        contents: [
-          `import { join } from 'node:path';`,
-          `import { loadCommonJs } from ${JSON.stringify(join(DIST, 'src', 'private', 'compile-cache.js'))};`,
-          `import { packageRoot } from ${JSON.stringify(join(DIST, 'src', 'private', 'package-root.js'))};`,
-          'const root = packageRoot();',
-          `if (root === undefined) throw new Error('hotk8s: cannot find its package directory (to load ${c.out})');`,
-          `const loaded = loadCommonJs(join(root.dir, ${JSON.stringify(c.out)}), ${JSON.stringify(c.key)});`,
-          `export const { ${c.exports.join(', ')} } = loaded;`,
-        ].join('\n'),
-        resolveDir: DIST,
-        loader: 'js',
-      };
-    });
-  },
-};
 
+/** The public entry points: `eager` ones are evaluated when the script loads, the others on their first import. */
+const ENTRIES = [
+  { name: 'index', source: join(DIST, 'src', 'index.js'), out: 'src/index.js', eager: true },
+  { name: 'assertions', source: join(DIST, 'src', 'assertions', 'index.js'), out: 'src/assertions/index.js' },
+  { name: 'heat', source: join(DIST, 'src', 'heat', 'index.js'), out: 'src/heat/index.js' },
+  { name: 'cli', source: join(DIST, 'src', 'cli', 'main.js'), out: 'src/cli/main.js' },
+  ...stacks.map((f) => ({ name: `stack_${basename(f, '.js').replace(/[^A-Za-z0-9]/g, '_')}`, source: f, out: `stacks/${basename(f)}` })),
+];
+const SCRIPT = join(DIST, 'lib', 'hotk8s.cjs');
+await build({
+  ...cjs,
+  stdin: {
+    contents: ENTRIES.map((e) =>
+      e.eager
+        ? `export * as ${e.name} from ${JSON.stringify(e.source)};`
+        : `export const ${e.name} = () => import(${JSON.stringify(e.source)});`,
+    ).join('\n'),
+    resolveDir: DIST,
+    sourcefile: 'hotk8s-library.js',
+    loader: 'js',
+  },
+  outfile: SCRIPT,
+  external: ['constructs', 'esbuild', 'tsx', 'tsx/*'],
+  plugins: [layerExternals('./'), importHook],
+  define: { 'import.meta.url': '__hotk8s_url' },
+  banner: { js: "var __hotk8s_url = require('node:url').pathToFileURL(__filename).href;" },
+});
+const text = readFileSync(SCRIPT, 'latin1');
+if (/[^\x00-\x7f]/.test(text)) throw new Error(`${SCRIPT} is not ASCII`);
+const key = createHash('sha256').update(text, 'latin1').digest('hex').slice(0, 16);
+
+// load.js: loads the script once, with the cache, and hands it this module's import()
 await build({
   absWorkingDir: ROOT,
-  entryPoints: [
-    join(DIST, 'src', 'index.js'),
-    join(DIST, 'src', 'assertions', 'index.js'),
-    join(DIST, 'src', 'heat', 'index.js'),
-    join(DIST, 'src', 'cli', 'main.js'),
-    ...stacks,
-  ],
-  outbase: DIST,
-  outdir: join(DIST, 'lib'),
-  entryNames: '[dir]/[name]',
-  chunkNames: 'chunks/[name]-[hash]',
+  stdin: {
+    contents: [
+      `import { fileURLToPath } from 'node:url';`,
+      `import { loadCommonJs } from ${JSON.stringify(join(DIST, 'src', 'private', 'compile-cache.js'))};`,
+      `const file = fileURLToPath(new URL('./hotk8s.cjs', import.meta.url));`,
+      `export const library = loadCommonJs(file, ${JSON.stringify(key)}, process.env, (specifier) => import(specifier));`,
+    ].join('\n'),
+    resolveDir: DIST,
+    sourcefile: 'load.js',
+    loader: 'js',
+  },
+  outfile: join(DIST, 'lib', 'load.js'),
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['esbuild', 'tsx', 'tsx/*'],
-  plugins: [requireConstructs, cachedModules],
-  // bundled CommonJS code (ajv's runtime helpers, x509's dependencies) may require Node's own modules
-  banner: { js: "import { createRequire as __hotk8sRequire } from 'node:module'; const require = __hotk8sRequire(import.meta.url);" },
   legalComments: 'none',
-  // minified: Node 20 parses every module it loads on each start (no compile cache for ES modules), and about 1.5 MB
-  // of it before a first synth; minified, about a third less, about 20 ms less per synth at 1 and 10 worker groups
-  // (docs/bench-synth.md).
-  // keepNames keeps class and function names (errors name a construct's class). lineLimit: an uncaught error prints
-  // its source line, which would otherwise be a whole chunk (measured: no slower, 21 interleaved runs at 1 and 10
-  // groups). No source maps: the package ships none (about 11 MB; test/heat/package-tarball.test.ts), and frames name
-  // functions anyway; dist/src (tsc's output) is there for stepping through the original code
   minify: true,
-  lineLimit: 160,
   keepNames: true,
   logLevel: 'warning',
 });
+
+// each entry point: its exports, taken from the script's one instance
+for (const e of ENTRIES) {
+  const names = Object.keys(await import(pathToFileURL(e.source).href)).sort();
+  const named = names.filter((n) => n !== 'default');
+  const file = join(DIST, 'lib', e.out);
+  let from = relative(dirname(file), join(DIST, 'lib', 'load.js'));
+  if (!from.startsWith('.')) from = `./${from}`;
+  const lines = [
+    `import { library } from ${JSON.stringify(from)};`,
+    e.eager ? `const m = library.${e.name};` : `const m = await library.${e.name}();`,
+    ...(named.length > 0 ? [`export const { ${named.join(', ')} } = m;`] : []),
+    ...(names.includes('default') ? ['export default m.default;'] : []),
+  ];
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}

@@ -7,6 +7,7 @@ import type { IConstruct } from 'constructs';
 import { App } from '../core/app.js';
 import { HotError, isHotError } from '../core/errors.js';
 import { isHeatStack } from '../core/element.js';
+import { importModule } from '../private/dynamic-import.js';
 import { shownPath } from './report.js';
 
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
@@ -33,7 +34,7 @@ export async function loadApp(file: string, options: LoadAppOptions = {}): Promi
     if (TS_EXTENSIONS.has(extname(path))) {
       mod = await importTypeScript(path, url, options.cacheDir);
     } else {
-      mod = (await import(url)) as { default?: unknown };
+      mod = (await importModule(url)) as { default?: unknown };
     }
   } catch (e) {
     if (isHotError(e)) throw e;
@@ -88,14 +89,14 @@ async function importTypeScript(path: string, url: string, cacheDir: string | un
     try {
       writeFileSync(file, text, { flag: 'wx' });
       written = true;
-      return (await import(pathToFileURL(file).href)) as { default?: unknown };
+      return (await importModule(pathToFileURL(file).href)) as { default?: unknown };
     } catch (e) {
       if (written) throw e; // the program itself failed to load
     } finally {
       if (written) rmSync(file, { force: true });
     }
   }
-  const { tsImport } = await import('tsx/esm/api');
+  const { tsImport } = (await importModule('tsx/esm/api')) as typeof import('tsx/esm/api');
   return (await tsImport(url, import.meta.url)) as { default?: unknown };
 }
 

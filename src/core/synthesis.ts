@@ -28,6 +28,7 @@ import type { ResolveContext } from './tokens.js';
 import { sortBelow, toYaml } from './yaml.js';
 import { createRequestSize, type CreateRequestSize } from './request-size.js';
 import { compareStrings } from '../private/compare.js';
+import { noteSynthesized } from '../private/compile-cache.js';
 
 /** One problem found by a template checker, mapped to the construct that caused it when possible. */
 export interface TemplateProblem {
@@ -423,6 +424,8 @@ export async function synthesize(root: IConstruct, options: SynthOptions = {}): 
   mark('artifacts');
   if (options.write !== false) await writePhase(outdir, files, manifest);
   mark('write');
+  // the code V8 saves at exit is then a synth's (src/private/compile-cache.ts)
+  noteSynthesized();
   return { outdir, manifest, files, requestBytes: requests, timings, annotations: collectAnnotations(root) };
 }
 

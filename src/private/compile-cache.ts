@@ -21,10 +21,10 @@ import { Script } from 'node:vm';
  * A CommonJS file of our bundle compiled with a V8 code cache.
  *
  * Node 20 parses and compiles every ES module on each start (it has no compile cache; Node 22 has one), and a synth
- * process is short: measured, about half of the check phase was V8 compiling the Heat validation layer (the
- * generated ajv validators) for the first time. That layer is built as one CommonJS file (scripts/bundle.mjs) and
- * loaded here: compiled with the code V8 saved from an earlier run when there is one, and otherwise saved at this
- * process's exit, with the functions the run compiled.
+ * process is short: measured, compiling our code for the first time was a large share of it (about half of the
+ * check phase was V8 compiling the generated ajv validators). The library is built as one CommonJS script
+ * (scripts/bundle.mjs) and loaded here: compiled with the code V8 saved from an earlier run when there is one, and
+ * otherwise saved at this process's exit, with the functions the run compiled.
  *
  * Where: `$HOTK8S_COMPILE_CACHE` names the directory; `0`, `off`, `false` or `no` there turns the cache off; by default
  * `$XDG_CACHE_HOME/hotk8s/compile` or `~/.cache/hotk8s/compile`. The directory is made private (0700), and a directory that is not
@@ -41,13 +41,34 @@ export type CompileCacheUse = 'used' | 'rejected' | 'missing' | 'off';
 interface Pending {
   readonly script: Script;
   readonly dir: string;
-  readonly file: string;
   readonly prefix: string;
+  /** The saved code of each level (index 0: a run that only loaded; 1: a run that synthesized). */
+  readonly files: readonly [string, string];
+  /** The level of the saved code V8 took, or -1 when it took none. */
+  readonly usedLevel: number;
+  /** Saved code V8 refused: removed at exit unless written again. */
+  readonly rejected?: string;
 }
 
 const pending = new Map<string, Pending>();
 let exitHooked = false;
-const uses = new Map<string, CompileCacheUse>();
+const uses = new Map<string, { use: CompileCacheUse; level: number }>();
+
+/**
+ * How much of the library a process ran, shared by every copy of this module in the process (the ES one that loads
+ * the library script and the one inside it): 0 when it only loaded, 1 once it synthesized.
+ */
+const WORK_LEVEL = Symbol.for('hotk8s.compile-cache.level');
+type WithLevel = typeof globalThis & { [WORK_LEVEL]?: number };
+
+/**
+ * Note that this process synthesized. The code saved at exit is then that of a synth, and a later synth finds its
+ * functions compiled: code saved by a run that only imported the library (`hotk8s --version`, a test that builds a
+ * construct) holds few of them, and is replaced by a synth's.
+ */
+export function noteSynthesized(): void {
+  (globalThis as WithLevel)[WORK_LEVEL] = 1;
+}
 
 /** The cache directory from the environment, or undefined when the cache is off. */
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -61,34 +82,50 @@ export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | 
 
 /**
  * Load `file` (a CommonJS module of our bundle) and return its exports. `buildKey` is the bundle's content hash
- * (written into the bundle at build time).
+ * (written into the bundle at build time). `importModule`, the caller's own `import()`, is the script's
+ * `__hotk8s_import`: how it loads ES modules from outside the bundle (src/private/dynamic-import.ts).
  */
-export function loadCommonJs(file: string, buildKey: string, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+export function loadCommonJs(
+  file: string,
+  buildKey: string,
+  env: NodeJS.ProcessEnv = process.env,
+  importModule?: (specifier: string) => Promise<unknown>,
+): Record<string, unknown> {
   // our bundle writes these files in ASCII (esbuild's `charset: 'ascii'`, checked at build): read as Latin-1, which
   // is the same text and about twice as fast to decode as UTF-8
   const source = readFileSync(file, 'latin1');
   const dir = compileCacheDir(env);
-  let target: Omit<Pending, 'script'> | undefined;
+  let target: { dir: string; prefix: string; files: [string, string] } | undefined;
   let cachedData: Buffer | undefined;
+  let level = -1;
   if (dir !== undefined) {
     const st = statSync(file);
     const prefix = `${basename(file).replace(/[^A-Za-z0-9_.-]/g, '_')}-`;
     const key = [buildKey, st.size, Math.trunc(st.mtimeMs), process.version, process.arch, cachedDataVersionTag()].join('-');
-    target = { dir, prefix, file: join(dir, `${prefix}${key.replace(/[^A-Za-z0-9_.-]/g, '_')}.v8`) };
-    cachedData = privateDir(dir, false) ? readIfPresent(target.file) : undefined;
+    const stem = join(dir, `${prefix}${key.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+    target = { dir, prefix, files: [`${stem}.v8`, `${stem}.synth.v8`] };
+    if (privateDir(dir, false)) {
+      // a synth's code first: it holds the functions a synth compiles
+      for (level = 1; level >= 0; level--) {
+        cachedData = readIfPresent(target.files[level]!);
+        if (cachedData !== undefined) break;
+      }
+    }
   }
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  const script = new Script(`(function (exports, require, module, __filename, __dirname, __hotk8s_import) {${source}\n})`, {
     filename: file,
     cachedData,
   });
   const use: CompileCacheUse =
     target === undefined ? 'off' : cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
-  uses.set(file, use);
+  const usedLevel = use === 'used' ? level : -1;
+  uses.set(file, { use, level: usedLevel });
   const module = { exports: {} as Record<string, unknown> };
   const run = script.runInThisContext() as (...args: unknown[]) => void;
-  run.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
-  if (target !== undefined && use !== 'used') {
-    pending.set(file, { script, ...target });
+  run.call(module.exports, module.exports, createRequire(file), module, file, dirname(file), importModule);
+  if (target !== undefined && usedLevel < 1) {
+    // written at exit when this run did more than the saved code it used
+    pending.set(file, { script, ...target, usedLevel, rejected: use === 'rejected' ? target.files[level] : undefined });
     if (!exitHooked) {
       exitHooked = true;
       process.once('exit', () => saveCompileCaches());
@@ -99,31 +136,42 @@ export function loadCommonJs(file: string, buildKey: string, env: NodeJS.Process
 
 /** How `file` was last loaded in this process (for tests). */
 export function compileCacheUse(file: string): CompileCacheUse | undefined {
-  return uses.get(file);
+  return uses.get(file)?.use;
+}
+
+/** The level of the saved code `file` was last loaded with in this process: 0, 1, or -1 for none (for tests). */
+export function compileCacheLevel(file: string): number | undefined {
+  return uses.get(file)?.level;
 }
 
 /**
- * Write the code of every file loaded without usable saved code (run at exit, so that the functions the run
- * compiled are in it). Returns the cache files written. Never throws.
+ * Write the code of every file whose run did more than the saved code it was loaded with (run at exit, so that the
+ * functions the run compiled are in it): a file loaded without usable saved code, or with a load's code by a run that
+ * synthesized. Saved code V8 refused and nothing replaced is removed. Returns the cache files written. Never throws.
  */
 export function saveCompileCaches(): string[] {
   const written: string[] = [];
+  const level = (globalThis as WithLevel)[WORK_LEVEL] ?? 0;
   for (const [key, p] of pending) {
     pending.delete(key);
     try {
       if (!privateDir(p.dir, true)) continue;
-      const data = p.script.createCachedData();
-      const tmp = `${p.file}.${process.pid}.tmp`;
-      const fd = openSync(tmp, 'w', 0o600);
-      try {
-        writeSync(fd, data);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
+      if (level > p.usedLevel) {
+        const file = p.files[level]!;
+        const data = p.script.createCachedData();
+        const tmp = `${file}.${process.pid}.tmp`;
+        const fd = openSync(tmp, 'w', 0o600);
+        try {
+          writeSync(fd, data);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        renameSync(tmp, file);
+        written.push(file);
+        prune(p.dir, p.prefix);
       }
-      renameSync(tmp, p.file);
-      written.push(p.file);
-      prune(p.dir, p.prefix);
+      if (p.rejected !== undefined && !written.includes(p.rejected)) rmSync(p.rejected, { force: true });
     } catch {
       // best effort: the next run compiles from source again
     }

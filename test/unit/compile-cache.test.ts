@@ -44,16 +44,22 @@ interface Loaded {
   use: CompileCacheUse;
   answer: number;
   sum: number;
+  level?: number;
 }
 
-/** Load `file` in a fresh Node process (through tsx), call its exports, and report how it was compiled. */
-function load(file: string, env: NodeJS.ProcessEnv, key = 'k1'): Loaded {
+/**
+ * Load `file` in a fresh Node process (through tsx), call its exports, and report how it was compiled. With `synth`,
+ * the process notes that it synthesized, as `synthesize()` does; `level` then reports the level of the saved code used.
+ */
+function load(file: string, env: NodeJS.ProcessEnv, key = 'k1', opts: { synth?: boolean; level?: boolean } = {}): Loaded {
   const tsx = createRequire(join(ROOT, 'package.json')).resolve('tsx');
   const program = `
     const cc = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/private/compile-cache.ts')).href)});
     const m = cc.loadCommonJs(${JSON.stringify(file)}, ${JSON.stringify(key)});
     const use = cc.compileCacheUse(${JSON.stringify(file)});
-    process.on('exit', () => console.log(JSON.stringify({ use, answer: m.answer(), sum: m.sum(10) })));
+    const level = cc.compileCacheLevel(${JSON.stringify(file)});
+    ${opts.synth ? 'cc.noteSynthesized();' : ''}
+    process.on('exit', () => console.log(JSON.stringify({ use, answer: m.answer(), sum: m.sum(10)${opts.level ? ', level' : ''} })));
   `;
   const out = execFileSync(process.execPath, ['--import', pathToFileURL(tsx).href, '--input-type=module', '-e', program], {
     encoding: 'utf8',
@@ -86,6 +92,33 @@ describe('compile cache', () => {
     expect(load(file, env)).toEqual({ use: 'used', answer: 42, sum: 510 });
     const after = statSync(join(cache, saved[0]!));
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]); // used, not written again
+  });
+
+  it("replaces a load's saved code with a synth's, which every later run uses; a damaged synth's code is removed", () => {
+    const { work, cache, env } = setup();
+    const file = moduleFile(work, 'layer.cjs', 4);
+    const opts = { level: true };
+    expect(load(file, env, 'k1', opts)).toEqual({ use: 'missing', answer: 4, sum: 130, level: -1 });
+    const [loadCode] = written(cache);
+    expect(loadCode).toMatch(/-k1-.*\d\.v8$/);
+    // a run that only loads again: the load's code is used and not written again
+    expect(load(file, env, 'k1', opts)).toEqual({ use: 'used', answer: 4, sum: 130, level: 0 });
+    expect(written(cache)).toEqual([loadCode]);
+    // a synth uses it, and saves its own code beside it at exit
+    expect(load(file, env, 'k1', { ...opts, synth: true })).toEqual({ use: 'used', answer: 4, sum: 130, level: 0 });
+    const synthCode = loadCode!.replace(/\.v8$/, '.synth.v8');
+    expect(written(cache)).toEqual([loadCode, synthCode].sort());
+    const before = statSync(join(cache, synthCode));
+    // from now on every run, a load or a synth, takes the synth's code, and nothing is written
+    expect(load(file, env, 'k1', opts)).toEqual({ use: 'used', answer: 4, sum: 130, level: 1 });
+    expect(load(file, env, 'k1', { ...opts, synth: true })).toEqual({ use: 'used', answer: 4, sum: 130, level: 1 });
+    const after = statSync(join(cache, synthCode));
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+    // damaged: refused; a run that only loads writes the load's code and removes the damaged file
+    writeFileSync(join(cache, synthCode), Buffer.alloc(after.size, 0x5a));
+    expect(load(file, env, 'k1', opts)).toEqual({ use: 'rejected', answer: 4, sum: 130, level: -1 });
+    expect(written(cache)).toEqual([loadCode]);
+    expect(load(file, env, 'k1', opts)).toEqual({ use: 'used', answer: 4, sum: 130, level: 0 });
   });
 
   it('does not read saved code of another build: a changed file or another build key is compiled from source', () => {

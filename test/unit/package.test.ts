@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -51,6 +52,47 @@ describe('the built package', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('hotk8s: Unknown argument: ouy');
   });
+
+  it('loads the library script through the compile cache: saved at the first exit, used next; a synth saves its own', () => {
+    const work = mkdtempSync(join(tmpdir(), 'hotk8s-pkg-cache-'));
+    const cache = join(work, 'cache');
+    const program = join(work, 'program.mjs');
+    // the entry point's own module URL, so that the package resolves from a directory outside it
+    writeFileSync(
+      program,
+      [
+        `const { App, HeatStack, HeatResource } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist', 'lib', 'src', 'index.js')).href)});`,
+        'console.log(typeof App, typeof HeatStack, typeof HeatResource);',
+      ].join('\n'),
+    );
+    try {
+      const env = { ...process.env, HOTK8S_COMPILE_CACHE: cache };
+      const first = execFileSync(process.execPath, [program], { env, encoding: 'utf8' });
+      expect(first.trim()).toBe('function function function');
+      const saved = readdirSync(cache).filter((f) => /^hotk8s\.cjs-.*\.v8$/.test(f));
+      expect(saved).toHaveLength(1);
+      const before = statSync(join(cache, saved[0]!));
+      execFileSync(process.execPath, [program], { env, encoding: 'utf8' });
+      // used, not written again: a file rewritten would be a new inode (written beside it, then renamed)
+      const after = statSync(join(cache, saved[0]!));
+      expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+      expect(readdirSync(cache)).toEqual(saved);
+      // a synth through the bin saves a synth's code beside it, which later runs take
+      execFileSync(
+        process.execPath,
+        [join(ROOT, 'bin', 'hotk8s.js'), 'synth', '--out', join(work, 'out'), '--state', join(work, 'state')],
+        {
+          cwd: work,
+          env,
+          stdio: 'pipe',
+        },
+      );
+      const synthCode = saved[0]!.replace(/\.v8$/, '.synth.v8');
+      expect(readdirSync(cache).sort()).toEqual([saved[0], synthCode].sort());
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('serves every entry point, and a user construct shares the Construct class of the library', () => {
     mkdirSync(join(ROOT, '.cache'), { recursive: true });
