@@ -19,11 +19,11 @@
 // All modes of a scenario run interleaved (one warm-up each, then RUNS rounds of every mode in turn), so that the
 // load of a shared machine falls on them alike. BENCH_MODES=program,cdk8s measures only those modes and the floors.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
+import { buildScript, layerExternals } from '../scripts/cached-script.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WORK = join(ROOT, '.cache', 'bench');
@@ -148,42 +148,15 @@ function outputStats(outdir) {
  * (dist/lib/hotk8s.cjs); loading that whole script here would add the rest of the library to the floor.
  */
 async function buildChecker() {
-  const { build } = await import('esbuild');
   const dist = join(ROOT, 'dist');
-  const validators = join(dist, 'src', 'heat', 'generated', 'validators');
-  const runtime = join(dist, 'src', 'heat', 'validate-runtime.js');
   const file = join(WORK, 'heat-validate.cjs');
-  await build({
+  const key = await buildScript({
     entryPoints: [join(dist, 'src', 'heat', 'validate.js')],
     outfile: file,
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    supported: { 'dynamic-import': false },
-    charset: 'ascii',
-    legalComments: 'none',
-    minify: true,
-    lineLimit: 160,
-    keepNames: true,
-    logLevel: 'warning',
     plugins: [
-      {
-        name: 'package-validators',
-        setup(b) {
-          b.onResolve({ filter: /\.js$/ }, (args) => {
-            const path = resolve(args.resolveDir, args.path);
-            if (path === runtime) return { path: join(dist, 'lib', 'heat-validate-runtime.cjs'), external: true };
-            if (dirname(path) === validators && args.kind === 'dynamic-import' && !path.endsWith('cluster-set.generated.js')) {
-              return { path: join(dist, 'lib', 'heat-validators', basename(path).replace(/\.js$/, '.cjs')), external: true };
-            }
-            return undefined;
-          });
-        },
-      },
+      layerExternals({ runtime: join(dist, 'lib', 'heat-validate-runtime.cjs'), validators: join(dist, 'lib', 'heat-validators') }),
     ],
   });
-  const key = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
   return { file, key, loader: join(dist, 'src', 'private', 'compile-cache.js') };
 }
 

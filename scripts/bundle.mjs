@@ -2,11 +2,11 @@
 // Bundle the compiled library (dist/src, dist/stacks) into dist/lib: one CommonJS script holding the whole library,
 // loaded with a V8 code cache, and one small ES module per public entry point that takes its exports from it (see
 // below); the Heat validators outside a cluster's set in files of their own, required on first use.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { buildScript, CJS, layerExternals, RUNTIME, VALIDATORS } from './cached-script.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
@@ -41,22 +41,7 @@ rmSync(join(DIST, 'lib'), { recursive: true, force: true });
  * Measured and not taken: the precompiled bootstrap templates (src/bootstrap/templates.generated.ts) in a cached file of
  * their own; loading them moved about as much time into the import as it saved in construction (21 interleaved runs).
  */
-const VALIDATORS = join(DIST, 'src', 'heat', 'generated', 'validators');
-const RUNTIME = join(DIST, 'src', 'heat', 'validate-runtime.js');
 const IMPORT_HOOK = join(DIST, 'src', 'private', 'dynamic-import.js');
-const layerExternals = (runtimeFrom) => ({
-  name: 'layer-externals',
-  setup(b) {
-    b.onResolve({ filter: /\.js$/ }, (args) => {
-      const path = resolve(args.resolveDir, args.path);
-      if (path === RUNTIME) return { path: `${runtimeFrom}heat-validate-runtime.cjs`, external: true };
-      if (dirname(path) === VALIDATORS && args.kind === 'dynamic-import' && !path.endsWith('cluster-set.generated.js')) {
-        return { path: `./heat-validators/${path.slice(VALIDATORS.length + 1).replace(/\.js$/, '.cjs')}`, external: true };
-      }
-      return undefined;
-    });
-  },
-});
 /** src/private/dynamic-import.ts in the script: the `import()` that load.js hands the script. */
 const importHook = {
   name: 'import-hook',
@@ -70,35 +55,15 @@ const importHook = {
     }));
   },
 };
-const cjs = {
-  absWorkingDir: ROOT,
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  // a dynamic import becomes a require (the cached file runs as a script, where import() needs a loader of its own)
-  supported: { 'dynamic-import': false },
-  legalComments: 'none',
-  // ASCII, so that the loader can read it as Latin-1 (checked below)
-  charset: 'ascii',
-  // minified: about a third less source for V8 to read and, without saved code, to parse. keepNames keeps class and
-  // function names (errors name a construct's class). lineLimit: an uncaught error prints its source line, which
-  // would otherwise be the whole file. No source maps: the package ships none (test/heat/package-tarball.test.ts), and
-  // frames name functions anyway; dist/src (tsc's output) is there for stepping through the original code
-  minify: true,
-  lineLimit: 160,
-  keepNames: true,
-  logLevel: 'warning',
-};
-await build({ ...cjs, entryPoints: [RUNTIME], outfile: join(DIST, 'lib', 'heat-validate-runtime.cjs') });
+await build({ ...CJS, entryPoints: [RUNTIME], outfile: join(DIST, 'lib', 'heat-validate-runtime.cjs') });
 await build({
-  ...cjs,
+  ...CJS,
   entryPoints: readdirSync(VALIDATORS)
     .filter((f) => f.endsWith('.generated.js') && f !== 'index.generated.js' && f !== 'cluster-set.generated.js')
     .map((f) => join(VALIDATORS, f)),
   outdir: join(DIST, 'lib', 'heat-validators'),
   outExtension: { '.js': '.cjs' },
-  plugins: [layerExternals('../')],
+  plugins: [layerExternals({ runtime: '../heat-validate-runtime.cjs', validators: './heat-validators' })],
 });
 
 /** The public entry points: `eager` ones are evaluated when the script loads, the others on their first import. */
@@ -110,8 +75,7 @@ const ENTRIES = [
   ...stacks.map((f) => ({ name: `stack_${basename(f, '.js').replace(/[^A-Za-z0-9]/g, '_')}`, source: f, out: `stacks/${basename(f)}` })),
 ];
 const SCRIPT = join(DIST, 'lib', 'hotk8s.cjs');
-await build({
-  ...cjs,
+const key = await buildScript({
   stdin: {
     contents: ENTRIES.map((e) =>
       e.eager
@@ -124,13 +88,10 @@ await build({
   },
   outfile: SCRIPT,
   external: ['constructs', 'esbuild', 'tsx', 'tsx/*'],
-  plugins: [layerExternals('./'), importHook],
+  plugins: [layerExternals({ runtime: './heat-validate-runtime.cjs', validators: './heat-validators' }), importHook],
   define: { 'import.meta.url': '__hotk8s_url' },
   banner: { js: "var __hotk8s_url = require('node:url').pathToFileURL(__filename).href;" },
 });
-const text = readFileSync(SCRIPT, 'latin1');
-if (/[^\x00-\x7f]/.test(text)) throw new Error(`${SCRIPT} is not ASCII`);
-const key = createHash('sha256').update(text, 'latin1').digest('hex').slice(0, 16);
 
 // load.js: loads the script once, with the cache, and hands it this module's import()
 await build({
