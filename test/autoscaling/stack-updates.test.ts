@@ -47,7 +47,8 @@ function assertSerial(): void {
 
 describe('stack updates (fake Heat API)', () => {
   it('serializes concurrent requests: one update at a time, later changes coalesced into the next one', async () => {
-    os.updateMs = 800;
+    // long enough that the calls surely return while the first update still runs, even on a loaded machine
+    os.updateMs = 2000;
     const victim = 'demo-default-2';
     // three requests at once: one PATCH carries them all
     await Promise.all([
@@ -64,7 +65,7 @@ describe('stack updates (fake Heat API)', () => {
     ]);
     await until(
       () => os.patches().length === 2 && os.status === 'UPDATE_COMPLETE',
-      10_000,
+      20_000,
       `two PATCHes; agent log:\n${agent.lines.join('\n')}`,
     );
     await agent.waitFor(/StackUpdateComplete: stack update .*workers_default_remove=demo-default-2,demo-default-0/);

@@ -85,7 +85,9 @@ beforeAll(async () => {
       stdio: 'ignore',
     },
   );
-  for (let i = 0; i < 50 && fetchMetadata(META) !== '200'; i++) await new Promise((r) => setTimeout(r, 100));
+  // python's http.server takes a moment to start, longer on a loaded machine: wait for it (bounded) before any check
+  const ready = Date.now() + 30_000;
+  while (fetchMetadata(META) !== '200' && Date.now() < ready) await new Promise((r) => setTimeout(r, 100));
   // without the rules, everyone reaches it: the namespaces work
   expect([fetchMetadata(NODE), fetchMetadata(NODE, 65534), fetchMetadata(POD)]).toEqual(['200', '200', '200']);
   installRules();
