@@ -42,23 +42,17 @@ const fs = require("fs");
 const path = require("path");
 const files = fs.readdirSync(".cache").filter((f) => /^vitest-report.*\.json$/.test(f));
 let passed = 0, failed = 0, skipped = 0, total = 0;
+// the failures are named last, so that the tail of a long log (all a CI summary may keep) says which tests failed
+const firstLine = (text) => String(text || "").split("\n")[0].slice(0, 300);
 for (const f of files) {
   const r = JSON.parse(fs.readFileSync(".cache/" + f, "utf8"));
   passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
   total += r.numTotalTests;
-}
-// the failures are named last, so that the tail of a long log (all a CI summary may keep) says which tests failed
-for (const f of files) {
-  const r = JSON.parse(fs.readFileSync(".cache/" + f, "utf8"));
   for (const file of r.testResults) {
     const rel = path.relative(process.cwd(), file.name);
     const failures = file.assertionResults.filter((t) => t.status === "failed");
-    if (file.status === "failed" && failures.length === 0) {
-      console.log(`FAILED ${rel} (the file itself): ${String(file.message || "").split("\n")[0].slice(0, 300)}`);
-    }
-    for (const t of failures) {
-      console.log(`FAILED ${rel} > ${t.fullName}: ${String((t.failureMessages || [])[0] || "").split("\n")[0].slice(0, 300)}`);
-    }
+    if (file.status === "failed" && failures.length === 0) console.log(`FAILED ${rel} (the file itself): ${firstLine(file.message)}`);
+    for (const t of failures) console.log(`FAILED ${rel} > ${t.fullName}: ${firstLine((t.failureMessages || [])[0])}`);
   }
 }
 console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
