@@ -126,9 +126,11 @@ export class HeatResource extends HeatElement {
     // the entry keeps its field order; everything below has its keys sorted, as templates are written
     const sorted: ResolveContext = ctx.sortKeys ? ctx : { ...ctx, sortKeys: true };
     const resolved: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(entry)) {
-      const r = resolveValue(v, sorted);
-      if (r !== undefined) resolved[k] = r;
+    // an indexed loop: render runs cold (interpreted), where for-of over entries allocates a pair and a result per step
+    const keys = Object.keys(entry);
+    for (let i = 0; i < keys.length; i++) {
+      const r = resolveValue(entry[keys[i]!], sorted);
+      if (r !== undefined) resolved[keys[i]!] = r;
     }
     if (this.overrides.length === 0) return resolved;
     for (const o of this.overrides) applyOverride(resolved, o.path, resolveValue(o.value, sorted));

@@ -2,12 +2,18 @@ import yaml from 'js-yaml';
 
 /** Sort object keys deeply (arrays keep their order) and drop `undefined` members. */
 export function sortDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.filter((v) => v !== undefined).map(sortDeep);
+  // indexed loops: a synth runs this code cold (interpreted), where for-of allocates a result per step
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (let i = 0; i < value.length; i++) if (value[i] !== undefined) out.push(sortDeep(value[i]));
+    return out;
+  }
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[k];
-      if (v !== undefined) out[k] = sortDeep(v);
+    const keys = Object.keys(value).sort();
+    for (let i = 0; i < keys.length; i++) {
+      const v = (value as Record<string, unknown>)[keys[i]!];
+      if (v !== undefined) out[keys[i]!] = sortDeep(v);
     }
     return out;
   }
@@ -18,7 +24,11 @@ export function sortDeep(value: unknown): unknown {
 export function sortBelow(entry: unknown): unknown {
   if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return sortDeep(entry);
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(entry)) if (v !== undefined) out[k] = sortDeep(v);
+  const keys = Object.keys(entry);
+  for (let i = 0; i < keys.length; i++) {
+    const v = (entry as Record<string, unknown>)[keys[i]!];
+    if (v !== undefined) out[keys[i]!] = sortDeep(v);
+  }
   return out;
 }
 
@@ -99,13 +109,21 @@ function mapping(obj: Record<string, unknown>, level: number, compact: boolean):
   const keys = Object.keys(obj);
   let out = '';
   const newline = newlineAt(level);
-  for (const key of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
     const value = obj[key];
     if (value === undefined) continue; // js-yaml skips the pair
     if (key.length > 1024 || key.includes('\n')) throw new NotHandled(); // js-yaml writes an explicit `? key`
     const k = SIMPLE_WORD.test(key) && !RESERVED_WORDS.has(key) ? key : single(key);
-    const v = value !== null && typeof value === 'object' ? collection(value, level + 1) : node(value, level + 1, false);
-    out += (compact && out === '' ? '' : newline) + k + (v.charCodeAt(0) === 10 ? ':' : ': ') + v;
+    // a non-empty collection starts on the next line; known from the value, not read from the text (reading the
+    // first character of a string built by concatenation copies all of it, at every level of nesting)
+    let v: string;
+    let below = false;
+    if (value !== null && typeof value === 'object') {
+      v = collection(value, level + 1);
+      below = v !== '[]' && v !== '{}';
+    } else v = node(value, level + 1, false);
+    out += (compact && out === '' ? '' : newline) + k + (below ? ':' : ': ') + v;
   }
   return out === '' ? '{}' : out;
 }
@@ -125,9 +143,11 @@ function collection(value: object, level: number): string {
 function sequence(items: readonly unknown[], level: number, compact: boolean): string {
   let out = '';
   const newline = newlineAt(level);
-  for (const item of items) {
-    const v = node(item === undefined ? null : item, level + 1, true);
-    out += (compact && out === '' ? '' : newline) + (v.charCodeAt(0) === 10 ? '-' : '- ') + v;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    // an item is written compact (a mapping's first pair, a sequence's first item on the dash's line), and no scalar
+    // starts with a line feed, so an item never starts on the next line
+    out += (compact && out === '' ? '' : newline) + '- ' + node(item === undefined ? null : item, level + 1, true);
   }
   return out;
 }
