@@ -128,6 +128,141 @@ function pkiDir(stateDir: string, clusterName: string): string {
   return join(stateDir, clusterName, 'pki');
 }
 
+/** The warning for a CA that expires within CA_WARN_DAYS of `now` (or has expired), else undefined. */
+function caExpiryWarning(dir: string, crt: string, notAfter: Date, now: Date): string | undefined {
+  const left = notAfter.getTime() - now.getTime();
+  if (left >= CA_WARN_DAYS * DAY_MS) return undefined;
+  return (
+    `${join(dir, crt)} ${left <= 0 ? 'expired' : `expires in ${Math.floor(left / DAY_MS)} days`} (${notAfter.toISOString()}): ` +
+    'every certificate it signed stops working then and nothing renews a CA automatically; plan a CA rotation ' +
+    '(README "Certificates": new cluster and migrate, or add the new CA beside the old one and roll the nodes)'
+  );
+}
+
+/**
+ * The record of the last full validation, in the pki dir (0600): a digest of every PKI file's bytes, and what the
+ * checks derived from them that a synth needs (the CAs' re-encoded PEM, each certificate's notAfter, the discovery
+ * hash). When every file still has the recorded bytes, the checks would give the same answers, so a synth takes them
+ * from the record instead of parsing the certificates and keys again (about 12 ms of a synth, measured: most of the
+ * secrets phase). Only the time-dependent checks run again: the CA expiry warnings, and a client certificate due for
+ * renewal (which takes the full path). Any other byte in any file, a record that does not check out, or a change of
+ * the rules ({@link VALIDATION_RULES}) means a full validation, which writes the record anew.
+ */
+export const PKI_VALIDATED_FILE = 'validated.json';
+/** Bumped whenever a check in validateCa / validateLeaf / the service-account or encryption-key checks changes. */
+const VALIDATION_RULES = 1;
+const CERT_ITEMS = ['clusterCa', 'etcdCa', 'frontProxyCa', 'apiserverEtcdClient', 'admin'] as const;
+type CaItem = 'clusterCa' | 'etcdCa' | 'frontProxyCa';
+
+interface ValidatedRecord {
+  readonly rules: number;
+  /** sha256 over every PKI file's name and bytes, in PKI_FILES order. */
+  readonly files: string;
+  readonly caCertPem: Readonly<Record<CaItem, string>>;
+  readonly notAfter: Readonly<Record<(typeof CERT_ITEMS)[number], string>>;
+  readonly discoveryHash: string;
+  /** sha256 over the fields above: a record changed by anything but this code is not used. */
+  readonly check: string;
+}
+
+/** Every PKI file's bytes (checked 0600 first, as a full load does), or undefined when one is missing. */
+function readAllPkiFiles(dir: string): Map<string, Buffer> | undefined {
+  const out = new Map<string, Buffer>();
+  for (const names of Object.values(PKI_FILES)) {
+    for (const f of names) {
+      if (!existsSync(join(dir, f))) return undefined;
+      checkPrivateFile(dir, f);
+      out.set(f, readFileSync(join(dir, f)));
+    }
+  }
+  return out;
+}
+
+function filesDigest(files: ReadonlyMap<string, Buffer>): string {
+  const h = createHash('sha256');
+  for (const [name, bytes] of files) h.update(`${name}\0${bytes.length}\0`).update(bytes);
+  return h.digest('hex');
+}
+
+function recordCheck(r: Omit<ValidatedRecord, 'check'>): string {
+  return createHash('sha256')
+    .update(JSON.stringify([r.rules, r.files, r.caCertPem, r.notAfter, r.discoveryHash]))
+    .digest('hex');
+}
+
+/** The PKI as a full load would give it, from the record, when every file still has the validated bytes. */
+function reuseValidated(dir: string, clusterName: string, now: Date): ClusterPki | undefined {
+  const recordFile = join(dir, PKI_VALIDATED_FILE);
+  let record: ValidatedRecord;
+  try {
+    if ((statSync(recordFile).mode & 0o077) !== 0) return undefined;
+    record = JSON.parse(readFileSync(recordFile, 'utf8')) as ValidatedRecord;
+  } catch {
+    return undefined; // no record (or not one this code wrote): a full load writes it
+  }
+  const files = readAllPkiFiles(dir);
+  if (!files || record?.rules !== VALIDATION_RULES || record.files !== filesDigest(files) || record.check !== recordCheck(record)) {
+    return undefined;
+  }
+  const notAfter = {} as Record<(typeof CERT_ITEMS)[number], Date>;
+  for (const item of CERT_ITEMS) {
+    const d = new Date(record.notAfter[item]);
+    if (Number.isNaN(d.getTime())) return undefined;
+    notAfter[item] = d;
+  }
+  // a client certificate due for renewal: the full path renews it and says so
+  for (const item of ['apiserverEtcdClient', 'admin'] as const) {
+    if (notAfter[item].getTime() - now.getTime() < CLIENT_RENEW_DAYS * DAY_MS) return undefined;
+  }
+  const text = (f: string) => files.get(f)!.toString('utf8');
+  const warnings: string[] = [];
+  const ca = (item: CaItem): CertAndKey => {
+    const [crt, key] = PKI_FILES[item];
+    const warning = caExpiryWarning(dir, crt, notAfter[item], now);
+    if (warning) warnings.push(warning);
+    return { certPem: record.caCertPem[item], keyPem: text(key), notAfter: notAfter[item] };
+  };
+  const leaf = (item: 'apiserverEtcdClient' | 'admin'): CertAndKey => {
+    const [crt, key] = PKI_FILES[item];
+    return { certPem: text(crt), keyPem: text(key), notAfter: notAfter[item] };
+  };
+  const clusterCa = ca('clusterCa');
+  const etcdCa = ca('etcdCa');
+  const frontProxyCa = ca('frontProxyCa');
+  return {
+    clusterName,
+    dir,
+    clusterCa,
+    etcdCa,
+    frontProxyCa,
+    serviceAccount: { privateKeyPem: text(PKI_FILES.serviceAccount[1]), publicKeyPem: text(PKI_FILES.serviceAccount[0]) },
+    apiserverEtcdClient: leaf('apiserverEtcdClient'),
+    admin: leaf('admin'),
+    encryptionKey: text(PKI_FILES.encryptionKey[0]).trim(),
+    discoveryHash: record.discoveryHash,
+    created: [],
+    warnings,
+  };
+}
+
+/** Writes the record of a full load that passed every check (best effort: without it, the next synth checks again). */
+function recordValidated(dir: string, pki: ClusterPki): void {
+  try {
+    const files = readAllPkiFiles(dir);
+    if (!files) return;
+    const fields: Omit<ValidatedRecord, 'check'> = {
+      rules: VALIDATION_RULES,
+      files: filesDigest(files),
+      caCertPem: { clusterCa: pki.clusterCa.certPem, etcdCa: pki.etcdCa.certPem, frontProxyCa: pki.frontProxyCa.certPem },
+      notAfter: Object.fromEntries(CERT_ITEMS.map((i) => [i, pki[i].notAfter.toISOString()])) as ValidatedRecord['notAfter'],
+      discoveryHash: pki.discoveryHash,
+    };
+    writePrivate(dir, PKI_VALIDATED_FILE, `${JSON.stringify({ ...fields, check: recordCheck(fields) })}\n`);
+  } catch {
+    // the record only saves time
+  }
+}
+
 /**
  * Loads the cluster's PKI from `<stateDir>/<clusterName>/pki/`, creating whatever is missing
  * (directories 0700, files 0600). Existing material is reused as is and validated: a certificate
@@ -141,7 +276,20 @@ export async function loadOrCreateClusterPki(stateDir: string, clusterName: stri
   const clientDays = options.clientValidityDays === undefined ? undefined : positive('clientValidityDays', options.clientValidityDays);
   ensurePrivateDir(dir);
   ensurePrivateDir(join(dir, 'etcd'));
+  const reused = reuseValidated(dir, clusterName, now);
+  if (reused) return reused;
+  const pki = await loadOrCreate(dir, clusterName, now, caDays, clientDays);
+  recordValidated(dir, pki);
+  return pki;
+}
 
+async function loadOrCreate(
+  dir: string,
+  clusterName: string,
+  now: Date,
+  caDays: number,
+  clientDays: number | undefined,
+): Promise<ClusterPki> {
   const created: string[] = [];
   const warnings: string[] = [];
 
@@ -150,14 +298,8 @@ export async function loadOrCreateClusterPki(stateDir: string, clusterName: stri
     const got = readPair(dir, crt, key);
     if (got) {
       const loaded = validateCa(dir, crt, key, got.cert, got.key);
-      const left = loaded.notAfter.getTime() - now.getTime();
-      if (left < CA_WARN_DAYS * DAY_MS) {
-        warnings.push(
-          `${join(dir, crt)} ${left <= 0 ? 'expired' : `expires in ${Math.floor(left / DAY_MS)} days`} (${loaded.notAfter.toISOString()}): ` +
-            'every certificate it signed stops working then and nothing renews a CA automatically; plan a CA rotation ' +
-            '(README "Certificates": new cluster and migrate, or add the new CA beside the old one and roll the nodes)',
-        );
-      }
+      const warning = caExpiryWarning(dir, crt, loaded.notAfter, now);
+      if (warning) warnings.push(warning);
       return loaded;
     }
     const made = await makeCa(cn, now, caDays, join(dir, key));

@@ -156,3 +156,85 @@ describe('loadOrCreateClusterPki', () => {
     expect(new X509Certificate(admin.certPem).subject).toBe(`CN=demo-admin\nO=${ADMIN_GROUP}`);
   });
 });
+
+describe('the record of the last full validation (validated.json)', () => {
+  const RECORD = 'validated.json';
+  /** A load with no record: every certificate and key parsed and checked again. */
+  async function fullLoad(s: string, now?: Date) {
+    const dir = join(s, 'demo', 'pki');
+    rmSync(join(dir, RECORD), { force: true });
+    return loadOrCreateClusterPki(s, 'demo', now ? { now } : {});
+  }
+
+  it('is written 0600 by a full load, and a load from it gives what a full load gives', async () => {
+    const s = stateDir();
+    const made = await loadOrCreateClusterPki(s, 'demo');
+    expect(statSync(join(made.dir, RECORD)).mode & 0o777).toBe(0o600);
+    const fromRecord = await loadOrCreateClusterPki(s, 'demo');
+    const full = await fullLoad(s);
+    expect(fromRecord).toEqual(full);
+    expect(fromRecord).toEqual({ ...made, created: [] });
+  });
+
+  it('is what a load uses while every file keeps its bytes, and only then', async () => {
+    const s = stateDir();
+    const p = await loadOrCreateClusterPki(s, 'demo');
+    // a record with a marked discovery hash and a check that fits it, as this code writes one: the load takes the
+    // hash from the record, so the record (not a parse) is what answered
+    const record = JSON.parse(readFileSync(join(p.dir, RECORD), 'utf8'));
+    const marked = { ...record, discoveryHash: 'sha256:marked' };
+    marked.check = createHash('sha256')
+      .update(JSON.stringify([marked.rules, marked.files, marked.caCertPem, marked.notAfter, marked.discoveryHash]))
+      .digest('hex');
+    writeFileSync(join(p.dir, RECORD), JSON.stringify(marked), { mode: 0o600 });
+    expect((await loadOrCreateClusterPki(s, 'demo')).discoveryHash).toBe('sha256:marked');
+    // one byte of one file changed: a full load, which finds the damage
+    const key = readFileSync(join(p.dir, 'sa.pub'), 'utf8');
+    writeFileSync(join(p.dir, 'sa.pub'), key.replace('-----END PUBLIC KEY-----', '-----END PUBLIC KEY-----\n'), { mode: 0o600 });
+    const reloaded = await loadOrCreateClusterPki(s, 'demo');
+    expect(reloaded.discoveryHash).toBe(p.discoveryHash);
+    // a key swapped for another valid key is refused as before, record or not
+    writeFileSync(join(p.dir, 'ca.key'), readFileSync(join(p.dir, 'front-proxy-ca.key')), { mode: 0o600 });
+    await expect(loadOrCreateClusterPki(s, 'demo')).rejects.toThrow(/ca\.crt does not match .*ca\.key/);
+  });
+
+  it('is not used when it was changed by anything else, or is readable by others', async () => {
+    const s = stateDir();
+    const p = await loadOrCreateClusterPki(s, 'demo');
+    const record = JSON.parse(readFileSync(join(p.dir, RECORD), 'utf8'));
+    writeFileSync(join(p.dir, RECORD), JSON.stringify({ ...record, discoveryHash: 'sha256:edited' }), { mode: 0o600 });
+    expect((await loadOrCreateClusterPki(s, 'demo')).discoveryHash).toBe(p.discoveryHash);
+    // the full load wrote a good record again; opened to others, it is ignored
+    const marked = { ...record, discoveryHash: 'sha256:marked' };
+    marked.check = createHash('sha256')
+      .update(JSON.stringify([marked.rules, marked.files, marked.caCertPem, marked.notAfter, marked.discoveryHash]))
+      .digest('hex');
+    writeFileSync(join(p.dir, RECORD), JSON.stringify(marked), { mode: 0o600 });
+    chmodSync(join(p.dir, RECORD), 0o644);
+    expect((await loadOrCreateClusterPki(s, 'demo')).discoveryHash).toBe(p.discoveryHash);
+    // and the file checks still run on the record's path: a key readable by others is refused
+    await loadOrCreateClusterPki(s, 'demo');
+    chmodSync(join(p.dir, 'admin.key'), 0o640);
+    await expect(loadOrCreateClusterPki(s, 'demo')).rejects.toThrow(/admin\.key has mode 0640/);
+  });
+
+  it('still warns of CA expiry and still renews client certificates, as a full load does', async () => {
+    const s = stateDir();
+    const now = new Date('2026-01-01T00:00:00Z');
+    await loadOrCreateClusterPki(s, 'demo', { now, caValidityDays: 800, clientValidityDays: 365 });
+    const day200 = new Date(now.getTime() + 200 * DAY);
+    expect((await loadOrCreateClusterPki(s, 'demo', { now: day200 })).warnings).toEqual([]);
+    // day 500: the CAs expire within a year (warned from the record) ...
+    const day500 = new Date(now.getTime() + 500 * DAY);
+    await reissueClientCertificate(s, 'demo', 'apiserverEtcdClient', { now: day500, validityDays: 200 });
+    await reissueClientCertificate(s, 'demo', 'admin', { now: day500, validityDays: 200 });
+    await loadOrCreateClusterPki(s, 'demo', { now: day500 }); // a full load (files changed) writes the record
+    const fromRecord = await loadOrCreateClusterPki(s, 'demo', { now: day500 });
+    expect(fromRecord.warnings.filter((w) => /ca\.crt expires in 300 days/.test(w))).toHaveLength(3);
+    expect(fromRecord).toEqual(await fullLoad(s, day500));
+    // ... day 660: the client certificates have 40 days left: renewed, as a full load renews them
+    const day660 = new Date(now.getTime() + 660 * DAY);
+    const renewed = await loadOrCreateClusterPki(s, 'demo', { now: day660 });
+    expect(renewed.created).toEqual(['apiserverEtcdClient:renewed', 'admin:renewed']);
+  });
+});

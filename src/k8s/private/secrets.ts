@@ -16,12 +16,17 @@ export { ETCD_CLIENT_CERT_META_PARTS, etcdClientCertMetadataKey };
 
 /** The certificate's base64 DER in ETCD_CLIENT_CERT_META_PARTS non-empty parts of at most 255 characters. */
 export function certMetadataParts(certPem: string): string[] {
+  // the three parameters ask for the same certificate's parts: parsed once
+  if (lastParts?.pem === certPem) return [...lastParts.parts];
   const b64 = new X509Certificate(certPem).raw.toString('base64');
   const n = ETCD_CLIENT_CERT_META_PARTS;
   const size = Math.ceil(b64.length / n);
   if (size > 255) throw new Error(`the etcd client certificate is ${b64.length} base64 characters: more than ${n} metadata values hold`);
-  return [...Array(n).keys()].map((i) => b64.slice(i * size, (i + 1) * size));
+  const parts = [...Array(n).keys()].map((i) => b64.slice(i * size, (i + 1) * size));
+  lastParts = { pem: certPem, parts };
+  return [...parts];
 }
+let lastParts: { readonly pem: string; readonly parts: readonly string[] } | undefined;
 
 /** What each secret parameter holds. Public parts (CA certificates) travel the same way, so templates stay reproducible. */
 export const PKI_SECRETS: Readonly<Record<string, { readonly description: string; readonly value: PkiField }>> = {
