@@ -99,7 +99,7 @@ export function createRequestSize(input: CreateRequestInput): CreateRequestSize 
         m.len += 4;
       } else if (Array.isArray(v)) {
         m.len += 2 + Math.max(0, v.length - 1) * 2;
-        for (const x of v) walk(x, undefined);
+        for (let i = 0; i < v.length; i++) walk(v[i], undefined);
       } else {
         const obj = v as Record<string, unknown>;
         let n = 0;
