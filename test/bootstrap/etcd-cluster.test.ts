@@ -532,14 +532,20 @@ describe('backups: a snapshot restored into a new 3-member cluster', () => {
       expect(r.stdout).toContain(`etcd-${i} restored from ${target}`);
       b.trackEtcd(b.current[i] as string);
     }
-    await waitFor('restored cluster healthy', 60, () => (b.etcdctl(['endpoint', 'health', '--cluster']).status === 0 ? true : undefined));
+    // `endpoint health --cluster` checks only the members that have published their client URLs; a member that
+    // restored last may be started by the others' count yet not published, so wait for the full member list too.
+    const everyMemberLine = (i: number) => `, started, etcd-${i}, https://${b.addresses[i]}:2380, https://${b.addresses[i]}:2379,`;
+    await waitFor('restored cluster healthy, every member started and published', 60, () => {
+      const members = b.etcdctl(['member', 'list']);
+      if (members.status !== 0 || ![0, 1, 2].every((i) => members.stdout.includes(everyMemberLine(i)))) return undefined;
+      return b.etcdctl(['endpoint', 'health', '--cluster']).status === 0 ? true : undefined;
+    });
     timings['restore into a new cluster'] = (Date.now() - started) / 1000;
     const keys = b.etcdctl(['get', '--prefix', '/registry/pods/', '--keys-only']);
     expect(keys.stdout.split('\n').filter((l) => l !== '')).toHaveLength(50);
     expect(b.etcdctl(['get', '/registry/pods/p42', '--print-value-only']).stdout.trim()).toBe('pod-42');
     const list = b.etcdctl(['member', 'list']);
-    for (let i = 0; i < 3; i++)
-      expect(list.stdout).toContain(`, started, etcd-${i}, https://${b.addresses[i]}:2380, https://${b.addresses[i]}:2379,`);
+    for (let i = 0; i < 3; i++) expect(list.stdout).toContain(everyMemberLine(i));
     // The data before the restore is kept beside it.
     expect(readdirSync(b.dir).length).toBeGreaterThan(0);
     expect(b.inMember(0, ['sh', '-c', 'ls -d /var/lib/etcd/data.before-restore-*']).status).toBe(0);
