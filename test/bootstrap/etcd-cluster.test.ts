@@ -238,6 +238,11 @@ class TestCluster {
     );
   }
 
+  /** Member i's line in `member list` once it has started and published its name and client URL (without its id). */
+  startedMemberLine(i: number): string {
+    return `, started, etcd-${i}, https://${this.addresses[i]}:2380, https://${this.addresses[i]}:2379,`;
+  }
+
   /** Member ids by name, from `member list`. */
   memberIds(): Record<string, string> {
     const list = this.etcdctl(['member', 'list']);
@@ -292,8 +297,7 @@ for (const size of [3, 5]) {
       expect(health.status, health.stderr).toBe(0);
       const list = b.etcdctl(['member', 'list', '--write-out=simple']);
       expect(list.status, list.stderr).toBe(0);
-      for (let i = 0; i < size; i++)
-        expect(list.stdout).toContain(`, started, etcd-${i}, https://${b.addresses[i]}:2380, https://${b.addresses[i]}:2379,`);
+      for (let i = 0; i < size; i++) expect(list.stdout).toContain(b.startedMemberLine(i));
       for (let i = 0; i < size; i++) {
         expect(b.file(i, 'bootstrap.log')).toMatch(/no peer has a cluster yet: this member starts it|a cluster exists .*: joining it/);
         expect(b.inMember(i, ['cat', '/etc/systemd/system/hotk8s-etcd.service']).stdout).toContain(
@@ -532,12 +536,12 @@ describe('backups: a snapshot restored into a new 3-member cluster', () => {
       expect(r.stdout).toContain(`etcd-${i} restored from ${target}`);
       b.trackEtcd(b.current[i] as string);
     }
-    // `endpoint health --cluster` checks only the members that have published their client URLs; a member that
-    // restored last may be started by the others' count yet not published, so wait for the full member list too.
-    const everyMemberLine = (i: number) => `, started, etcd-${i}, https://${b.addresses[i]}:2380, https://${b.addresses[i]}:2379,`;
+    // `endpoint health --cluster` checks only the members that have published their client URLs; the member that
+    // restored last can still be listed as unstarted (no name, no client URL) while the others answer healthy, so
+    // wait for every member's started line too.
     await waitFor('restored cluster healthy, every member started and published', 60, () => {
       const members = b.etcdctl(['member', 'list']);
-      if (members.status !== 0 || ![0, 1, 2].every((i) => members.stdout.includes(everyMemberLine(i)))) return undefined;
+      if (members.status !== 0 || !b.addresses.every((_, i) => members.stdout.includes(b.startedMemberLine(i)))) return undefined;
       return b.etcdctl(['endpoint', 'health', '--cluster']).status === 0 ? true : undefined;
     });
     timings['restore into a new cluster'] = (Date.now() - started) / 1000;
@@ -545,7 +549,7 @@ describe('backups: a snapshot restored into a new 3-member cluster', () => {
     expect(keys.stdout.split('\n').filter((l) => l !== '')).toHaveLength(50);
     expect(b.etcdctl(['get', '/registry/pods/p42', '--print-value-only']).stdout.trim()).toBe('pod-42');
     const list = b.etcdctl(['member', 'list']);
-    for (let i = 0; i < 3; i++) expect(list.stdout).toContain(everyMemberLine(i));
+    for (let i = 0; i < 3; i++) expect(list.stdout).toContain(b.startedMemberLine(i));
     // The data before the restore is kept beside it.
     expect(readdirSync(b.dir).length).toBeGreaterThan(0);
     expect(b.inMember(0, ['sh', '-c', 'ls -d /var/lib/etcd/data.before-restore-*']).status).toBe(0);
