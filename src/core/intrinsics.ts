@@ -9,12 +9,15 @@ export interface IHeatReferenceable {
   logicalIdFor(ctx: ResolveContext, usage: string): string;
 }
 
+/** The options of an intrinsic that has none: one shared object, not a new one per call. */
+const NO_OPTIONS: { readonly condition?: boolean } = Object.freeze({});
+
 /** A HOT intrinsic function call, checked against the template version when it is resolved. */
 export class Intrinsic extends Resolvable {
   constructor(
     public readonly fnName: string,
     private readonly args: unknown,
-    private readonly options: { readonly condition?: boolean } = {},
+    private readonly options: { readonly condition?: boolean } = NO_OPTIONS,
   ) {
     super();
   }

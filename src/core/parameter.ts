@@ -69,7 +69,6 @@ export class HeatParameter extends HeatElement {
 
   constructor(scope: Construct, id: string, props: HeatParameterProps) {
     super(scope, id);
-    Object.defineProperty(this, PARAMETER, { value: true });
     if (!PARAMETER_TYPES.includes(props?.type)) {
       throw new HotError(this.node.path, `parameter type must be one of ${PARAMETER_TYPES.join(', ')}; got ${describeValue(props?.type)}`);
     }
@@ -227,6 +226,8 @@ export class HeatParameter extends HeatElement {
     };
   }
 }
+// the brand `isHeatParameter` reads, on the prototype (one property, not one per parameter)
+Object.defineProperty(HeatParameter.prototype, PARAMETER, { value: true });
 
 function renderConstraint(c: ParameterConstraint): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -60,7 +60,6 @@ export class HeatResource extends HeatElement {
 
   constructor(scope: Construct, id: string, props: HeatResourceProps) {
     super(scope, id);
-    Object.defineProperty(this, RESOURCE, { value: true });
     if (typeof props?.type !== 'string' || props.type.length === 0) {
       throw new HotError(this.node.path, `a resource needs a type; got ${JSON.stringify(props?.type)}`);
     }
@@ -137,6 +136,8 @@ export class HeatResource extends HeatElement {
     return sortBelow(resolved);
   }
 }
+// the brand `isHeatResource` reads, on the prototype (one property, not one per resource)
+Object.defineProperty(HeatResource.prototype, RESOURCE, { value: true });
 
 function applyOverride(target: Record<string, unknown>, path: string[], value: unknown): void {
   // A numeric part indexes into a list that is already there (`properties.networks.0.port`); otherwise parts are keys.
