@@ -15,8 +15,13 @@ export interface CapacityAtMax {
   readonly largestGroup: number;
 }
 
-/** {@link CapacityAtMax} of `stack`'s tree, in one walk (each member template is walked once per group using it). */
-export function capacityAtMax(stack: HeatStack): CapacityAtMax {
+/**
+ * {@link CapacityAtMax} of `stack`'s tree, in one walk. A member template that several groups use (shared member
+ * templates: one per shape for all a cluster's worker groups) is walked once; `seen` holds the templates walked.
+ */
+export function capacityAtMax(stack: HeatStack, seen = new Map<HeatStack, CapacityAtMax>()): CapacityAtMax {
+  const known = seen.get(stack);
+  if (known) return known;
   let resources = 0;
   let largestGroup = 0;
   for (const el of stack.elements()) {
@@ -24,11 +29,13 @@ export function capacityAtMax(stack: HeatStack): CapacityAtMax {
     resources += 1;
     const info = groupInfo(el);
     if (!info) continue;
-    const member = capacityAtMax(info.template);
+    const member = capacityAtMax(info.template, seen);
     resources += info.maxCount * (1 + member.resources);
     largestGroup = Math.max(largestGroup, info.maxCount, member.largestGroup);
   }
-  return { resources, largestGroup };
+  const capacity = { resources, largestGroup };
+  seen.set(stack, capacity);
+  return capacity;
 }
 
 /** Heat's default `max_resources_per_stack` ([DEFAULT] in heat.conf). */

@@ -77,7 +77,9 @@ export class TemplateGroup extends Construct {
         // read at synthesis: a shared template takes the first file name of the groups it stands for, which a group
         // added later may change
         type: Lazy.value(() => template.fileName) as unknown as string,
-        properties: Lazy.value(() => {
+        properties: Lazy.value((ctx) => {
+          // a sorting context (a resource's entry) sorts these keys as it resolves them
+          if (ctx.sortKeys) return Object.fromEntries(this.feeds);
           const out: Record<string, unknown> = {};
           for (const [k, v] of [...this.feeds].sort(([a], [b]) => compareStrings(a, b))) out[k] = v;
           return out;
