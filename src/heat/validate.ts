@@ -710,14 +710,13 @@ class DocumentChecker {
 
   private functionRefs(fn: string, args: unknown, segs: readonly Seg[], ctx: WalkCtx): void {
     const id = ctx.section === 'resources' ? ctx.logicalId : undefined;
-    const resources = (): string[] => Object.keys(this.resources); // only for suggestions: not per function call
     if (fn === 'get_resource') {
       if (typeof args !== 'string') return;
       if (!(args in this.resources)) {
         this.report(
           'missing-resource',
           segs,
-          `\`get_resource: ${args}\` refers to a resource this template does not define${didYouMean(args, resources())}`,
+          `\`get_resource: ${args}\` refers to a resource this template does not define${didYouMean(args, Object.keys(this.resources))}`,
           id,
         );
       } else ctx.deps?.set(args, ctx.deps.get(args) ?? 'get_resource');
@@ -731,7 +730,7 @@ class DocumentChecker {
         this.report(
           'missing-resource',
           segs,
-          `\`get_attr\` refers to \`${target}\`, which is not a resource of this template${didYouMean(target, resources())}`,
+          `\`get_attr\` refers to \`${target}\`, which is not a resource of this template${didYouMean(target, Object.keys(this.resources))}`,
           id,
         );
         return;
