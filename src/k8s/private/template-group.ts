@@ -7,7 +7,6 @@
  */
 import { Construct } from 'constructs';
 import { HotError } from '../../core/errors.js';
-import { compareStrings } from '../../private/compare.js';
 import { Fn } from '../../core/intrinsics.js';
 import { HeatOutput } from '../../core/output.js';
 import { HeatParameter, type HeatParameterProps } from '../../core/parameter.js';
@@ -77,13 +76,9 @@ export class TemplateGroup extends Construct {
         // read at synthesis: a shared template takes the first file name of the groups it stands for, which a group
         // added later may change
         type: Lazy.value(() => template.fileName) as unknown as string,
-        properties: Lazy.value((ctx) => {
-          // a sorting context (a resource's entry) sorts these keys as it resolves them
-          if (ctx.sortKeys) return Object.fromEntries(this.feeds);
-          const out: Record<string, unknown> = {};
-          for (const [k, v] of [...this.feeds].sort(([a], [b]) => compareStrings(a, b))) out[k] = v;
-          return out;
-        }),
+        // in insertion order: the render writes every key of a template sorted (a resource's entry resolves with
+        // sorted keys; synthesis sorts any other entry)
+        properties: Lazy.value(() => Object.fromEntries(this.feeds)),
       },
       removalPolicies: props.removalList === undefined ? undefined : [{ resourceList: props.removalList }],
     });
