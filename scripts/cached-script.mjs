@@ -1,9 +1,9 @@
 // How a CommonJS script that src/private/compile-cache.ts loads is built: shared by the bundle (scripts/bundle.mjs) and
 // the benchmark's floor+check line (bench/run.mjs), which builds the Heat validation layer alone the same way.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,10 +54,17 @@ export function layerExternals({ runtime, validators }) {
   };
 }
 
-/** Build one script (`options` on top of {@link CJS}, with an `outfile`) and return its build key: a content hash. */
+/**
+ * Build one script (`options` on top of {@link CJS}, with an `outfile`) and return its build key: a content hash. The
+ * file is written as the function the loader compiles (SCRIPT_HEAD ... SCRIPT_TAIL of src/private/compile-cache.ts),
+ * so that the loader hands V8 the text it read instead of a wrapped copy (measured: a copy of a 1.6 MB script cost
+ * about 5 ms of a synth, mostly the first touch of the memory).
+ */
 export async function buildScript(options) {
   await build({ ...CJS, ...options });
-  const text = readFileSync(options.outfile, 'latin1');
+  const { SCRIPT_HEAD, SCRIPT_TAIL } = await import(pathToFileURL(join(DIST, 'src', 'private', 'compile-cache.js')).href);
+  const text = `${SCRIPT_HEAD}${readFileSync(options.outfile, 'latin1')}${SCRIPT_TAIL}`;
   if (/[^\x00-\x7f]/.test(text)) throw new Error(`${options.outfile} is not ASCII`);
+  writeFileSync(options.outfile, text, 'latin1');
   return createHash('sha256').update(text, 'latin1').digest('hex').slice(0, 16);
 }

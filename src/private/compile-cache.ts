@@ -4,7 +4,8 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
-  readFileSync,
+  fstatSync,
+  readSync,
   readdirSync,
   renameSync,
   rmSync,
@@ -70,6 +71,21 @@ export function noteSynthesized(): void {
   (globalThis as WithLevel)[WORK_LEVEL] = 1;
 }
 
+/**
+ * Whether this process ran code that a usual run does not (shared like {@link WORK_LEVEL}): then it saves no code.
+ * Saved code holds every function the saving run compiled, and each later run reads it whole: a first synth, which
+ * issues the cluster's certificates with @peculiar/x509, saved about 0.7 MB more (2.1 MB), and every later synth,
+ * which never issues one, loaded that much more (measured at 100 worker groups: about 10 ms of the import, 31
+ * interleaved runs). The next usual run saves its own.
+ */
+const UNCOMMON = Symbol.for('hotk8s.compile-cache.uncommon');
+type WithUncommon = typeof globalThis & { [UNCOMMON]?: boolean };
+
+/** Note that this process ran code a usual run does not (issuing certificates): its compiled code is not saved. */
+export function noteUncommonWork(): void {
+  (globalThis as WithUncommon)[UNCOMMON] = true;
+}
+
 /** The cache directory from the environment, or undefined when the cache is off. */
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const setting = env.HOTK8S_COMPILE_CACHE;
@@ -79,6 +95,14 @@ export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | 
   const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith('/') ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
   return join(base, 'hotk8s', 'compile');
 }
+
+/**
+ * How a CommonJS file is wrapped for V8: the function Node's own loader would make of it, with one more argument
+ * (`__hotk8s_import`). The bundle's scripts are written wrapped (scripts/cached-script.mjs), so that their text is the
+ * script V8 compiles; any other file is wrapped when it is loaded.
+ */
+export const SCRIPT_HEAD = '(function (exports, require, module, __filename, __dirname, __hotk8s_import) {';
+export const SCRIPT_TAIL = '\n})';
 
 /**
  * Load `file` (a CommonJS module of our bundle) and return its exports. `buildKey` is the bundle's content hash
@@ -92,30 +116,54 @@ export function loadCommonJs(
   importModule?: (specifier: string) => Promise<unknown>,
 ): Record<string, unknown> {
   // our bundle writes these files in ASCII (esbuild's `charset: 'ascii'`, checked at build): read as Latin-1, which
-  // is the same text and about twice as fast to decode as UTF-8
-  const source = readFileSync(file, 'latin1');
+  // is the same text and about twice as fast to decode as UTF-8. One buffer holds the file and then the saved code:
+  // memory a process touches for the first time is costly (on a 2-core VM, about 3 ms per MiB), and a file that is
+  // already wrapped (SCRIPT_HEAD ... SCRIPT_TAIL, as the bundle is built) goes to V8 as it is, with no copy.
+  const fd = openSync(file, 'r');
+  let size: number;
+  let buffer: Buffer;
+  let cache: { fd: number; size: number } | undefined;
   const dir = compileCacheDir(env);
   let target: { dir: string; prefix: string; files: [string, string] } | undefined;
-  let cachedData: Buffer | undefined;
   let level = -1;
-  if (dir !== undefined) {
-    const st = statSync(file);
-    const prefix = `${basename(file).replace(/[^A-Za-z0-9_.-]/g, '_')}-`;
-    const key = [buildKey, st.size, Math.trunc(st.mtimeMs), process.version, process.arch, cachedDataVersionTag()].join('-');
-    const stem = join(dir, `${prefix}${key.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
-    target = { dir, prefix, files: [`${stem}.v8`, `${stem}.synth.v8`] };
-    if (privateDir(dir, false)) {
-      // a synth's code first: it holds the functions a synth compiles
-      for (level = 1; level >= 0; level--) {
-        cachedData = readIfPresent(target.files[level]!);
-        if (cachedData !== undefined) break;
+  try {
+    const st = fstatSync(fd);
+    size = st.size;
+    if (dir !== undefined) {
+      const prefix = `${basename(file).replace(/[^A-Za-z0-9_.-]/g, '_')}-`;
+      const key = [buildKey, st.size, Math.trunc(st.mtimeMs), process.version, process.arch, cachedDataVersionTag()].join('-');
+      const stem = join(dir, `${prefix}${key.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+      target = { dir, prefix, files: [`${stem}.v8`, `${stem}.synth.v8`] };
+      if (privateDir(dir, false)) {
+        // a synth's code first: it holds the functions a synth compiles
+        for (level = 1; level >= 0; level--) {
+          cache = openIfPresent(target.files[level]!);
+          if (cache !== undefined) break;
+        }
       }
     }
+    buffer = Buffer.allocUnsafe(Math.max(size, cache?.size ?? 0));
+    readFully(fd, buffer, size);
+  } catch (e) {
+    if (cache !== undefined) closeSync(cache.fd);
+    throw e;
+  } finally {
+    closeSync(fd);
   }
-  const script = new Script(`(function (exports, require, module, __filename, __dirname, __hotk8s_import) {${source}\n})`, {
-    filename: file,
-    cachedData,
-  });
+  const text = buffer.toString('latin1', 0, size);
+  const source = text.startsWith(SCRIPT_HEAD) && text.endsWith(SCRIPT_TAIL) ? text : `${SCRIPT_HEAD}${text}${SCRIPT_TAIL}`;
+  let cachedData: Buffer | undefined;
+  if (cache !== undefined) {
+    try {
+      readFully(cache.fd, buffer, cache.size);
+      cachedData = buffer.subarray(0, cache.size);
+    } catch {
+      // unreadable saved code: compiled from source, and saved again at exit
+    } finally {
+      closeSync(cache.fd);
+    }
+  }
+  const script = new Script(source, { filename: file, cachedData });
   const use: CompileCacheUse =
     target === undefined ? 'off' : cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
   const usedLevel = use === 'used' ? level : -1;
@@ -147,16 +195,18 @@ export function compileCacheLevel(file: string): number | undefined {
 /**
  * Write the code of every file whose run did more than the saved code it was loaded with (run at exit, so that the
  * functions the run compiled are in it): a file loaded without usable saved code, or with a load's code by a run that
- * synthesized. Saved code V8 refused and nothing replaced is removed. Returns the cache files written. Never throws.
+ * synthesized; nothing from a run that did uncommon work ({@link noteUncommonWork}). Saved code V8 refused and nothing
+ * replaced is removed. Returns the cache files written. Never throws.
  */
 export function saveCompileCaches(): string[] {
   const written: string[] = [];
   const level = (globalThis as WithLevel)[WORK_LEVEL] ?? 0;
+  const uncommon = (globalThis as WithUncommon)[UNCOMMON] === true;
   for (const [key, p] of pending) {
     pending.delete(key);
     try {
       if (!privateDir(p.dir, true)) continue;
-      if (level > p.usedLevel) {
+      if (level > p.usedLevel && !uncommon) {
         const file = p.files[level]!;
         const data = p.script.createCachedData();
         const tmp = `${file}.${process.pid}.tmp`;
@@ -204,10 +254,23 @@ function privateDir(dir: string, create: boolean): boolean {
   }
 }
 
-function readIfPresent(file: string): Buffer | undefined {
+function openIfPresent(file: string): { fd: number; size: number } | undefined {
+  let fd: number | undefined;
   try {
-    return readFileSync(file);
+    fd = openSync(file, 'r');
+    return { fd, size: fstatSync(fd).size };
   } catch {
+    if (fd !== undefined) closeSync(fd);
     return undefined;
+  }
+}
+
+/** Read the first `size` bytes of `fd` into `buffer`. */
+function readFully(fd: number, buffer: Buffer, size: number): void {
+  let at = 0;
+  while (at < size) {
+    const n = readSync(fd, buffer, at, size - at, at);
+    if (n === 0) throw new Error(`unexpected end of file at byte ${at} of ${size}`);
+    at += n;
   }
 }

@@ -7,7 +7,7 @@
  * and would not look at the saved code at all.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -51,7 +51,12 @@ interface Loaded {
  * Load `file` in a fresh Node process (through tsx), call its exports, and report how it was compiled. With `synth`,
  * the process notes that it synthesized, as `synthesize()` does; `level` then reports the level of the saved code used.
  */
-function load(file: string, env: NodeJS.ProcessEnv, key = 'k1', opts: { synth?: boolean; level?: boolean } = {}): Loaded {
+function load(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  key = 'k1',
+  opts: { synth?: boolean; level?: boolean; uncommon?: boolean } = {},
+): Loaded {
   const tsx = createRequire(join(ROOT, 'package.json')).resolve('tsx');
   const program = `
     const cc = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'src/private/compile-cache.ts')).href)});
@@ -59,6 +64,7 @@ function load(file: string, env: NodeJS.ProcessEnv, key = 'k1', opts: { synth?: 
     const use = cc.compileCacheUse(${JSON.stringify(file)});
     const level = cc.compileCacheLevel(${JSON.stringify(file)});
     ${opts.synth ? 'cc.noteSynthesized();' : ''}
+    ${opts.uncommon ? 'cc.noteUncommonWork();' : ''}
     process.on('exit', () => console.log(JSON.stringify({ use, answer: m.answer(), sum: m.sum(10)${opts.level ? ', level' : ''} })));
   `;
   const out = execFileSync(process.execPath, ['--import', pathToFileURL(tsx).href, '--input-type=module', '-e', program], {
@@ -119,6 +125,32 @@ describe('compile cache', () => {
     expect(load(file, env, 'k1', opts)).toEqual({ use: 'rejected', answer: 4, sum: 130, level: -1 });
     expect(written(cache)).toEqual([loadCode]);
     expect(load(file, env, 'k1', opts)).toEqual({ use: 'used', answer: 4, sum: 130, level: 0 });
+  });
+
+  it('saves nothing from a run that did uncommon work (a first synth issuing certificates); the next usual run saves', () => {
+    const { work, cache, env } = setup();
+    const file = moduleFile(work, 'layer.cjs', 6);
+    expect(load(file, env, 'k1', { synth: true, uncommon: true, level: true })).toEqual({ use: 'missing', answer: 6, sum: 150, level: -1 });
+    expect(written(cache)).toEqual([]);
+    expect(load(file, env, 'k1', { synth: true, level: true })).toEqual({ use: 'missing', answer: 6, sum: 150, level: -1 });
+    const [synthCode] = written(cache);
+    expect(synthCode).toMatch(/-k1-.*\.synth\.v8$/);
+    // a later uncommon run uses the saved code and leaves it as it is
+    const before = statSync(join(cache, synthCode!));
+    expect(load(file, env, 'k1', { synth: true, uncommon: true, level: true })).toEqual({ use: 'used', answer: 6, sum: 150, level: 1 });
+    const after = statSync(join(cache, synthCode!));
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+  });
+
+  it('loads a file written wrapped, as the bundle writes its scripts, with the same exports and saved code', async () => {
+    const { SCRIPT_HEAD, SCRIPT_TAIL } = await import('../../src/private/compile-cache.js');
+    const { work, cache, env } = setup();
+    const plain = moduleFile(work, 'plain.cjs', 8);
+    const file = join(work, 'wrapped.cjs');
+    writeFileSync(file, `${SCRIPT_HEAD}${readFileSync(plain, 'latin1')}${SCRIPT_TAIL}`, 'latin1');
+    expect(load(file, env)).toEqual({ use: 'missing', answer: 8, sum: 170 });
+    expect(written(cache)).toHaveLength(1);
+    expect(load(file, env)).toEqual({ use: 'used', answer: 8, sum: 170 });
   });
 
   it('does not read saved code of another build: a changed file or another build key is compiled from source', () => {

@@ -5,12 +5,15 @@
  */
 import { webcrypto } from 'node:crypto';
 import type * as X509 from '@peculiar/x509';
+import { noteUncommonWork } from '../../private/compile-cache.js';
 
 let loading: Promise<typeof X509> | undefined;
 
 /** The library, with Node's WebCrypto as its provider. */
 export function loadX509(): Promise<typeof X509> {
   loading ??= (async () => {
+    // code a re-synth never runs: this process's compiled code is not saved for the next (src/private/compile-cache.ts)
+    noteUncommonWork();
     // tsyringe (a dependency of @peculiar/x509) throws at load unless the Reflect metadata polyfill is present.
     await import('reflect-metadata');
     const mod = await import('@peculiar/x509');
