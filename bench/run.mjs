@@ -18,17 +18,17 @@
 // where their time went (SynthResult.timings and the program's own clock), printed as a second table.
 // All modes of a scenario run interleaved (one warm-up each, then RUNS rounds of every mode in turn), so that the
 // load of a shared machine falls on them alike. BENCH_MODES=program,cdk8s measures only those modes and the floors.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { buildScript, layerExternals } from '../scripts/cached-script.mjs';
+import { median, timeCommand, timeMissing } from './measure.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WORK = join(ROOT, '.cache', 'bench');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5); // BENCH_ONLY=groups-1,groups-100 runs only those scenarios
-const TIME = '/usr/bin/time';
 
 const SCENARIOS = [
   { name: 'groups-1', groups: 1, workers: 1, etcd: 3 },
@@ -46,7 +46,7 @@ function fail(msg) {
   process.exit(1);
 }
 
-if (!existsSync(TIME)) fail(`${TIME} not found: install Debian's 'time' package (apt-get install -y time)`);
+if (timeMissing()) fail(timeMissing());
 if (!existsSync(join(ROOT, 'dist', 'src', 'index.js'))) {
   console.error('bench: building dist/ first');
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
@@ -54,20 +54,9 @@ if (!existsSync(join(ROOT, 'dist', 'src', 'index.js'))) {
 
 /** Run a command under GNU time; returns { wall, cpu, rssKiB }. */
 function timed(cmd, args, env) {
-  const fmtFile = join(WORK, 'time.txt');
-  const r = spawnSync(TIME, ['-o', fmtFile, '-f', '%e %U %S %M', cmd, ...args], {
-    cwd: WORK,
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) fail(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr}\n${r.stdout}`);
-  const [wall, user, sys, rss] = readFileSync(fmtFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
-  return { wall, cpu: user + sys, rssKiB: rss };
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  const r = timeCommand(cmd, args, { cwd: WORK, env, timeFile: join(WORK, 'time.txt') });
+  if (r.error) fail(r.error);
+  return r;
 }
 
 /**

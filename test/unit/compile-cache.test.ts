@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compileCacheDir, type CompileCacheUse } from '../../src/private/compile-cache.js';
+import { compileCacheDir, SCRIPT_HEAD, SCRIPT_TAIL, type CompileCacheUse } from '../../src/private/compile-cache.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -142,8 +142,7 @@ describe('compile cache', () => {
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
   });
 
-  it('loads a file written wrapped, as the bundle writes its scripts, with the same exports and saved code', async () => {
-    const { SCRIPT_HEAD, SCRIPT_TAIL } = await import('../../src/private/compile-cache.js');
+  it('loads a file written wrapped, as the bundle writes its scripts, with the same exports and saved code', () => {
     const { work, cache, env } = setup();
     const plain = moduleFile(work, 'plain.cjs', 8);
     const file = join(work, 'wrapped.cjs');
