@@ -210,6 +210,9 @@ class Twin(object):
     def _empty_database(self, conf, target, env, log):
         """Heat's empty schema: `heat-manage db_sync` once per set of Heat migrations, then a copy of that file."""
         names = sorted(os.listdir(HEAT_MIGRATIONS)) if os.path.isdir(HEAT_MIGRATIONS) else []
+        # heat_main.py's db-sync also edits the schema: its text is part of the key
+        with open(os.path.join(HERE, "heat_main.py"), "rb") as f:
+            names.append(hashlib.sha256(f.read()).hexdigest())
         key = hashlib.sha256("\n".join(names).encode("utf-8")).hexdigest()[:16]
         cached = os.path.join(SCHEMA_CACHE, "heat-schema-%s.sqlite" % key)
         if not os.path.exists(cached):
