@@ -36,13 +36,13 @@ ID_KEY = re.compile(r",\s*PRIMARY KEY \(id\)")
 
 
 def never_reuse_ids(con):
-    """Give every table keyed by an integer `id` sqlite's AUTOINCREMENT, as the databases Heat runs on
-    in a cloud behave (MySQL/MariaDB AUTO_INCREMENT, PostgreSQL sequences): an id once used is never
-    handed out again. Plain sqlite hands the largest id out again after its row was deleted, and Heat
-    can delete a resource's attribute cache row twice by the id it loaded
+    """Give every table keyed by an integer `id` sqlite's AUTOINCREMENT, as the databases Heat runs
+    on in a cloud behave (MySQL/MariaDB AUTO_INCREMENT, PostgreSQL sequences): an id once used is
+    never handed out again. Plain sqlite hands the largest id out again after its row was deleted,
+    and Heat can delete a resource's attribute cache row twice by the id it loaded
     (Resource.clear_stored_attributes; seen in one update of a compact worker group, both deletes in
-    the same request): on MySQL the second delete finds nothing, on plain sqlite it deleted the row that had
-    been given the same id in between, another member's ResourcePropertiesData, and the update then
+    the same request): on MySQL the second delete finds nothing, on plain sqlite it deleted the row
+    given the same id in between, another member's ResourcePropertiesData, and the update then
     failed with "ResourcePropertiesData with id 83 not found". The schema is still empty here, so
     each table is dropped and created again."""
     con.execute("PRAGMA foreign_keys=OFF")
@@ -66,10 +66,9 @@ def never_reuse_ids(con):
     con.commit()
     # Heat's resources, their properties and events are among them: if SQLAlchemy ever writes the schema otherwise,
     # stop here rather than run the twin with ids reused
-    for name in ("resource", "resource_properties_data", "event"):
-        (sql,) = con.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()
-        if "AUTOINCREMENT" not in sql:
-            raise SystemExit("db-sync: table %s did not get AUTOINCREMENT (changed: %s)" % (name, ", ".join(changed)))
+    missing = sorted({"resource", "resource_properties_data", "event"} - set(changed))
+    if missing:
+        raise SystemExit("db-sync: no AUTOINCREMENT for %s (changed: %s)" % (", ".join(missing), ", ".join(changed)))
 
 
 def serve(conf_file):
